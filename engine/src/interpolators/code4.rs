@@ -1,0 +1,92 @@
+//! Code 4: pyhf 0.7's default normsys interpolation. Exponential (code 1) for |alpha| >= 1 and,
+//! inside, the sixth-order polynomial 1 + sum_i a_i alpha^i that matches the exponentials' value,
+//! first and second derivatives at alpha = +-1.
+//!
+//! Batched: outside, ln f is linear in (alpha, |alpha|) masked to |alpha| >= 1, as code 1;
+//! inside, ln(1 + p(alpha)) is evaluated per (modifier, sample, channel) with its coefficients.
+use candle_core::{Result, Tensor};
+
+use super::{above, below, ln_kappa, Basis};
+
+/// The polynomial's coefficients a_1..a_6 for a normsys with factors `lo` and `hi` (alpha0 = 1).
+pub fn polynomial(lo: f64, hi: f64) -> [f64; 6] {
+    let (ln_up, ln_dn) = (ln_kappa(hi), ln_kappa(lo));
+    let (up, dn) = (hi, lo);
+    let b = [
+        up - 1.0,
+        dn - 1.0,
+        ln_up * up,
+        -ln_dn * dn,
+        ln_up * ln_up * up,
+        ln_dn * ln_dn * dn,
+    ];
+    // pyhf's A^-1 for alpha0 = 1.
+    const A_INV: [[f64; 6]; 6] = [
+        [15.0 / 16.0, -15.0 / 16.0, -7.0 / 16.0, -7.0 / 16.0, 1.0 / 16.0, -1.0 / 16.0],
+        [3.0 / 2.0, 3.0 / 2.0, -9.0 / 16.0, 9.0 / 16.0, 1.0 / 16.0, 1.0 / 16.0],
+        [-5.0 / 8.0, 5.0 / 8.0, 5.0 / 8.0, 5.0 / 8.0, -1.0 / 8.0, 1.0 / 8.0],
+        [-3.0 / 2.0, -3.0 / 2.0, 7.0 / 8.0, -7.0 / 8.0, -1.0 / 8.0, -1.0 / 8.0],
+        [3.0 / 16.0, -3.0 / 16.0, -3.0 / 16.0, -3.0 / 16.0, 1.0 / 16.0, -1.0 / 16.0],
+        [1.0 / 2.0, 1.0 / 2.0, -5.0 / 16.0, 5.0 / 16.0, 1.0 / 16.0, 1.0 / 16.0],
+    ];
+    let mut a = [0.0; 6];
+    for (r, row) in A_INV.iter().enumerate() {
+        a[r] = row.iter().zip(&b).map(|(x, y)| x * y).sum();
+    }
+    a
+}
+
+/// The factor as pyhf's reference implementation computes it.
+pub fn factor(alpha: f64, lo: f64, hi: f64) -> f64 {
+    if alpha >= 1.0 {
+        hi.powf(alpha)
+    } else if alpha > -1.0 {
+        let a = polynomial(lo, hi);
+        1.0 + (1..=6).map(|i| a[i - 1] * alpha.powi(i as i32)).sum::<f64>()
+    } else {
+        lo.powf(-alpha)
+    }
+}
+
+/// Coefficients of the outside basis, as code 1.
+pub fn coefficients(lo: f64, hi: f64) -> [f64; 2] {
+    super::code1::coefficients(lo, hi)
+}
+
+/// The code-1 basis (alpha, |alpha|), masked to |alpha| >= 1.
+pub fn outside_basis(alpha: &Tensor) -> Result<Basis> {
+    let outside = (above(alpha, -1.0)?.affine(-1.0, 1.0)? + alpha.ge(1.0)?.to_dtype(alpha.dtype())?)?;
+    Ok(Basis {
+        values: [(alpha * &outside)?, (alpha.abs()? * &outside)?],
+        derivatives: [outside.clone(), (alpha.sign()? * &outside)?],
+    })
+}
+
+/// 1 where |alpha| < 1 (pyhf's polynomial region), else 0.
+pub fn inside_mask(alpha: &Tensor) -> Result<Tensor> {
+    above(alpha, -1.0)? * below(alpha, 1.0)?
+}
+
+/// Per-entry coefficient rows `[1, E]`: a_1..a_6 and k a_k for the derivative.
+#[derive(Debug, Clone)]
+pub struct PolynomialRows {
+    pub a: [Tensor; 6],
+    pub da: [Tensor; 6],
+}
+
+/// ln(1 + p(alpha)) and its derivative p'/(1 + p), zero where `inside` is 0.
+pub fn inside_log_factor(alpha: &Tensor, inside: &Tensor, rows: &PolynomialRows) -> Result<(Tensor, Tensor)> {
+    // Horner: p = alpha (a1 + alpha (a2 + ... alpha a6)).
+    let mut t = alpha.broadcast_mul(&rows.a[5])?;
+    for k in (0..5).rev() {
+        t = (t.broadcast_add(&rows.a[k])? * alpha)?;
+    }
+    let one_plus_p = ((t * inside)? + 1.0)?;
+    let mut dt = alpha.broadcast_mul(&rows.da[5])?;
+    for k in (1..5).rev() {
+        dt = (dt.broadcast_add(&rows.da[k])? * alpha)?;
+    }
+    let dp = dt.broadcast_add(&rows.da[0])?;
+    let dlog = ((dp / &one_plus_p)? * inside)?;
+    Ok((one_plus_p.log()?, dlog))
+}

@@ -1,0 +1,67 @@
+//! Interpolation codes, one file each, as pyhf's `interpolators`.
+//!
+//! Each file holds the scalar formula exactly as pyhf writes it (the reference the tests
+//! check against) and its batched form on tensors. The batched forms write every code as a
+//! sum of two basis functions of alpha times per-bin coefficients,
+//! `delta = phi_1(alpha) c_1 + phi_2(alpha) c_2` (histosys, additive) or
+//! `ln f = phi_1(alpha) c_1 + phi_2(alpha) c_2` (normsys code1), so that a whole model's
+//! modifiers apply as one matrix product over a batch of parameter vectors. Code4's polynomial
+//! inside |alpha| < 1 is evaluated per (modifier, sample) instead.
+pub mod code0;
+pub mod code1;
+pub mod code2;
+pub mod code4;
+pub mod code4p;
+
+use candle_core::{Result, Tensor};
+
+use crate::model::HistosysInterp;
+
+/// Two basis functions of alpha and their derivatives, elementwise over a tensor of alphas.
+pub struct Basis {
+    pub values: [Tensor; 2],
+    pub derivatives: [Tensor; 2],
+}
+
+/// The coefficients (c_1, c_2) of a histosys bin for `code`.
+pub fn histosys_coefficients(code: HistosysInterp, lo: f64, nom: f64, hi: f64) -> [f64; 2] {
+    match code {
+        HistosysInterp::Code0 => code0::coefficients(lo, nom, hi),
+        HistosysInterp::Code2 => code2::coefficients(lo, nom, hi),
+        HistosysInterp::Code4p => code4p::coefficients(lo, nom, hi),
+    }
+}
+
+/// The basis functions of `code` at `alpha`.
+pub fn histosys_basis(code: HistosysInterp, alpha: &Tensor) -> Result<Basis> {
+    match code {
+        HistosysInterp::Code0 => code0::basis(alpha),
+        HistosysInterp::Code2 => code2::basis(alpha),
+        HistosysInterp::Code4p => code4p::basis(alpha),
+    }
+}
+
+/// The scalar histosys delta of `code`, as pyhf computes it.
+pub fn histosys_delta(code: HistosysInterp, alpha: f64, lo: f64, nom: f64, hi: f64) -> f64 {
+    match code {
+        HistosysInterp::Code0 => code0::delta(alpha, lo, nom, hi),
+        HistosysInterp::Code2 => code2::delta(alpha, lo, nom, hi),
+        HistosysInterp::Code4p => code4p::delta(alpha, lo, nom, hi),
+    }
+}
+
+/// 1 where `alpha` > `threshold` (as f64), else 0.
+fn above(alpha: &Tensor, threshold: f64) -> Result<Tensor> {
+    alpha.gt(threshold)?.to_dtype(alpha.dtype())
+}
+
+/// 1 where `alpha` < `threshold`, else 0.
+fn below(alpha: &Tensor, threshold: f64) -> Result<Tensor> {
+    alpha.lt(threshold)?.to_dtype(alpha.dtype())
+}
+
+/// The natural log of a normsys factor, bounded below so that a factor of 0 gives a rate of
+/// (practically) 0 instead of NaN at alpha = 0.
+pub(crate) fn ln_kappa(kappa: f64) -> f64 {
+    kappa.max(0.0).ln().max(-700.0)
+}

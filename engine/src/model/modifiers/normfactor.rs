@@ -1,0 +1,18 @@
+//! `normfactor`: a free normalisation (the signal strength mu is one), initial value 1,
+//! bounds [0, 10] unless the measurement says otherwise.
+use crate::model::paramset::{ParamsetType, Requirement};
+
+pub fn requirement() -> Requirement {
+    Requirement {
+        paramset_type: ParamsetType::Unconstrained,
+        n_parameters: 1,
+        is_scalar: true,
+        inits: Some(vec![1.0]),
+        bounds: Some(vec![[0.0, 10.0]]),
+        fixed: Some(vec![false]),
+        auxdata: None,
+        factors: None,
+        sigmas: None,
+        modifier_type: "normfactor",
+    }
+}

@@ -1,0 +1,19 @@
+//! `shapefactor`: one free factor per bin (data-driven shapes). A shapefactor shared by
+//! channels maps bin j of each channel to its j-th parameter, as pyhf does; pyhf's parameter
+//! count comes from the first sample that declares it.
+use crate::model::paramset::{ParamsetType, Requirement};
+
+pub fn requirement(nbins: usize) -> Requirement {
+    Requirement {
+        paramset_type: ParamsetType::Unconstrained,
+        n_parameters: nbins,
+        is_scalar: false,
+        inits: Some(vec![1.0; nbins]),
+        bounds: Some(vec![[0.0, 10.0]; nbins]),
+        fixed: Some(vec![false; nbins]),
+        auxdata: None,
+        factors: None,
+        sigmas: None,
+        modifier_type: "shapefactor",
+    }
+}
