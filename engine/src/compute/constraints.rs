@@ -16,9 +16,10 @@ pub(super) struct ConstraintTensors {
 
 #[derive(Debug, Clone)]
 pub(super) struct GaussTensors {
-    /// `[1, Ng]`: 1 / sigma and 1 / sigma^2.
+    /// `[Ng, 1]`: 1 / sigma and 1 / sigma^2.
     pub inv_sigma: Tensor,
     pub inv_var: Tensor,
+    pub sigmas: Vec<f64>,
     /// Sum of ln(sigma sqrt(2 pi)): the normalisation pyhf includes.
     pub log_norm: f64,
     /// Position of each Gaussian constraint's datum in the auxiliary data.
@@ -27,7 +28,7 @@ pub(super) struct GaussTensors {
 
 #[derive(Debug, Clone)]
 pub(super) struct PoissonTensors {
-    /// `[1, Np]`: tau of each bin.
+    /// `[Np, 1]`: tau of each bin.
     pub factors: Tensor,
     pub aux_pos: Vec<usize>,
 }
@@ -47,9 +48,10 @@ impl ConstraintTensors {
             let log_norm =
                 sigmas.iter().map(|s| (s * (2.0 * std::f64::consts::PI).sqrt()).ln()).sum();
             Some(GaussTensors {
-                inv_sigma: Tensor::from_vec(sigmas.iter().map(|s| 1.0 / s).collect(), (1, n), device)?,
-                inv_var: Tensor::from_vec(sigmas.iter().map(|s| 1.0 / (s * s)).collect(), (1, n), device)?,
+                inv_sigma: Tensor::from_vec(sigmas.iter().map(|s| 1.0 / s).collect(), (n, 1), device)?,
+                inv_var: Tensor::from_vec(sigmas.iter().map(|s| 1.0 / (s * s)).collect(), (n, 1), device)?,
                 log_norm,
+                sigmas,
                 aux_pos: gauss_pos,
             })
         };
@@ -58,10 +60,33 @@ impl ConstraintTensors {
         } else {
             let n = factors.len();
             Some(PoissonTensors {
-                factors: Tensor::from_vec(factors, (1, n), device)?,
+                factors: Tensor::from_vec(factors, (n, 1), device)?,
                 aux_pos: poisson_pos,
             })
         };
         Ok(ConstraintTensors { gauss, poisson })
+    }
+}
+
+impl super::CompiledModel {
+    /// Diagonal second derivatives of the constraint terms at `x` for dataset `data` (main then
+    /// auxiliary): 1/sigma^2 for Gaussian, a/gamma^2 for Poisson constraints, 0 elsewhere.
+    pub fn constraint_curvature(&self, x: &[f64], data: &[f64]) -> Vec<f64> {
+        let mut c = vec![0.0; self.npars];
+        let aux = &data[self.nbins..];
+        let mut sigmas = self.constraints.gauss.iter().flat_map(|g| g.sigmas.iter());
+        for (slot, a) in self.aux_layout.iter().zip(aux) {
+            match *slot {
+                super::AuxSlot::Gauss { param } => {
+                    let s = sigmas.next().copied().unwrap_or(1.0);
+                    c[param] += 1.0 / (s * s);
+                }
+                super::AuxSlot::Poisson { param, .. } => {
+                    let g = x[param];
+                    c[param] += a / (g * g);
+                }
+            }
+        }
+        c
     }
 }

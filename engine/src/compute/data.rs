@@ -8,7 +8,7 @@ use super::{CompiledModel, Result};
 #[derive(Debug, Clone)]
 pub struct Observations {
     pub(super) rows: usize,
-    /// Main counts `[B, NB]`, 1/n (1 where n = 0) and the indicator n = 0.
+    /// Main counts `[NB, B]`, 1/n (1 where n = 0) and the indicator n = 0.
     pub(super) main: PoissonData,
     pub(super) gauss_aux: Option<Tensor>,
     pub(super) poisson_aux: Option<PoissonData>,
@@ -37,12 +37,30 @@ impl Observations {
     }
 }
 
+impl Observations {
+    /// The datasets `rows` of these observations (all of them share one dataset if it is one).
+    pub fn select(&self, model: &CompiledModel, rows: &[usize]) -> Result<Observations> {
+        if self.rows == 1 {
+            return Ok(self.clone());
+        }
+        let values: Vec<Vec<f64>> = rows.iter().map(|&i| self.values[i].clone()).collect();
+        model.observations(&values)
+    }
+}
+
 impl PoissonData {
+    /// Feature-major `[width, rows]` tensors from `rows` of `width` counts.
     fn new(rows: &[Vec<f64>], width: usize, device: &candle_core::Device) -> Result<Self> {
-        let n: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        let b = rows.len();
+        let mut n = vec![0.0; width * b];
+        for (j, r) in rows.iter().enumerate() {
+            for (i, v) in r.iter().enumerate() {
+                n[i * b + j] = *v;
+            }
+        }
         let inv: Vec<f64> = n.iter().map(|x| if *x > 0.0 { 1.0 / x } else { 1.0 }).collect();
         let zero: Vec<f64> = n.iter().map(|x| if *x > 0.0 { 0.0 } else { 1.0 }).collect();
-        let shape = (rows.len(), width);
+        let shape = (width, b);
         Ok(PoissonData {
             n: Tensor::from_vec(n, shape, device)?,
             inv: Tensor::from_vec(inv, shape, device)?,
@@ -89,11 +107,14 @@ impl CompiledModel {
                 for c in constant.iter_mut() {
                     *c += g.log_norm;
                 }
-                let flat: Vec<f64> = rows
-                    .iter()
-                    .flat_map(|r| g.aux_pos.iter().map(move |p| r[nb + p]))
-                    .collect();
-                Some(Tensor::from_vec(flat, (rows.len(), g.aux_pos.len()), &self.device)?)
+                let b = rows.len();
+                let mut flat = vec![0.0; g.aux_pos.len() * b];
+                for (j, r) in rows.iter().enumerate() {
+                    for (i, p) in g.aux_pos.iter().enumerate() {
+                        flat[i * b + j] = r[nb + p];
+                    }
+                }
+                Some(Tensor::from_vec(flat, (g.aux_pos.len(), b), &self.device)?)
             }
         };
         let poisson_aux = match &self.constraints.poisson {

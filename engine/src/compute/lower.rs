@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 use candle_core::{Device, Tensor};
 
 use super::constraints::ConstraintTensors;
-use super::{
-    AuxSlot, Code4Entries, CompiledModel, HistosysTensors, NormsysTensors, Parts, Result, DTYPE,
-};
+use super::{with_transpose, AuxSlot, CompiledModel, HistosysTensors, NormsysTensors, Parts, Result};
 use crate::interpolators::{self, code4};
 use crate::model::{Constraint, Model, NormsysInterp};
 
@@ -15,20 +13,22 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
     let nbins = model.nbins();
     let nsamples = model.samples.len();
     let nsb = nsamples * nbins;
-    let ones_column = npars as u32;
 
     let nominal: Vec<f64> = model.nominal.iter().flat_map(|r| r.iter().copied()).collect();
-    let nominal = Tensor::from_vec(nominal, (1, nsb), device)?;
+    let nominal = Tensor::from_vec(nominal, (nsb, 1), device)?;
 
+    // The rows of [theta; 1] the modifiers and constraints read (`None` reads the row of ones,
+    // used for padding).
     let mut gather: Vec<u32> = Vec::new();
     let mut parts = Parts::default();
-    let mut push_part = |indices: &[u32]| {
+    let ones_row = npars as u32;
+    let mut push_part = |params: &[Option<usize>]| {
         let start = gather.len();
-        gather.extend_from_slice(indices);
-        (start, indices.len())
+        gather.extend(params.iter().map(|p| p.map_or(ones_row, |p| p as u32)));
+        (start, params.len())
     };
 
-    // histosys: one column pair per parameter.
+    // histosys: one (phi_1, phi_2) row pair per parameter.
     let histosys = if model.terms.histosys.is_empty() {
         None
     } else {
@@ -45,91 +45,81 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
                 coeffs[(h + row) * nsb + col] += c[1];
             }
         }
-        parts.histosys = push_part(&ordered(&params));
-        let coeffs = Tensor::from_vec(coeffs, (2 * h, nsb), device)?;
-        Some(HistosysTensors { code, coeffs_t: coeffs.t()?.contiguous()?, coeffs })
+        parts.histosys = push_part(&ordered(&params, h));
+        let (coeffs, coeffs_t) = with_transpose(Tensor::from_vec(coeffs, (2 * h, nsb), device)?)?;
+        Some(HistosysTensors { code, coeffs, coeffs_t })
     };
 
-    // normsys: ln f summed per (sample, channel) group.
+    // normsys: ln f summed per (sample, channel) group; parameters padded to a power of two.
     let normsys = if model.terms.normsys.is_empty() {
         None
     } else {
         let params = distinct(model.terms.normsys.iter().map(|t| t.param));
-        let n = params.len();
+        let n = params.len().next_power_of_two();
         let mut group_of: BTreeMap<(usize, usize), usize> = BTreeMap::new();
         for t in &model.terms.normsys {
             let next = group_of.len();
             group_of.entry((t.sample, t.bins.start)).or_insert(next);
         }
-        let groups = group_of.len();
+        let groups = group_of.len() + 1; // the last group: mega-bins without normsys
         let code = model.settings.normsys;
-        // The last column is the group of mega-bins without normsys: always zero.
-        let mut coeffs = vec![0.0; 2 * n * (groups + 1)];
-        let mut entry_group = Vec::new();
-        let mut entry_params = Vec::new();
-        let mut poly: [Vec<f64>; 6] = Default::default();
+        let mut coeffs = vec![0.0; 2 * n * groups];
+        let mut poly = vec![[0.0; 6]; n * groups];
         for t in &model.terms.normsys {
             let g = group_of[&(t.sample, t.bins.start)];
             let row = params[&t.param];
             let c = interpolators::code1::coefficients(t.lo, t.hi);
-            coeffs[row * (groups + 1) + g] += c[0];
-            coeffs[(n + row) * (groups + 1) + g] += c[1];
+            coeffs[row * groups + g] += c[0];
+            coeffs[(n + row) * groups + g] += c[1];
             if code == NormsysInterp::Code4 {
-                entry_group.push(g as u32);
-                entry_params.push(t.param as u32);
-                for (k, a) in code4::polynomial(t.lo, t.hi).iter().enumerate() {
-                    poly[k].push(*a);
-                }
+                poly[row * groups + g] = code4::polynomial(t.lo, t.hi);
             }
         }
-        let mut sb_group = vec![groups as u32; nsb];
+        let mut bin_group = vec![groups - 1; nsb];
         for (&(sample, start), &g) in &group_of {
             let channel = model.channels.iter().find(|c| c.offset == start).expect("channel");
             for b in start..start + channel.nbins {
-                sb_group[sample * nbins + b] = g as u32;
+                bin_group[sample * nbins + b] = g;
             }
         }
-        parts.normsys_params = push_part(&ordered(&params));
-        let entries = if code == NormsysInterp::Code4 {
-            parts.normsys_entries = push_part(&entry_params);
-            let e = entry_group.len();
+        // Padding rows read the row of ones: their polynomial coefficients are 0.
+        parts.normsys = push_part(&ordered(&params, n));
+        let polynomial = if code == NormsysInterp::Code4 {
             let rows = |scaled: bool| -> Result<[Tensor; 6]> {
                 let mut out = Vec::with_capacity(6);
-                for (k, v) in poly.iter().enumerate() {
+                for k in 0..6 {
                     let scale = if scaled { (k + 1) as f64 } else { 1.0 };
-                    out.push(Tensor::from_vec(v.iter().map(|x| x * scale).collect(), (1, e), device)?);
+                    let v: Vec<f64> = poly.iter().map(|a| a[k] * scale).collect();
+                    out.push(Tensor::from_vec(v, (n, groups, 1), device)?);
                 }
                 Ok(out.try_into().expect("six coefficient rows"))
             };
-            Some(Code4Entries {
-                group: Tensor::from_vec(entry_group, e, device)?,
-                rows: code4::PolynomialRows { a: rows(false)?, da: rows(true)? },
-            })
+            Some(code4::PolynomialRows { a: rows(false)?, da: rows(true)? })
         } else {
             None
         };
-        let coeffs = Tensor::from_vec(coeffs, (2 * n, groups + 1), device)?;
+        let (coeffs, coeffs_t) = with_transpose(Tensor::from_vec(coeffs, (2 * n, groups), device)?)?;
+        let bin_group: Vec<u32> = bin_group.iter().map(|g| *g as u32).collect();
         Some(NormsysTensors {
             code,
-            groups,
-            coeffs_t: coeffs.t()?.contiguous()?,
             coeffs,
-            sb_group: Tensor::from_vec(sb_group, nsb, device)?,
-            entries,
+            coeffs_t,
+            bin_group: Tensor::from_vec(bin_group, nsb, device)?,
+            groups,
+            polynomial,
         })
     };
 
-    // Linear factors: layer j holds the j-th factor of each mega-bin (or the ones column).
-    let mut per_sb: Vec<Vec<u32>> = vec![Vec::new(); nsb];
+    // Linear factors: layer j holds the j-th factor of each mega-bin (1 where there is none).
+    let mut per_sb: Vec<Vec<usize>> = vec![Vec::new(); nsb];
     for t in &model.terms.factors {
         for (j, b) in t.bins.clone().enumerate() {
-            per_sb[t.sample * nbins + b].push(t.params[j] as u32);
+            per_sb[t.sample * nbins + b].push(t.params[j]);
         }
     }
-    let nlayers = per_sb.iter().map(|v| v.len()).max().unwrap_or(0);
-    for j in 0..nlayers {
-        let layer: Vec<u32> =
-            per_sb.iter().map(|v| v.get(j).copied().unwrap_or(ones_column)).collect();
+    let count = per_sb.iter().map(|v| v.len()).max().unwrap_or(0);
+    for j in 0..count {
+        let layer: Vec<Option<usize>> = per_sb.iter().map(|v| v.get(j).copied()).collect();
         parts.layers.push(push_part(&layer));
     }
 
@@ -143,13 +133,13 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
             match &set.constraint {
                 Constraint::Unconstrained => {}
                 Constraint::Normal { sigmas, .. } => {
-                    gauss.0.push(param as u32);
+                    gauss.0.push(Some(param));
                     gauss.1.push(sigmas[i]);
                     gauss.2.push(aux_layout.len());
                     aux_layout.push(AuxSlot::Gauss { param });
                 }
                 Constraint::Poisson { factors, .. } => {
-                    poisson.0.push(param as u32);
+                    poisson.0.push(Some(param));
                     poisson.1.push(factors[i]);
                     poisson.2.push(aux_layout.len());
                     aux_layout.push(AuxSlot::Poisson { param, factor: factors[i] });
@@ -167,13 +157,14 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
         npars,
         nbins,
         nsamples,
-        nominal: nominal.to_dtype(DTYPE)?,
+        nominal,
         gather: Tensor::from_vec(gather, gather_len, device)?,
         parts,
         histosys,
         normsys,
         constraints,
         aux_layout,
+        config: super::ModelConfig::new(model),
     })
 }
 
@@ -185,11 +176,11 @@ fn distinct(values: impl Iterator<Item = usize>) -> BTreeMap<usize, usize> {
     set.into_iter().enumerate().map(|(row, v)| (v, row)).collect()
 }
 
-/// The values of a [`distinct`] map in row order, as gather indices.
-fn ordered(map: &BTreeMap<usize, usize>) -> Vec<u32> {
-    let mut v = vec![0u32; map.len()];
+/// The values of a [`distinct`] map in row order, padded with `None` to `width`.
+fn ordered(map: &BTreeMap<usize, usize>, width: usize) -> Vec<Option<usize>> {
+    let mut v = vec![None; width];
     for (&value, &row) in map {
-        v[row] = value as u32;
+        v[row] = Some(value);
     }
     v
 }

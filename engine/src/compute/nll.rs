@@ -8,17 +8,29 @@ use candle_core::Tensor;
 
 use super::data::PoissonData;
 use super::rates::Rates;
-use super::{CompiledModel, Observations, Result};
+use super::{CompiledModel, Observations, Result, DTYPE};
 
-/// NLL (deviance form) per row and its gradient `[B, P]`.
+/// NLL (deviance form) per point and its gradient, row-major `[B * P]`.
 pub struct NllGrad {
     pub nll: Vec<f64>,
-    pub grad: Tensor,
+    pub grad: Vec<f64>,
+}
+
+/// NLL, gradient, Jacobian of the rates and the rates themselves at each point: what a
+/// Gauss-Newton step needs, from one batched forward and one batched reverse pass.
+pub struct NllGradJacobian {
+    pub nll: Vec<f64>,
+    /// `[B * P]`, row-major.
+    pub grad: Vec<f64>,
+    /// `[B * NB * P]`: d lambda_b / d theta_p.
+    pub jacobian: Vec<f64>,
+    /// `[B * NB]`.
+    pub lambda: Vec<f64>,
 }
 
 impl CompiledModel {
-    /// NLL (deviance form) of parameter rows `theta` `[B, P]` given `obs` (B datasets, or one
-    /// shared by all rows).
+    /// NLL (deviance form) at parameter points `theta` `[P, B]` given `obs` (B datasets, or
+    /// one shared by all points).
     pub fn nll(&self, theta: &Tensor, obs: &Observations) -> Result<Vec<f64>> {
         let rates = self.rates(theta)?;
         let (terms, _) = self.nll_terms(&rates, obs, false)?;
@@ -29,11 +41,37 @@ impl CompiledModel {
     pub fn nll_grad(&self, theta: &Tensor, obs: &Observations) -> Result<NllGrad> {
         let rates = self.rates(theta)?;
         let (terms, upstream) = self.nll_terms(&rates, obs, true)?;
-        let (d_lambda, constraint_grads) = upstream.expect("gradient asked for");
-        let mut pieces = vec![self.rates_vjp(&rates, &d_lambda, 1)?];
-        pieces.extend(constraint_grads);
-        let grad = self.scatter(&Tensor::cat(&pieces, 1)?)?;
-        Ok(NllGrad { nll: terms.to_vec1()?, grad })
+        let (d_lambda, d_constraints) = upstream.expect("gradient asked for");
+        let grad = self.rates_vjp(&rates, &d_lambda, 1, d_constraints.as_ref())?;
+        Ok(NllGrad { nll: terms.to_vec1()?, grad: grad.t()?.flatten_all()?.to_vec1()? })
+    }
+
+    /// NLL, gradient and rate Jacobian at parameter points `theta` `[P, B]`.
+    pub fn nll_grad_jacobian(&self, theta: &Tensor, obs: &Observations) -> Result<NllGradJacobian> {
+        let rates = self.rates(theta)?;
+        let (terms, upstream) = self.nll_terms(&rates, obs, true)?;
+        let (d_lambda, d_constraints) = upstream.expect("gradient asked for");
+        let (b, nb, p) = (theta.dim(1)?, self.nbins, self.npars);
+        // Per point: NB unit columns (the Jacobian) then d NLL / d lambda (the gradient).
+        let eye = Tensor::eye(nb, DTYPE, theta.device())?.unsqueeze(1)?.broadcast_as((nb, b, nb))?;
+        let g = Tensor::cat(&[eye, d_lambda.unsqueeze(2)?], 2)?.reshape((nb, b * (nb + 1)))?;
+        // Constraint gradients only in the gradient columns.
+        let constraints = match &d_constraints {
+            None => None,
+            Some(c) => {
+                let (width, _) = c.dims2()?;
+                let zeros = Tensor::zeros((width, b, nb), DTYPE, theta.device())?;
+                Some(Tensor::cat(&[zeros, c.unsqueeze(2)?], 2)?.reshape((width, b * (nb + 1)))?)
+            }
+        };
+        let all = self.rates_vjp(&rates, &g, nb + 1, constraints.as_ref())?; // [P, B*(NB+1)]
+        let all = all.reshape((p, b, nb + 1))?.permute((1, 2, 0))?.contiguous()?; // [B, NB+1, P]
+        Ok(NllGradJacobian {
+            nll: terms.to_vec1()?,
+            grad: all.narrow(1, nb, 1)?.flatten_all()?.to_vec1()?,
+            jacobian: all.narrow(1, 0, nb)?.flatten_all()?.to_vec1()?,
+            lambda: rates.lambda.t()?.flatten_all()?.to_vec1()?,
+        })
     }
 
     /// -2 ln L with every constant pyhf includes (pyhf's `twice_nll`).
@@ -42,7 +80,7 @@ impl CompiledModel {
         Ok(self.twice_nll_from(&nll, obs))
     }
 
-    /// Add the data constants to deviance-form NLL values: -2 ln L per row.
+    /// Add the data constants to deviance-form NLL values: -2 ln L per point.
     pub fn twice_nll_from(&self, nll: &[f64], obs: &Observations) -> Vec<f64> {
         nll.iter()
             .enumerate()
@@ -50,37 +88,48 @@ impl CompiledModel {
             .collect()
     }
 
-    /// The NLL terms summed per row `[B]` and, when asked, d NLL / d lambda `[B, NB]` and the
-    /// constraint gradients in the gather layout.
+    /// The NLL per point `[B]` and, when asked, d NLL / d lambda `[NB, B]` and the constraints'
+    /// gradients `[Ng + Np, B]`.
     #[allow(clippy::type_complexity)]
     fn nll_terms(
         &self,
         rates: &Rates,
         obs: &Observations,
         gradient: bool,
-    ) -> Result<(Tensor, Option<(Tensor, Vec<Tensor>)>)> {
+    ) -> Result<(Tensor, Option<(Tensor, Option<Tensor>)>)> {
         let (main, d_lambda) = poisson_deviance(&rates.lambda, &obs.main, gradient)?;
-        let mut total = main.sum(1)?;
+        let mut total = main.sum(0)?;
         let mut constraint_grads = Vec::new();
         if let (Some(g), Some(aux)) = (&self.constraints.gauss, &obs.gauss_aux) {
-            let theta = rates.gathered.narrow(1, self.parts.gauss.0, self.parts.gauss.1)?;
+            let theta = rates.x.narrow(0, self.parts.gauss.0, self.parts.gauss.1)?;
             let diff = theta.broadcast_sub(aux)?;
             let z = diff.broadcast_mul(&g.inv_sigma)?;
-            total = (total + (z.sqr()?.sum(1)? * 0.5)?)?;
+            total = (total + (z.sqr()?.sum(0)? * 0.5)?)?;
             if gradient {
                 constraint_grads.push(diff.broadcast_mul(&g.inv_var)?);
             }
         }
         if let (Some(p), Some(aux)) = (&self.constraints.poisson, &obs.poisson_aux) {
-            let gamma = rates.gathered.narrow(1, self.parts.poisson.0, self.parts.poisson.1)?;
+            let gamma = rates.x.narrow(0, self.parts.poisson.0, self.parts.poisson.1)?;
             let r = gamma.broadcast_mul(&p.factors)?;
             let (dev, d_r) = poisson_deviance(&r, aux, gradient)?;
-            total = (total + dev.sum(1)?)?;
+            total = (total + dev.sum(0)?)?;
             if let Some(d_r) = d_r {
                 constraint_grads.push(d_r.broadcast_mul(&p.factors)?);
             }
         }
-        Ok((total, d_lambda.map(|d| (d, constraint_grads))))
+        let upstream = match d_lambda {
+            None => None,
+            Some(d) => {
+                let c = if constraint_grads.is_empty() {
+                    None
+                } else {
+                    Some(Tensor::cat(&constraint_grads, 0)?)
+                };
+                Some((d, c))
+            }
+        };
+        Ok((total, upstream))
     }
 }
 

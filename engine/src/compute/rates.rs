@@ -1,78 +1,77 @@
-//! Expected rates for a batch of parameter vectors, and their exact reverse-mode derivative.
-use candle_core::{Tensor, D};
+//! Expected rates for a batch of parameter points, and their exact reverse-mode derivative.
+//! Tensors are feature-major: `[features, batch]`.
+use candle_core::Tensor;
 
-use super::{with_ones_column, CompiledModel, Result, DTYPE};
+use super::{CompiledModel, Result, DTYPE};
 use crate::interpolators::{self, code4, Basis};
 use crate::model::NormsysInterp;
 
-/// Expected main rates `lambda` `[B, NB]` and what the reverse pass reuses.
+/// Expected main rates `lambda` `[NB, B]` and what the reverse pass reuses.
 pub struct Rates {
     pub lambda: Tensor,
-    /// `[theta, 1]` gathered for every formula, `[B, K]`.
-    pub(super) gathered: Tensor,
-    /// nominal + histosys deltas, `[B, S*NB]`.
+    /// `[theta; 1][gather]`: everything the modifiers and constraints read, `[K, B]`.
+    pub(super) x: Tensor,
+    /// nominal + histosys deltas, `[S*NB, B]`.
     base: Tensor,
-    /// exp(ln N), the normsys factor per mega-bin, `[B, S*NB]`.
+    /// exp(ln N), the normsys factor per mega-bin, `[S*NB, B]`.
     normsys_factor: Option<Tensor>,
-    /// The linear factors per layer, `[B, S*NB]` each.
+    /// The linear factors per layer, `[S*NB, B]` each.
     layers: Vec<Tensor>,
-    /// Everything multiplying `base`, `[B, S*NB]`.
+    /// Everything multiplying `base`, `[S*NB, B]`.
     scale: Tensor,
     /// base * scale.
     rate: Tensor,
     histosys_basis: Option<Basis>,
     normsys_basis: Option<Basis>,
-    /// Code 4: d ln(1 + p) / d alpha per entry, `[B, E]`.
-    code4_dlog: Option<Tensor>,
+    /// Code 4: d ln(1 + p) / d alpha per (parameter, group), `[N, G, B]`, and the mask of
+    /// parameters inside |alpha| < 1, `[N, B]`.
+    polynomial_ratio: Option<(Tensor, Tensor)>,
 }
 
 impl CompiledModel {
-    /// Expected main rates for parameter rows `theta` `[B, P]`.
+    /// Expected main rates at parameter points `theta` `[P, B]`.
     pub fn rates(&self, theta: &Tensor) -> Result<Rates> {
-        let b = theta.dim(0)?;
+        let b = theta.dim(1)?;
         let nsb = self.nsamples * self.nbins;
-        let gathered = with_ones_column(theta)?.index_select(&self.gather, 1)?;
-        let part = |(start, len): (usize, usize)| gathered.narrow(1, start, len);
+        let ones = Tensor::ones((1, b), DTYPE, theta.device())?;
+        let x = Tensor::cat(&[theta, &ones], 0)?.index_select(&self.gather, 0)?;
+        let part = |(start, len): (usize, usize)| x.narrow(0, start, len);
 
         let (base, histosys_basis) = match &self.histosys {
-            None => (self.nominal.broadcast_as((b, nsb))?.contiguous()?, None),
+            None => (self.nominal.broadcast_as((nsb, b))?.contiguous()?, None),
             Some(h) => {
-                let alpha = part(self.parts.histosys)?.contiguous()?;
+                let alpha = part(self.parts.histosys)?;
                 let basis = interpolators::histosys_basis(h.code, &alpha)?;
-                let phi = Tensor::cat(&basis.values, 1)?;
-                let delta = phi.matmul(&h.coeffs)?;
+                let delta = h.coeffs_t.matmul(&Tensor::cat(&basis.values, 0)?)?;
                 (delta.broadcast_add(&self.nominal)?, Some(basis))
             }
         };
 
-        let (normsys_factor, normsys_basis, code4_dlog) = match &self.normsys {
+        let (normsys_factor, normsys_basis, polynomial_ratio) = match &self.normsys {
             None => (None, None, None),
             Some(n) => {
-                let alpha = part(self.parts.normsys_params)?.contiguous()?;
-                let basis = match n.code {
-                    NormsysInterp::Code1 => interpolators::code1::basis(&alpha)?,
-                    NormsysInterp::Code4 => code4::outside_basis(&alpha)?,
+                let alpha = part(self.parts.normsys)?;
+                let (basis, inside) = match n.code {
+                    NormsysInterp::Code1 => (interpolators::code1::basis(&alpha)?, None),
+                    NormsysInterp::Code4 => {
+                        let (basis, inside) = code4::outside_basis(&alpha)?;
+                        (basis, Some(inside))
+                    }
                 };
-                let mut ln_group = Tensor::cat(&basis.values, 1)?.matmul(&n.coeffs)?;
-                let mut dlog = None;
-                if let Some(e) = &n.entries {
-                    let alpha_e = part(self.parts.normsys_entries)?.contiguous()?;
-                    let inside = code4::inside_mask(&alpha_e)?;
-                    let (ln_f, d) = code4::inside_log_factor(&alpha_e, &inside, &e.rows)?;
-                    ln_group = ln_group.index_add(&e.group, &ln_f, 1)?;
-                    dlog = Some(d);
+                let mut ln_group = n.coeffs_t.matmul(&Tensor::cat(&basis.values, 0)?)?;
+                let mut ratio = None;
+                if let (Some(rows), Some(inside)) = (&n.polynomial, inside) {
+                    let (ln_inside, r) = code4::inside_log_factor(&(&alpha * &inside)?, rows)?;
+                    ln_group = (ln_group + ln_inside)?;
+                    ratio = Some((r, inside));
                 }
-                let factor = ln_group.index_select(&n.sb_group, 1)?.exp()?;
-                (Some(factor), Some(basis), dlog)
+                let factor = ln_group.exp()?.index_select(&n.bin_group, 0)?;
+                (Some(factor), Some(basis), ratio)
             }
         };
 
-        let layers: Vec<Tensor> = self
-            .parts
-            .layers
-            .iter()
-            .map(|&p| part(p)?.contiguous())
-            .collect::<Result<_>>()?;
+        let layers: Vec<Tensor> =
+            self.parts.layers.iter().map(|&p| part(p)).collect::<Result<_>>()?;
         let mut scale = normsys_factor.clone();
         for f in &layers {
             scale = Some(match scale {
@@ -82,13 +81,13 @@ impl CompiledModel {
         }
         let scale = match scale {
             Some(s) => s,
-            None => Tensor::ones((b, nsb), DTYPE, theta.device())?,
+            None => Tensor::ones((nsb, b), DTYPE, theta.device())?,
         };
         let rate = (&base * &scale)?;
-        let lambda = rate.reshape((b, self.nsamples, self.nbins))?.sum(1)?;
+        let lambda = rate.reshape((self.nsamples, self.nbins, b))?.sum(0)?;
         Ok(Rates {
             lambda,
-            gathered,
+            x,
             base,
             normsys_factor,
             layers,
@@ -96,43 +95,59 @@ impl CompiledModel {
             rate,
             histosys_basis,
             normsys_basis,
-            code4_dlog,
+            polynomial_ratio,
         })
     }
 
-    /// Reverse pass: for upstream rows `g` `[R, NB]`, the gradient of `sum_b g_b lambda_b` in the
-    /// gather layout, `[R, K_main]` (all but the constraint slots). Upstream row `r` belongs to
-    /// parameter row `r / k`: `k = 1` gives gradients, `k = NB` with unit rows the Jacobian.
-    pub(super) fn rates_vjp(&self, rates: &Rates, g: &Tensor, k: usize) -> Result<Tensor> {
-        let rows = g.dim(0)?;
+    /// Reverse pass: for upstream columns `g` `[NB, R]`, the gradient of `sum_b g_b lambda_b`
+    /// with respect to theta, `[P, R]`. Upstream column `r` belongs to point `r / k`: `k = 1`
+    /// gives gradients, `k = NB` with unit columns the Jacobian. `constraints` adds the
+    /// gradients of the constraint terms, `[Ng + Np, R]`.
+    pub(super) fn rates_vjp(
+        &self,
+        rates: &Rates,
+        g: &Tensor,
+        k: usize,
+        constraints: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let r = g.dim(1)?;
+        let b = rates.lambda.dim(1)?;
         let (s, nb) = (self.nsamples, self.nbins);
         let expand = |t: &Tensor| -> Result<Tensor> {
-            if k == 1 || t.dim(0)? == 1 {
+            if k == 1 || b == 1 {
                 Ok(t.clone())
             } else {
-                let (b, w) = t.dims2()?;
-                t.unsqueeze(1)?.broadcast_as((b, k, w))?.contiguous()?.reshape((b * k, w))
+                let (f, b) = t.dims2()?;
+                t.unsqueeze(2)?.broadcast_as((f, b, k))?.contiguous()?.reshape((f, b * k))
             }
         };
-        // d/d rate_sb = g_b for every sample.
-        let v = g.unsqueeze(1)?.broadcast_as((rows, s, nb))?.contiguous()?.reshape((rows, s * nb))?;
-        // w = d/d ln(factor) of any multiplicative factor.
-        let w = v.broadcast_mul(&expand(&rates.rate)?)?;
+        // d/d rate_sb = g_b for every sample; w = d/d ln(factor) of any multiplicative factor.
+        let v = g.unsqueeze(0)?.broadcast_as((s, nb, r))?.contiguous()?.reshape((s * nb, r))?;
+        // d/dx, in the order of `gather`.
         let mut pieces: Vec<Tensor> = Vec::new();
 
         if let (Some(h), Some(basis)) = (&self.histosys, &rates.histosys_basis) {
             let d_delta = v.broadcast_mul(&expand(&rates.scale)?)?;
-            let d_phi = d_delta.matmul(&h.coeffs_t)?;
+            let d_phi = h.coeffs.matmul(&d_delta)?;
             pieces.push(combine_basis(&d_phi, basis, &expand)?);
         }
         if let (Some(n), Some(basis)) = (&self.normsys, &rates.normsys_basis) {
-            let u_group = Tensor::zeros((rows, n.groups + 1), DTYPE, g.device())?
-                .index_add(&n.sb_group, &w, 1)?;
-            let d_phi = u_group.matmul(&n.coeffs_t)?;
-            pieces.push(combine_basis(&d_phi, basis, &expand)?);
-            if let (Some(e), Some(dlog)) = (&n.entries, &rates.code4_dlog) {
-                pieces.push(u_group.index_select(&e.group, 1)?.broadcast_mul(&expand(dlog)?)?);
+            let w = v.broadcast_mul(&expand(&rates.rate)?)?;
+            let u = Tensor::zeros((n.groups, r), DTYPE, g.device())?.index_add(&n.bin_group, &w, 0)?;
+            let mut d_alpha = combine_basis(&n.coeffs.matmul(&u)?, basis, &expand)?;
+            if let Some((ratio, inside)) = &rates.polynomial_ratio {
+                // sum_g p'_ng / (1 + p_ng) u_g, for each point's columns.
+                let (np, groups, _) = ratio.dims3()?;
+                let d = if b == 1 {
+                    ratio.squeeze(2)?.matmul(&u)?
+                } else {
+                    let ratio = ratio.permute((2, 0, 1))?.contiguous()?; // [B, N, G]
+                    let u = u.reshape((groups, b, r / b))?.permute((1, 0, 2))?.contiguous()?;
+                    ratio.matmul(&u)?.permute((1, 0, 2))?.contiguous()?.reshape((np, r))?
+                };
+                d_alpha = (d_alpha + d.broadcast_mul(&expand(inside)?)?)?;
             }
+            pieces.push(d_alpha);
         }
         if !rates.layers.is_empty() {
             // d/dF_j = v * base * N * prod_{i != j} F_i.
@@ -158,41 +173,27 @@ impl CompiledModel {
                 front = (&front * &rates.layers[j])?;
             }
         }
-        if pieces.is_empty() {
-            return Tensor::zeros((rows, 0), DTYPE, g.device());
+        if let Some(c) = constraints {
+            pieces.push(c.clone());
         }
-        Tensor::cat(&pieces, 1)
-    }
-
-    /// Scatter contributions in the gather layout `[R, K']` (the first K' slots) onto the
-    /// parameters, `[R, P]`.
-    pub(super) fn scatter(&self, contributions: &Tensor) -> Result<Tensor> {
-        let (rows, width) = contributions.dims2()?;
+        let width: usize = pieces.iter().map(|t| t.dim(0)).sum::<Result<usize>>()?;
+        let zeros = Tensor::zeros((self.npars + 1, r), DTYPE, g.device())?;
+        if width == 0 {
+            return zeros.narrow(0, 0, self.npars);
+        }
         let index = self.gather.narrow(0, 0, width)?;
-        Tensor::zeros((rows, self.npars + 1), DTYPE, contributions.device())?
-            .index_add(&index, contributions, 1)?
-            .narrow(1, 0, self.npars)
-    }
-
-    /// The Jacobian d lambda_b / d theta_p of each parameter row: `[B, NB, P]`.
-    pub fn rates_jacobian(&self, rates: &Rates) -> Result<Tensor> {
-        let b = rates.lambda.dim(0)?;
-        let nb = self.nbins;
-        let eye = Tensor::eye(nb, DTYPE, rates.lambda.device())?;
-        let g = eye.unsqueeze(0)?.broadcast_as((b, nb, nb))?.contiguous()?.reshape((b * nb, nb))?;
-        let contributions = self.rates_vjp(rates, &g, nb)?;
-        self.scatter(&contributions)?.reshape((b, nb, self.npars))
+        zeros.index_add(&index, &Tensor::cat(&pieces, 0)?, 0)?.narrow(0, 0, self.npars)
     }
 }
 
-/// d/d alpha from d/d(phi_1, phi_2): `d_phi` `[R, 2M]` times the basis derivatives.
+/// d/d alpha from d/d(phi_1, phi_2): `d_phi` `[2M, R]` times the basis derivatives.
 fn combine_basis(
     d_phi: &Tensor,
     basis: &Basis,
     expand: &dyn Fn(&Tensor) -> Result<Tensor>,
 ) -> Result<Tensor> {
-    let m = d_phi.dim(D::Minus1)? / 2;
-    let first = d_phi.narrow(1, 0, m)?.broadcast_mul(&expand(&basis.derivatives[0])?)?;
-    let second = d_phi.narrow(1, m, m)?.broadcast_mul(&expand(&basis.derivatives[1])?)?;
+    let m = d_phi.dim(0)? / 2;
+    let first = d_phi.narrow(0, 0, m)?.broadcast_mul(&expand(&basis.derivatives[0])?)?;
+    let second = d_phi.narrow(0, m, m)?.broadcast_mul(&expand(&basis.derivatives[1])?)?;
     first + second
 }

@@ -6,7 +6,7 @@
 //! inside, ln(1 + p(alpha)) is evaluated per (modifier, sample, channel) with its coefficients.
 use candle_core::{Result, Tensor};
 
-use super::{above, below, ln_kappa, Basis};
+use super::{ln_kappa, Basis};
 
 /// The polynomial's coefficients a_1..a_6 for a normsys with factors `lo` and `hi` (alpha0 = 1).
 pub fn polynomial(lo: f64, hi: f64) -> [f64; 6] {
@@ -53,40 +53,51 @@ pub fn coefficients(lo: f64, hi: f64) -> [f64; 2] {
     super::code1::coefficients(lo, hi)
 }
 
-/// The code-1 basis (alpha, |alpha|), masked to |alpha| >= 1.
-pub fn outside_basis(alpha: &Tensor) -> Result<Basis> {
-    let outside = (above(alpha, -1.0)?.affine(-1.0, 1.0)? + alpha.ge(1.0)?.to_dtype(alpha.dtype())?)?;
-    Ok(Basis {
-        values: [(alpha * &outside)?, (alpha.abs()? * &outside)?],
+/// The code-1 basis (alpha, |alpha|) masked to |alpha| >= 1, and the mask of |alpha| < 1.
+pub fn outside_basis(alpha: &Tensor) -> Result<(Basis, Tensor)> {
+    let abs = alpha.abs()?;
+    let outside = abs.ge(1.0)?.to_dtype(alpha.dtype())?;
+    let inside = outside.affine(-1.0, 1.0)?;
+    let basis = Basis {
+        values: [(alpha * &outside)?, (abs * &outside)?],
         derivatives: [outside.clone(), (alpha.sign()? * &outside)?],
-    })
+    };
+    Ok((basis, inside))
 }
 
-/// 1 where |alpha| < 1 (pyhf's polynomial region), else 0.
-pub fn inside_mask(alpha: &Tensor) -> Result<Tensor> {
-    above(alpha, -1.0)? * below(alpha, 1.0)?
-}
-
-/// Per-entry coefficient rows `[1, E]`: a_1..a_6 and k a_k for the derivative.
+/// Dense polynomial coefficients `[N, G, 1]` per (parameter, group): a_1..a_6 and k a_k for
+/// the derivative (zero where a parameter does not act on a group).
 #[derive(Debug, Clone)]
 pub struct PolynomialRows {
     pub a: [Tensor; 6],
     pub da: [Tensor; 6],
 }
 
-/// ln(1 + p(alpha)) and its derivative p'/(1 + p), zero where `inside` is 0.
-pub fn inside_log_factor(alpha: &Tensor, inside: &Tensor, rows: &PolynomialRows) -> Result<(Tensor, Tensor)> {
+/// ln prod_n (1 + p_ng(alpha_n)), `[G, B]`, and the derivatives p'/(1 + p) of each factor,
+/// `[N, G, B]`. `alpha` is `[N, B]` (N a power of two) with parameters outside |alpha| < 1 set
+/// to 0, where the polynomial is 0 (their derivatives must be masked by the caller).
+pub fn inside_log_factor(alpha: &Tensor, rows: &PolynomialRows) -> Result<(Tensor, Tensor)> {
+    let (n, b) = alpha.dims2()?;
+    let groups = rows.a[0].dim(1)?;
+    // One broadcast, then same-shape products (Candle's fast path).
+    let alpha = alpha.unsqueeze(1)?.broadcast_as((n, groups, b))?.contiguous()?;
     // Horner: p = alpha (a1 + alpha (a2 + ... alpha a6)).
-    let mut t = alpha.broadcast_mul(&rows.a[5])?;
+    let mut t = rows.a[5].broadcast_mul(&alpha)?;
     for k in (0..5).rev() {
-        t = (t.broadcast_add(&rows.a[k])? * alpha)?;
+        t = (t.broadcast_add(&rows.a[k])? * &alpha)?;
     }
-    let one_plus_p = ((t * inside)? + 1.0)?;
-    let mut dt = alpha.broadcast_mul(&rows.da[5])?;
+    let factor = (t + 1.0)?;
+    let mut dt = rows.da[5].broadcast_mul(&alpha)?;
     for k in (1..5).rev() {
-        dt = (dt.broadcast_add(&rows.da[k])? * alpha)?;
+        dt = (dt.broadcast_add(&rows.da[k])? * &alpha)?;
     }
-    let dp = dt.broadcast_add(&rows.da[0])?;
-    let dlog = ((dp / &one_plus_p)? * inside)?;
-    Ok((one_plus_p.log()?, dlog))
+    let ratio = (dt.broadcast_add(&rows.da[0])? / &factor)?;
+    // Product over parameters by halving the leading dimension (contiguous halves).
+    let mut prod = factor;
+    let mut n = n;
+    while n > 1 {
+        n /= 2;
+        prod = (prod.narrow(0, 0, n)? * prod.narrow(0, n, n)?)?;
+    }
+    Ok((prod.squeeze(0)?.log()?, ratio))
 }

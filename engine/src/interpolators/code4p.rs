@@ -8,7 +8,7 @@
 //! outside (alpha d_up = alpha (S + 8A)).
 use candle_core::{Result, Tensor};
 
-use super::{above, below, Basis};
+use super::Basis;
 
 pub fn delta(alpha: f64, lo: f64, nom: f64, hi: f64) -> f64 {
     let (up, dn) = (hi - nom, nom - lo);
@@ -30,13 +30,14 @@ pub fn coefficients(lo: f64, nom: f64, hi: f64) -> [f64; 2] {
 }
 
 pub fn basis(alpha: &Tensor) -> Result<Basis> {
-    let outside = (above(alpha, 1.0)? + below(alpha, -1.0)?)?;
-    let inside = (outside.ones_like()? - &outside)?;
-    let a2 = alpha.sqr()?;
-    // 15 a^2 - 10 a^4 + 3 a^6 and its derivative 30 a - 40 a^3 + 18 a^5.
-    let poly = (&a2 * a2.affine(3.0, -10.0)?.mul(&a2)?.affine(1.0, 15.0)?)?;
-    let dpoly = (alpha * (a2.affine(18.0, -40.0)? * &a2)?.affine(1.0, 30.0)?)?;
-    let phi2 = ((poly * &inside)? + (alpha.abs()?.affine(8.0, 0.0)? * &outside)?)?;
-    let dphi2 = ((dpoly * &inside)? + (alpha.sign()?.affine(8.0, 0.0)? * &outside)?)?;
-    Ok(Basis { values: [alpha.clone(), phi2], derivatives: [alpha.ones_like()?, dphi2] })
+    // The bracket's linear continuation outside |alpha| <= 1 has the same value (8) and slope
+    // (+-8) at the joins, so phi_2 = poly(c) + 8 (|alpha| - |c|) with c = clamp(alpha, -1, 1)
+    // and phi_2' = poly'(c), without masks.
+    let c = alpha.clamp(-1.0, 1.0)?;
+    let c2 = c.sqr()?;
+    // poly = c^2 (15 + c^2 (3 c^2 - 10)), poly' = c (30 + c^2 (18 c^2 - 40)).
+    let poly = (&c2 * (&c2 * c2.affine(3.0, -10.0)?)?.affine(1.0, 15.0)?)?;
+    let dpoly = (&c * (&c2 * c2.affine(18.0, -40.0)?)?.affine(1.0, 30.0)?)?;
+    let beyond = (alpha.abs()? - c.abs()?)?.affine(8.0, 0.0)?;
+    Ok(Basis { values: [alpha.clone(), (poly + beyond)?], derivatives: [alpha.ones_like()?, dpoly] })
 }

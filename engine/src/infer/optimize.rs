@@ -1,0 +1,341 @@
+//! Bounded minimisation of the NLL: projected Gauss-Newton with Levenberg-Marquardt damping,
+//! batched over many fits at once.
+//!
+//! Each step solves `(H + mu diag H) d = -g` on the free parameters, where `H` is the
+//! Gauss-Newton (Fisher) matrix `J^T W J` of the Poisson terms plus the exact curvature of the
+//! constraints, and `J = d lambda / d theta` comes from the batched reverse pass. Parameters at
+//! a bound whose gradient pushes outward are held (projected Newton, Bertsekas 1982); the step
+//! is projected onto the box and accepted by an Armijo test. A fit has converged when the
+//! Newton decrement `-g.d / 2` (the predicted distance to the minimum in NLL) is below the
+//! tolerance. Rows of the batch move independently: finished fits leave the batch.
+use nalgebra::{DMatrix, DVector};
+
+use crate::compute::{CompiledModel, Observations, Result};
+
+/// Stopping rules of a fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitOptions {
+    /// Give up after this many accepted steps.
+    pub max_iterations: usize,
+    /// Converged when the predicted NLL decrease to the minimum is below this.
+    pub tolerance: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions { max_iterations: 200, tolerance: 1e-9 }
+    }
+}
+
+/// Where one fit starts: initial values, and which parameters stay fixed at them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Start {
+    pub x: Vec<f64>,
+    pub fixed: Vec<bool>,
+}
+
+/// Where one fit ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Minimum {
+    pub x: Vec<f64>,
+    /// NLL in deviance form (see [`crate::compute`]); add the data constant for -ln L.
+    pub nll: f64,
+    pub converged: bool,
+    /// Accepted steps.
+    pub iterations: usize,
+    /// Batched likelihood evaluations this fit took part in.
+    pub evaluations: usize,
+    pub message: String,
+}
+
+/// The state of one row between evaluations.
+struct Row {
+    x: Vec<f64>,
+    fixed: Vec<bool>,
+    /// Values at `x`.
+    f: f64,
+    g: Vec<f64>,
+    hessian: DMatrix<f64>,
+    /// Secant estimate of the curvature Gauss-Newton leaves out (sum_b r_b d2 lambda_b), updated
+    /// by symmetric rank-one steps as in NL2SOL (Dennis, Gay and Welsch 1981).
+    correction: DMatrix<f64>,
+    /// The proposed direction on the free parameters, and the trial point.
+    step: Vec<f64>,
+    trial: Vec<f64>,
+    /// Step length of the current trial.
+    t: f64,
+    mu: f64,
+    iterations: usize,
+    evaluations: usize,
+    done: Option<(bool, String)>,
+}
+
+/// Minimise the NLL of `model` on `obs` from each start. `obs` holds one dataset per start, or
+/// one dataset shared by all.
+pub fn minimize(
+    model: &CompiledModel,
+    obs: &Observations,
+    starts: &[Start],
+    bounds: &[[f64; 2]],
+    options: &FitOptions,
+) -> Result<Vec<Minimum>> {
+    let p = model.npars();
+    let mut rows: Vec<Row> = starts
+        .iter()
+        .map(|s| Row {
+            x: s.x.iter().zip(bounds).map(|(v, b)| v.clamp(b[0], b[1])).collect(),
+            fixed: s.fixed.clone(),
+            f: f64::NAN,
+            g: vec![0.0; p],
+            hessian: DMatrix::zeros(p, p),
+            correction: DMatrix::zeros(p, p),
+            step: vec![0.0; p],
+            trial: Vec::new(),
+            t: 1.0,
+            mu: 0.0,
+            iterations: 0,
+            evaluations: 0,
+            done: None,
+        })
+        .collect();
+    for r in rows.iter_mut() {
+        r.trial = r.x.clone();
+    }
+
+    // The first evaluation is at the starting points; after that, at the trials.
+    let mut first = true;
+    loop {
+        let pending: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].done.is_none()).collect();
+        if pending.is_empty() {
+            break;
+        }
+        let theta: Vec<Vec<f64>> = pending.iter().map(|&i| rows[i].trial.clone()).collect();
+        let sub_obs = obs.select(model, &pending)?;
+        let eval = model.nll_grad_jacobian(&model.params(&theta)?, &sub_obs)?;
+        let nb = model.nbins();
+        for (k, &i) in pending.iter().enumerate() {
+            let data = obs.row(if obs.rows() == 1 { 0 } else { i });
+            let row = &mut rows[i];
+            row.evaluations += 1;
+            let f = eval.nll[k];
+            let g = &eval.grad[k * p..(k + 1) * p];
+            let accept = if first {
+                true
+            } else {
+                let dx: f64 =
+                    row.trial.iter().zip(&row.x).zip(&row.g).map(|((t, x), g)| (t - x) * g).sum();
+                f.is_finite() && f <= row.f + 1e-4 * dx.min(0.0)
+            };
+            if !accept {
+                reject(row, bounds, options);
+                continue;
+            }
+            if first && !f.is_finite() {
+                row.done = Some((false, "the likelihood is not finite at the starting point".into()));
+                continue;
+            }
+            if !first {
+                row.iterations += 1;
+                row.mu = if row.t == 1.0 { row.mu / 10.0 } else { row.mu };
+                if row.mu < 1e-8 {
+                    row.mu = 0.0;
+                }
+            }
+            if std::env::var("FF_OPT").is_ok() { eprintln!("it {} f {:.10} t {} mu {:e}", row.iterations, f, row.t, row.mu); }
+            let previous = (row.x.clone(), row.g.clone());
+            row.x = row.trial.clone();
+            row.f = f;
+            row.g.copy_from_slice(g);
+            gauss_newton_matrix(
+                &mut row.hessian,
+                &eval.jacobian[k * nb * p..(k + 1) * nb * p],
+                &eval.lambda[k * nb..(k + 1) * nb],
+                &data[..nb],
+                &model.constraint_curvature(&row.x, data),
+            );
+            if !first {
+                secant_update(row, &previous.0, &previous.1);
+            }
+            if row.iterations >= options.max_iterations {
+                row.done = Some((false, format!("no convergence in {} steps", row.iterations)));
+                continue;
+            }
+            propose(row, bounds, options);
+        }
+        first = false;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (converged, message) = r.done.expect("every row finished");
+            Minimum {
+                x: r.x,
+                nll: r.f,
+                converged,
+                iterations: r.iterations,
+                evaluations: r.evaluations,
+                message,
+            }
+        })
+        .collect())
+}
+
+/// `J^T W J + diag(constraint curvature)`, with the Poisson weight n / lambda^2 (the observed
+/// curvature in lambda), or 1 / lambda in bins with no events (the expected one).
+fn gauss_newton_matrix(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64], n: &[f64], c: &[f64]) {
+    let p = c.len();
+    h.fill(0.0);
+    for (b, (&l, &nb)) in lambda.iter().zip(n).enumerate() {
+        let w = if nb > 0.0 { nb / (l * l) } else { 1.0 / l.max(1e-300) };
+        if !w.is_finite() || w == 0.0 {
+            continue;
+        }
+        let row = &jac[b * p..(b + 1) * p];
+        for i in 0..p {
+            let wi = w * row[i];
+            if wi == 0.0 {
+                continue;
+            }
+            for j in i..p {
+                h[(i, j)] += wi * row[j];
+            }
+        }
+    }
+    for i in 0..p {
+        h[(i, i)] += c[i];
+        for j in 0..i {
+            h[(i, j)] = h[(j, i)];
+        }
+    }
+}
+
+/// Symmetric rank-one update of the correction so that (H_GN + S) maps the last step onto the
+/// last change of the gradient.
+fn secant_update(row: &mut Row, x_prev: &[f64], g_prev: &[f64]) {
+    let p = row.x.len();
+    let s: Vec<f64> = row.x.iter().zip(x_prev).map(|(a, b)| a - b).collect();
+    let y: Vec<f64> = row.g.iter().zip(g_prev).map(|(a, b)| a - b).collect();
+    // v = y - (H_GN + S) s
+    let mut v = y.clone();
+    for i in 0..p {
+        let mut hs = 0.0;
+        for j in 0..p {
+            hs += (row.hessian[(i, j)] + row.correction[(i, j)]) * s[j];
+        }
+        v[i] -= hs;
+    }
+    let vs: f64 = v.iter().zip(&s).map(|(a, b)| a * b).sum();
+    let vv: f64 = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let ss: f64 = s.iter().map(|a| a * a).sum::<f64>().sqrt();
+    if vs.abs() <= 1e-8 * vv * ss || vv == 0.0 {
+        return;
+    }
+    for i in 0..p {
+        if v[i] == 0.0 {
+            continue;
+        }
+        for j in 0..p {
+            row.correction[(i, j)] += v[i] * v[j] / vs;
+        }
+    }
+}
+
+/// Choose the free parameters, test for convergence and propose a step from `row.x`.
+fn propose(row: &mut Row, bounds: &[[f64; 2]], options: &FitOptions) {
+    let p = row.x.len();
+    let at_bound = |i: usize| {
+        let [lo, hi] = bounds[i];
+        let eps = 1e-10 * (1.0 + (hi - lo).abs());
+        (row.x[i] <= lo + eps && row.g[i] > 0.0) || (row.x[i] >= hi - eps && row.g[i] < 0.0)
+    };
+    let free: Vec<usize> = (0..p)
+        .filter(|&i| !row.fixed[i] && !at_bound(i) && (row.hessian[(i, i)] > 0.0 || row.g[i] != 0.0))
+        .collect();
+    row.step.iter_mut().for_each(|s| *s = 0.0);
+    row.t = 1.0;
+    if free.is_empty() {
+        row.done = Some((true, "every parameter is fixed or held at a bound".into()));
+        return;
+    }
+    loop {
+        let h = &row.hessian + &row.correction;
+        let solved = solve(&h, &row.g, &free, row.mu).or_else(|| {
+            // The secant correction made the model indefinite: start it afresh.
+            row.correction.fill(0.0);
+            solve(&row.hessian, &row.g, &free, row.mu)
+        });
+        match solved {
+            Some(d) => {
+                let decrement: f64 = -free.iter().zip(&d).map(|(&i, di)| row.g[i] * di).sum::<f64>();
+                if row.mu == 0.0 && decrement.abs() * 0.5 < options.tolerance {
+                    row.done = Some((true, format!("converged: predicted distance {:.1e}", decrement * 0.5)));
+                    return;
+                }
+                for (&i, di) in free.iter().zip(d) {
+                    row.step[i] = di;
+                }
+                set_trial(row, bounds);
+                return;
+            }
+            None => {
+                row.mu = if row.mu == 0.0 { 1e-6 } else { row.mu * 10.0 };
+                if row.mu > 1e10 {
+                    row.done = Some((false, "the curvature matrix is singular".into()));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A rejected trial: shorten the step, then damp harder.
+fn reject(row: &mut Row, bounds: &[[f64; 2]], options: &FitOptions) {
+    if row.t > 1.0 / 64.0 {
+        row.t *= 0.25;
+        set_trial(row, bounds);
+        return;
+    }
+    let decrement: f64 = -row.g.iter().zip(&row.step).map(|(g, s)| g * s).sum::<f64>();
+    if decrement.abs() * 0.5 < 1e3 * options.tolerance.max(f64::EPSILON * row.f.abs()) {
+        row.done = Some((true, "converged: no further decrease at numerical precision".into()));
+        return;
+    }
+    row.mu = if row.mu == 0.0 { 1e-3 } else { row.mu * 10.0 };
+    if row.mu > 1e10 {
+        row.done = Some((false, "line search failed: no decrease along the damped step".into()));
+        return;
+    }
+    propose(row, bounds, options);
+}
+
+fn set_trial(row: &mut Row, bounds: &[[f64; 2]]) {
+    row.trial = row
+        .x
+        .iter()
+        .zip(&row.step)
+        .zip(bounds)
+        .map(|((x, s), b)| (x + row.t * s).clamp(b[0], b[1]))
+        .collect();
+}
+
+/// Solve `(H_FF + mu diag H_FF) d = -g_F` by Cholesky after Jacobi scaling.
+fn solve(h: &DMatrix<f64>, g: &[f64], free: &[usize], mu: f64) -> Option<Vec<f64>> {
+    let n = free.len();
+    let scale: Vec<f64> = free
+        .iter()
+        .map(|&i| {
+            let d = h[(i, i)];
+            if d > 0.0 { 1.0 / d.sqrt() } else { 1.0 }
+        })
+        .collect();
+    let mut m = DMatrix::zeros(n, n);
+    for a in 0..n {
+        for b in 0..n {
+            m[(a, b)] = h[(free[a], free[b])] * scale[a] * scale[b];
+        }
+        m[(a, a)] += mu + if h[(free[a], free[a])] > 0.0 { 0.0 } else { 1e-12 };
+    }
+    let rhs = DVector::from_iterator(n, free.iter().zip(&scale).map(|(&i, s)| -g[i] * s));
+    let y = m.cholesky()?.solve(&rhs);
+    Some(y.iter().zip(&scale).map(|(v, s)| v * s).collect())
+}
