@@ -14,6 +14,13 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
     let nsamples = model.samples.len();
     let nsb = nsamples * nbins;
 
+    let mut kinked = vec![false; npars];
+    if model.settings.histosys == crate::model::HistosysInterp::Code0 {
+        model.terms.histosys.iter().for_each(|t| kinked[t.param] = true);
+    }
+    if model.settings.normsys == NormsysInterp::Code1 {
+        model.terms.normsys.iter().for_each(|t| kinked[t.param] = true);
+    }
     let nominal: Vec<f64> = model.nominal.iter().flat_map(|r| r.iter().copied()).collect();
     let nominal = Tensor::from_vec(nominal, (nsb, 1), device)?;
 
@@ -164,6 +171,7 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
         normsys,
         constraints,
         aux_layout,
+        kinked,
         config: super::ModelConfig::new(model),
     })
 }

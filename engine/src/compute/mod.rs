@@ -59,6 +59,8 @@ pub struct CompiledModel {
     normsys: Option<NormsysTensors>,
     constraints: constraints::ConstraintTensors,
     pub(crate) aux_layout: Vec<AuxSlot>,
+    /// Parameters whose interpolation has a kink at alpha = 0 (code 0 histosys, code 1 normsys).
+    kinked: Vec<bool>,
     config: ModelConfig,
 }
 
@@ -150,6 +152,12 @@ impl CompiledModel {
     /// Parameter names, initial values, bounds, the POI and the observed data.
     pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    /// Parameters whose interpolation (histosys code 0, normsys code 1) is piecewise with a kink
+    /// at 0: the optimiser treats 0 as a boundary it may cross only from a side it has tested.
+    pub fn kinked(&self) -> &[bool] {
+        &self.kinked
     }
 
     pub fn device(&self) -> &Device {

@@ -14,6 +14,9 @@ use super::{CompiledModel, Observations, Result, DTYPE};
 pub struct NllGrad {
     pub nll: Vec<f64>,
     pub grad: Vec<f64>,
+    /// `[B * P]`: half the jump of the derivative of parameters sitting on a kink (code 0 and
+    /// code 1 at alpha = 0), 0 elsewhere; the one-sided derivatives are grad -+ kink.
+    pub kink: Vec<f64>,
 }
 
 /// NLL, gradient, Jacobian of the rates and the rates themselves at each point: what a
@@ -26,6 +29,8 @@ pub struct NllGradJacobian {
     pub jacobian: Vec<f64>,
     /// `[B * NB]`.
     pub lambda: Vec<f64>,
+    /// `[B * P]`, as [`NllGrad::kink`].
+    pub kink: Vec<f64>,
 }
 
 impl CompiledModel {
@@ -42,8 +47,12 @@ impl CompiledModel {
         let rates = self.rates(theta)?;
         let (terms, upstream) = self.nll_terms(&rates, obs, true)?;
         let (d_lambda, d_constraints) = upstream.expect("gradient asked for");
-        let grad = self.rates_vjp(&rates, &d_lambda, 1, d_constraints.as_ref())?;
-        Ok(NllGrad { nll: terms.to_vec1()?, grad: grad.t()?.flatten_all()?.to_vec1()? })
+        let (grad, kink) = self.rates_vjp(&rates, &d_lambda, 1, d_constraints.as_ref())?;
+        Ok(NllGrad {
+            nll: terms.to_vec1()?,
+            grad: grad.t()?.flatten_all()?.to_vec1()?,
+            kink: kink.t()?.flatten_all()?.to_vec1()?,
+        })
     }
 
     /// NLL, gradient and rate Jacobian at parameter points `theta` `[P, B]`.
@@ -64,13 +73,15 @@ impl CompiledModel {
                 Some(Tensor::cat(&[zeros, c.unsqueeze(2)?], 2)?.reshape((width, b * (nb + 1)))?)
             }
         };
-        let all = self.rates_vjp(&rates, &g, nb + 1, constraints.as_ref())?; // [P, B*(NB+1)]
+        let (all, kink) = self.rates_vjp(&rates, &g, nb + 1, constraints.as_ref())?; // [P, B*(NB+1)]
         let all = all.reshape((p, b, nb + 1))?.permute((1, 2, 0))?.contiguous()?; // [B, NB+1, P]
+        let kink = kink.reshape((p, b, nb + 1))?.narrow(2, nb, 1)?.squeeze(2)?.t()?; // [B, P]
         Ok(NllGradJacobian {
             nll: terms.to_vec1()?,
             grad: all.narrow(1, nb, 1)?.flatten_all()?.to_vec1()?,
             jacobian: all.narrow(1, 0, nb)?.flatten_all()?.to_vec1()?,
             lambda: rates.lambda.t()?.flatten_all()?.to_vec1()?,
+            kink: kink.flatten_all()?.to_vec1()?,
         })
     }
 

@@ -103,13 +103,17 @@ impl CompiledModel {
     /// with respect to theta, `[P, R]`. Upstream column `r` belongs to point `r / k`: `k = 1`
     /// gives gradients, `k = NB` with unit columns the Jacobian. `constraints` adds the
     /// gradients of the constraint terms, `[Ng + Np, R]`.
+    ///
+    /// Also returns, for parameters sitting exactly on the kink at alpha = 0 of a piecewise
+    /// interpolation (code 0, code 1), half the jump of the derivative across it, `[P, R]`:
+    /// the one-sided derivatives are the gradient plus and minus it.
     pub(super) fn rates_vjp(
         &self,
         rates: &Rates,
         g: &Tensor,
         k: usize,
         constraints: Option<&Tensor>,
-    ) -> Result<Tensor> {
+    ) -> Result<(Tensor, Tensor)> {
         let r = g.dim(1)?;
         let b = rates.lambda.dim(1)?;
         let (s, nb) = (self.nsamples, self.nbins);
@@ -123,18 +127,22 @@ impl CompiledModel {
         };
         // d/d rate_sb = g_b for every sample; w = d/d ln(factor) of any multiplicative factor.
         let v = g.unsqueeze(0)?.broadcast_as((s, nb, r))?.contiguous()?.reshape((s * nb, r))?;
-        // d/dx, in the order of `gather`.
+        // d/dx, in the order of `gather`, and the kinks' half-jumps.
         let mut pieces: Vec<Tensor> = Vec::new();
+        let mut kinks: Vec<Tensor> = Vec::new();
 
         if let (Some(h), Some(basis)) = (&self.histosys, &rates.histosys_basis) {
             let d_delta = v.broadcast_mul(&expand(&rates.scale)?)?;
             let d_phi = h.coeffs.matmul(&d_delta)?;
-            pieces.push(combine_basis(&d_phi, basis, &expand)?);
+            let (d, kink) = combine_basis(&d_phi, basis, &expand)?;
+            pieces.push(d);
+            kinks.push(kink);
         }
         if let (Some(n), Some(basis)) = (&self.normsys, &rates.normsys_basis) {
             let w = v.broadcast_mul(&expand(&rates.rate)?)?;
             let u = Tensor::zeros((n.groups, r), DTYPE, g.device())?.index_add(&n.bin_group, &w, 0)?;
-            let mut d_alpha = combine_basis(&n.coeffs.matmul(&u)?, basis, &expand)?;
+            let (mut d_alpha, kink) = combine_basis(&n.coeffs.matmul(&u)?, basis, &expand)?;
+            kinks.push(kink);
             if let Some((ratio, inside)) = &rates.polynomial_ratio {
                 // sum_g p'_ng / (1 + p_ng) u_g, for each point's columns.
                 let (np, groups, _) = ratio.dims3()?;
@@ -176,24 +184,33 @@ impl CompiledModel {
         if let Some(c) = constraints {
             pieces.push(c.clone());
         }
-        let width: usize = pieces.iter().map(|t| t.dim(0)).sum::<Result<usize>>()?;
-        let zeros = Tensor::zeros((self.npars + 1, r), DTYPE, g.device())?;
-        if width == 0 {
-            return zeros.narrow(0, 0, self.npars);
-        }
-        let index = self.gather.narrow(0, 0, width)?;
-        zeros.index_add(&index, &Tensor::cat(&pieces, 0)?, 0)?.narrow(0, 0, self.npars)
+        let scatter = |pieces: &[Tensor]| -> Result<Tensor> {
+            let width: usize = pieces.iter().map(|t| t.dim(0)).sum::<Result<usize>>()?;
+            let zeros = Tensor::zeros((self.npars + 1, r), DTYPE, g.device())?;
+            if width == 0 {
+                return zeros.narrow(0, 0, self.npars);
+            }
+            let index = self.gather.narrow(0, 0, width)?;
+            zeros.index_add(&index, &Tensor::cat(pieces, 0)?, 0)?.narrow(0, 0, self.npars)
+        };
+        Ok((scatter(&pieces)?, scatter(&kinks)?))
     }
 }
 
-/// d/d alpha from d/d(phi_1, phi_2): `d_phi` `[2M, R]` times the basis derivatives.
+/// d/d alpha from d/d(phi_1, phi_2): `d_phi` `[2M, R]` times the basis derivatives; and the
+/// half-jump d/d phi_2 where phi_2 has a kink at alpha (zero elsewhere).
 fn combine_basis(
     d_phi: &Tensor,
     basis: &Basis,
     expand: &dyn Fn(&Tensor) -> Result<Tensor>,
-) -> Result<Tensor> {
+) -> Result<(Tensor, Tensor)> {
     let m = d_phi.dim(0)? / 2;
     let first = d_phi.narrow(0, 0, m)?.broadcast_mul(&expand(&basis.derivatives[0])?)?;
-    let second = d_phi.narrow(0, m, m)?.broadcast_mul(&expand(&basis.derivatives[1])?)?;
-    first + second
+    let d_phi2 = d_phi.narrow(0, m, m)?;
+    let second = d_phi2.broadcast_mul(&expand(&basis.derivatives[1])?)?;
+    let kink = match &basis.kink {
+        Some(at_kink) => d_phi2.broadcast_mul(&expand(at_kink)?)?,
+        None => d_phi2.zeros_like()?,
+    };
+    Ok(((first + second)?, kink))
 }

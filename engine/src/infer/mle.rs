@@ -34,7 +34,11 @@ pub fn fit_from(
 ) -> Result<FitResult, InferError> {
     let fixed = start.fixed.clone();
     let min = minimize(model, obs, &[start], &model.config().suggested_bounds, options)?.remove(0);
-    let uncertainties = uncertainties(model, obs, &min.x, &fixed)?;
+    let uncertainties = if options.uncertainties {
+        uncertainties(model, obs, &min.x, &fixed)?
+    } else {
+        vec![f64::NAN; min.x.len()]
+    };
     Ok(result(model, obs, min, uncertainties))
 }
 

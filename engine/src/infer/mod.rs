@@ -1,13 +1,23 @@
-//! Inference: fits, test statistics, calculators and limits.
+//! Inference, as pyhf's `infer`: maximum-likelihood fits, test statistics, the asymptotic and
+//! toy calculators, hypothesis tests, upper limits and discovery significance.
+pub mod calculators;
 mod error;
+mod hypotest;
+pub mod intervals;
 pub mod mle;
+pub mod normal;
 pub mod optimize;
 mod results;
+mod significance;
+pub mod test_statistics;
 
 pub use error::InferError;
+pub use hypotest::{hypotest, HypotestOptions};
+pub use intervals::{upper_limit, UpperLimitOptions};
 pub use mle::{fit, fixed_poi_fit};
 pub use optimize::{FitOptions, Minimum, Start};
 pub use results::{
     Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyShard,
     UpperLimitResult,
 };
+pub use significance::significance;

@@ -19,11 +19,14 @@ pub struct FitOptions {
     pub max_iterations: usize,
     /// Converged when the predicted NLL decrease to the minimum is below this.
     pub tolerance: f64,
+    /// Compute uncertainties from the Hessian at the minimum (one batched evaluation of 2P
+    /// points; hypothesis tests do not need them).
+    pub uncertainties: bool,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { max_iterations: 200, tolerance: 1e-9 }
+        FitOptions { max_iterations: 200, tolerance: 1e-9, uncertainties: false }
     }
 }
 
@@ -55,6 +58,16 @@ struct Row {
     /// Values at `x`.
     f: f64,
     g: Vec<f64>,
+    /// Half-jumps of the derivative at kinks (see `NllGrad::kink`).
+    kink: Vec<f64>,
+    /// The gradient the step is taken on: one-sided where a parameter leaves a kink.
+    g_step: Vec<f64>,
+    /// Bounds of the current step: the box, narrowed to one side of each kink.
+    step_bounds: Vec<[f64; 2]>,
+    /// Whether steps respect kinks. Steps first cross them freely, as a smooth method would;
+    /// once the line search stalls (on a kink, typically) they stop at kinks and leave them
+    /// only along a descending one-sided derivative.
+    kink_aware: bool,
     hessian: DMatrix<f64>,
     /// Secant estimate of the curvature Gauss-Newton leaves out (sum_b r_b d2 lambda_b), updated
     /// by symmetric rank-one steps as in NL2SOL (Dennis, Gay and Welsch 1981).
@@ -72,7 +85,90 @@ struct Row {
 
 /// Minimise the NLL of `model` on `obs` from each start. `obs` holds one dataset per start, or
 /// one dataset shared by all.
+///
+/// With piecewise interpolations (code 0, code 1) the NLL has a kink where a nuisance parameter
+/// crosses 0, and a local minimum on each side of it is common. After the first descent, the
+/// parameters lying close to a kink are tried on its other side (all such trials batched), and
+/// the deepest minimum is kept, until no trial improves.
 pub fn minimize(
+    model: &CompiledModel,
+    obs: &Observations,
+    starts: &[Start],
+    bounds: &[[f64; 2]],
+    options: &FitOptions,
+) -> Result<Vec<Minimum>> {
+    let mut best = descend(model, obs, starts, bounds, options)?;
+    if !model.kinked().iter().any(|k| *k) {
+        return Ok(best);
+    }
+    for _round in 0..4 {
+        // Candidates: for each fit, each kinked parameter near 0. A candidate is promising when,
+        // with it moved onto the kink, its one-sided derivative descends into the other side.
+        let mut probes = Vec::new();
+        let mut probe_of = Vec::new();
+        for (r, (min, start)) in best.iter().zip(starts).enumerate() {
+            if !min.converged {
+                continue;
+            }
+            for i in (0..min.x.len()).filter(|&i| model.kinked()[i] && !start.fixed[i]) {
+                if min.x[i] != 0.0 && min.x[i].abs() <= KINK_NEIGHBOURHOOD {
+                    let mut x = min.x.clone();
+                    x[i] = 0.0;
+                    probes.push(x);
+                    probe_of.push((r, i));
+                }
+            }
+        }
+        if probes.is_empty() {
+            break;
+        }
+        let probe_obs = if obs.rows() == 1 {
+            obs.clone()
+        } else {
+            obs.select(model, &probe_of.iter().map(|(r, _)| *r).collect::<Vec<_>>())?
+        };
+        let slopes = model.nll_grad(&model.params(&probes)?, &probe_obs)?;
+        let p = model.npars();
+        let mut trials = Vec::new();
+        let mut owners = Vec::new();
+        for (k, &(r, i)) in probe_of.iter().enumerate() {
+            let (g, kink) = (slopes.grad[k * p + i], slopes.kink[k * p + i]);
+            let x = best[r].x[i];
+            let other_side_descends = if x > 0.0 { g - kink > 0.0 } else { g + kink < 0.0 };
+            if other_side_descends {
+                let mut t = Start { x: best[r].x.clone(), fixed: starts[r].fixed.clone() };
+                t.x[i] = (-x.signum() * x.abs().max(KINK_STEP)).clamp(bounds[i][0], bounds[i][1]);
+                trials.push(t);
+                owners.push(r);
+            }
+        }
+        if trials.is_empty() {
+            break;
+        }
+        let trial_obs = if obs.rows() == 1 { obs.clone() } else { obs.select(model, &owners)? };
+        let found = descend(model, &trial_obs, &trials, bounds, options)?;
+        let mut improved = false;
+        for (m, &r) in found.into_iter().zip(&owners) {
+            if m.converged && m.nll < best[r].nll - 1e-9 {
+                let evaluations = best[r].evaluations + m.evaluations;
+                best[r] = Minimum { evaluations, ..m };
+                improved = true;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+/// How close to a kink a parameter must be for its other side to be tried.
+const KINK_NEIGHBOURHOOD: f64 = 0.25;
+/// How far onto the other side a trial starts, at least.
+const KINK_STEP: f64 = 1e-3;
+
+/// One descent from each start.
+fn descend(
     model: &CompiledModel,
     obs: &Observations,
     starts: &[Start],
@@ -83,10 +179,21 @@ pub fn minimize(
     let mut rows: Vec<Row> = starts
         .iter()
         .map(|s| Row {
-            x: s.x.iter().zip(bounds).map(|(v, b)| v.clamp(b[0], b[1])).collect(),
+            // Free parameters start inside their bounds; fixed ones stay where they are asked
+            // to be (a hypothesis test may fix the POI beyond its fit range).
+            x: s.x
+                .iter()
+                .zip(bounds)
+                .zip(&s.fixed)
+                .map(|((v, b), fixed)| if *fixed { *v } else { v.clamp(b[0], b[1]) })
+                .collect(),
             fixed: s.fixed.clone(),
             f: f64::NAN,
             g: vec![0.0; p],
+            kink: vec![0.0; p],
+            g_step: vec![0.0; p],
+            step_bounds: bounds.to_vec(),
+            kink_aware: false,
             hessian: DMatrix::zeros(p, p),
             correction: DMatrix::zeros(p, p),
             step: vec![0.0; p],
@@ -123,11 +230,11 @@ pub fn minimize(
                 true
             } else {
                 let dx: f64 =
-                    row.trial.iter().zip(&row.x).zip(&row.g).map(|((t, x), g)| (t - x) * g).sum();
+                    row.trial.iter().zip(&row.x).zip(&row.g_step).map(|((t, x), g)| (t - x) * g).sum();
                 f.is_finite() && f <= row.f + 1e-4 * dx.min(0.0)
             };
             if !accept {
-                reject(row, bounds, options);
+                reject(row, model.kinked(), bounds, options);
                 continue;
             }
             if first && !f.is_finite() {
@@ -146,6 +253,7 @@ pub fn minimize(
             row.x = row.trial.clone();
             row.f = f;
             row.g.copy_from_slice(g);
+            row.kink.copy_from_slice(&eval.kink[k * p..(k + 1) * p]);
             gauss_newton_matrix(
                 &mut row.hessian,
                 &eval.jacobian[k * nb * p..(k + 1) * nb * p],
@@ -160,7 +268,7 @@ pub fn minimize(
                 row.done = Some((false, format!("no convergence in {} steps", row.iterations)));
                 continue;
             }
-            propose(row, bounds, options);
+            propose(row, model.kinked(), bounds, options);
         }
         first = false;
     }
@@ -241,15 +349,42 @@ fn secant_update(row: &mut Row, x_prev: &[f64], g_prev: &[f64]) {
 }
 
 /// Choose the free parameters, test for convergence and propose a step from `row.x`.
-fn propose(row: &mut Row, bounds: &[[f64; 2]], options: &FitOptions) {
+fn propose(row: &mut Row, kinked: &[bool], bounds: &[[f64; 2]], options: &FitOptions) {
     let p = row.x.len();
+    // Kinks act as boundaries: a step stays on its side of 0; a parameter on the kink leaves it
+    // to the side its one-sided derivative descends to, or stays.
+    row.step_bounds.copy_from_slice(bounds);
+    row.g_step.copy_from_slice(&row.g);
+    let mut held = vec![false; p];
+    for i in (0..p).filter(|&i| row.kink_aware && kinked[i] && !row.fixed[i]) {
+        let b = &mut row.step_bounds[i];
+        if row.x[i] > 0.0 {
+            b[0] = b[0].max(0.0);
+        } else if row.x[i] < 0.0 {
+            b[1] = b[1].min(0.0);
+        } else {
+            let (up, down) = (row.g[i] + row.kink[i], row.g[i] - row.kink[i]);
+            // Where both sides descend, take the steeper (the side plain Newton would take).
+            if up < 0.0 && (down <= 0.0 || -up >= down) {
+                b[0] = b[0].max(0.0);
+                row.g_step[i] = up;
+            } else if down > 0.0 {
+                b[1] = b[1].min(0.0);
+                row.g_step[i] = down;
+            } else {
+                held[i] = true;
+            }
+        }
+    }
     let at_bound = |i: usize| {
-        let [lo, hi] = bounds[i];
-        let eps = 1e-10 * (1.0 + (hi - lo).abs());
-        (row.x[i] <= lo + eps && row.g[i] > 0.0) || (row.x[i] >= hi - eps && row.g[i] < 0.0)
+        let [lo, hi] = row.step_bounds[i];
+        let eps = 1e-10 * (1.0 + (bounds[i][1] - bounds[i][0]).abs());
+        (row.x[i] <= lo + eps && row.g_step[i] > 0.0) || (row.x[i] >= hi - eps && row.g_step[i] < 0.0)
     };
     let free: Vec<usize> = (0..p)
-        .filter(|&i| !row.fixed[i] && !at_bound(i) && (row.hessian[(i, i)] > 0.0 || row.g[i] != 0.0))
+        .filter(|&i| {
+            !row.fixed[i] && !held[i] && !at_bound(i) && (row.hessian[(i, i)] > 0.0 || row.g_step[i] != 0.0)
+        })
         .collect();
     row.step.iter_mut().for_each(|s| *s = 0.0);
     row.t = 1.0;
@@ -259,14 +394,14 @@ fn propose(row: &mut Row, bounds: &[[f64; 2]], options: &FitOptions) {
     }
     loop {
         let h = &row.hessian + &row.correction;
-        let solved = solve(&h, &row.g, &free, row.mu).or_else(|| {
+        let solved = solve(&h, &row.g_step, &free, row.mu).or_else(|| {
             // The secant correction made the model indefinite: start it afresh.
             row.correction.fill(0.0);
-            solve(&row.hessian, &row.g, &free, row.mu)
+            solve(&row.hessian, &row.g_step, &free, row.mu)
         });
         match solved {
             Some(d) => {
-                let decrement: f64 = -free.iter().zip(&d).map(|(&i, di)| row.g[i] * di).sum::<f64>();
+                let decrement: f64 = -free.iter().zip(&d).map(|(&i, di)| row.g_step[i] * di).sum::<f64>();
                 if row.mu == 0.0 && decrement.abs() * 0.5 < options.tolerance {
                     row.done = Some((true, format!("converged: predicted distance {:.1e}", decrement * 0.5)));
                     return;
@@ -274,7 +409,7 @@ fn propose(row: &mut Row, bounds: &[[f64; 2]], options: &FitOptions) {
                 for (&i, di) in free.iter().zip(d) {
                     row.step[i] = di;
                 }
-                set_trial(row, bounds);
+                set_trial(row);
                 return;
             }
             None => {
@@ -289,13 +424,18 @@ fn propose(row: &mut Row, bounds: &[[f64; 2]], options: &FitOptions) {
 }
 
 /// A rejected trial: shorten the step, then damp harder.
-fn reject(row: &mut Row, bounds: &[[f64; 2]], options: &FitOptions) {
+fn reject(row: &mut Row, kinked: &[bool], bounds: &[[f64; 2]], options: &FitOptions) {
     if row.t > 1.0 / 64.0 {
         row.t *= 0.25;
-        set_trial(row, bounds);
+        set_trial(row);
         return;
     }
-    let decrement: f64 = -row.g.iter().zip(&row.step).map(|(g, s)| g * s).sum::<f64>();
+    if !row.kink_aware && kinked.iter().any(|k| *k) {
+        row.kink_aware = true;
+        propose(row, kinked, bounds, options);
+        return;
+    }
+    let decrement: f64 = -row.g_step.iter().zip(&row.step).map(|(g, s)| g * s).sum::<f64>();
     if decrement.abs() * 0.5 < 1e3 * options.tolerance.max(f64::EPSILON * row.f.abs()) {
         row.done = Some((true, "converged: no further decrease at numerical precision".into()));
         return;
@@ -305,16 +445,17 @@ fn reject(row: &mut Row, bounds: &[[f64; 2]], options: &FitOptions) {
         row.done = Some((false, "line search failed: no decrease along the damped step".into()));
         return;
     }
-    propose(row, bounds, options);
+    propose(row, kinked, bounds, options);
 }
 
-fn set_trial(row: &mut Row, bounds: &[[f64; 2]]) {
+fn set_trial(row: &mut Row) {
     row.trial = row
         .x
         .iter()
         .zip(&row.step)
-        .zip(bounds)
-        .map(|((x, s), b)| (x + row.t * s).clamp(b[0], b[1]))
+        .zip(&row.step_bounds)
+        .zip(&row.fixed)
+        .map(|(((x, s), b), fixed)| if *fixed { *x } else { (x + row.t * s).clamp(b[0], b[1]) })
         .collect();
 }
 

@@ -79,7 +79,8 @@ pub struct FitResult {
     pub par_names: Vec<String>,
     /// Best-fit values.
     pub bestfit: Vec<f64>,
-    /// Uncertainties from the inverse Hessian at the minimum (0 for fixed parameters).
+    /// Uncertainties from the inverse Hessian at the minimum (0 for fixed parameters; NaN when
+    /// not asked for).
     pub uncertainties: Vec<f64>,
     /// -2 ln L at the best fit, with every constant pyhf includes.
     pub twice_nll: f64,

@@ -15,8 +15,10 @@ pub fn coefficients(lo: f64, nom: f64, hi: f64) -> [f64; 2] {
 }
 
 pub fn basis(alpha: &Tensor) -> Result<Basis> {
+    let sign = alpha.sign()?;
     Ok(Basis {
         values: [alpha.clone(), alpha.abs()?],
-        derivatives: [alpha.ones_like()?, alpha.sign()?],
+        kink: Some(sign.abs()?.affine(-1.0, 1.0)?),
+        derivatives: [alpha.ones_like()?, sign],
     })
 }

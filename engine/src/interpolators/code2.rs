@@ -36,5 +36,5 @@ pub fn basis(alpha: &Tensor) -> Result<Basis> {
         + (alpha.affine(-2.0, -2.0)? * &dn)?)?)?;
     let dphi2 = (((alpha.affine(2.0, 0.0)? * &inside)? + up.affine(2.0, 0.0)?)?
         + dn.affine(-2.0, 0.0)?)?;
-    Ok(Basis { values: [phi1, phi2], derivatives: [alpha.ones_like()?, dphi2] })
+    Ok(Basis { values: [phi1, phi2], derivatives: [alpha.ones_like()?, dphi2], kink: None })
 }

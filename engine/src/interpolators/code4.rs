@@ -61,6 +61,7 @@ pub fn outside_basis(alpha: &Tensor) -> Result<(Basis, Tensor)> {
     let basis = Basis {
         values: [(alpha * &outside)?, (abs * &outside)?],
         derivatives: [outside.clone(), (alpha.sign()? * &outside)?],
+        kink: None,
     };
     Ok((basis, inside))
 }

@@ -21,6 +21,9 @@ use crate::model::HistosysInterp;
 pub struct Basis {
     pub values: [Tensor; 2],
     pub derivatives: [Tensor; 2],
+    /// For bases whose phi_2 = |alpha| has a kink at 0: 1 where alpha is exactly 0, else 0.
+    /// There `derivatives[1]` is 0 (the mean of the one-sided slopes -1 and +1).
+    pub kink: Option<Tensor>,
 }
 
 /// The coefficients (c_1, c_2) of a histosys bin for `code`.

@@ -1,0 +1,200 @@
+//! The asymptotic calculator (arXiv:1007.1727, as pyhf's `AsymptoticCalculator`): the test
+//! statistic's distributions are shifted normals, with the shift sqrt(q_mu,A) measured on the
+//! Asimov dataset of the background-only hypothesis (signal, for q0).
+//!
+//! Fits that do not depend on the tested mu (the free fit to the data, the Asimov dataset and
+//! its free fit) are made once; each tested mu then costs two fixed-POI fits, warm-started from
+//! the free fits and batched over every mu asked for at once.
+use super::super::mle::{poi_index, with_poi_fixed};
+use super::super::optimize::{minimize, FitOptions, Minimum, Start};
+use super::super::{normal, test_statistics, HypotestResult, InferError, TestStatistic};
+use super::Hypotests;
+use crate::compute::{CompiledModel, Observations};
+
+/// A free fit and its -2 ln L.
+struct Fitted {
+    min: Minimum,
+    twice_nll: f64,
+}
+
+pub struct AsymptoticCalculator<'a> {
+    model: &'a CompiledModel,
+    stat: TestStatistic,
+    bounds: Vec<[f64; 2]>,
+    options: FitOptions,
+    poi: usize,
+    data: Vec<f64>,
+    free: Fitted,
+    asimov: Vec<f64>,
+    asimov_free: Fitted,
+}
+
+impl<'a> AsymptoticCalculator<'a> {
+    /// Fit `data` (main then auxiliary) freely, build the Asimov dataset and fit it.
+    pub fn new(
+        model: &'a CompiledModel,
+        data: &[f64],
+        stat: TestStatistic,
+        options: &FitOptions,
+    ) -> Result<Self, InferError> {
+        let poi = poi_index(model)?;
+        let mut bounds = model.config().suggested_bounds.clone();
+        bounds[poi] = test_statistics::poi_bounds(stat, bounds[poi]);
+        if model.config().suggested_fixed[poi] {
+            return Err(InferError::Invalid(format!(
+                "the parameter of interest {} is fixed in the measurement",
+                model.config().par_names[poi]
+            )));
+        }
+        let start = Start {
+            x: model.config().suggested_init.clone(),
+            fixed: model.config().suggested_fixed.clone(),
+        };
+        let obs = model.observations(&[data.to_vec()])?;
+        let free = fit_one(model, &obs, start.clone(), &bounds, options, "free fit to the data")?;
+        // The Asimov dataset: expected data at the nuisance parameters fitted with mu fixed.
+        let asimov_mu = test_statistics::asimov_mu(stat);
+        let warm = Start { x: free.min.x.clone(), fixed: start.fixed.clone() };
+        let at_asimov_mu = fit_one(
+            model,
+            &obs,
+            with_poi_fixed(model, warm, asimov_mu)?,
+            &bounds,
+            options,
+            "fit to the data with mu fixed for the Asimov dataset",
+        )?;
+        let asimov = model.expected_data(&[at_asimov_mu.min.x.clone()])?.remove(0);
+        let asimov_obs = model.observations(&[asimov.clone()])?;
+        let asimov_free = fit_one(
+            model,
+            &asimov_obs,
+            Start { x: at_asimov_mu.min.x.clone(), fixed: start.fixed },
+            &bounds,
+            options,
+            "free fit to the Asimov dataset",
+        )?;
+        Ok(AsymptoticCalculator {
+            model,
+            stat,
+            bounds,
+            options: *options,
+            poi,
+            data: data.to_vec(),
+            free,
+            asimov,
+            asimov_free,
+        })
+    }
+
+    /// Best-fit POI of the free fit to the data.
+    pub fn mu_hat(&self) -> f64 {
+        self.free.min.x[self.poi]
+    }
+
+    /// The POI bounds the fits use.
+    pub fn poi_bounds(&self) -> [f64; 2] {
+        self.bounds[self.poi]
+    }
+
+    /// The Asimov dataset (main then auxiliary data).
+    pub fn asimov_data(&self) -> &[f64] {
+        &self.asimov
+    }
+}
+
+impl Hypotests for AsymptoticCalculator<'_> {
+    fn poi_bounds(&self) -> [f64; 2] {
+        self.bounds[self.poi]
+    }
+
+    fn hypotests(&self, mus: &[f64]) -> Result<Vec<HypotestResult>, InferError> {
+        let model = self.model;
+        let fixed = &model.config().suggested_fixed;
+        // Per tested mu: a fixed fit to the data and one to the Asimov dataset.
+        let mut starts = Vec::with_capacity(2 * mus.len());
+        let mut rows = Vec::with_capacity(2 * mus.len());
+        for &mu in mus {
+            let mu = test_statistics::tested_mu(self.stat, mu);
+            for (from, data) in [(&self.free, &self.data), (&self.asimov_free, &self.asimov)] {
+                let start = Start { x: from.min.x.clone(), fixed: fixed.clone() };
+                starts.push(with_poi_fixed(model, start, mu)?);
+                rows.push(data.clone());
+            }
+        }
+        let obs = model.observations(&rows)?;
+        let mins = minimize(model, &obs, &starts, &self.bounds, &self.options)?;
+        let twice = model.twice_nll_from(&mins.iter().map(|m| m.nll).collect::<Vec<_>>(), &obs);
+        let mut out = Vec::with_capacity(mus.len());
+        for (i, &mu_asked) in mus.iter().enumerate() {
+            let mu = test_statistics::tested_mu(self.stat, mu_asked);
+            for (k, what) in ["data", "Asimov dataset"].iter().enumerate() {
+                let m = &mins[2 * i + k];
+                if !m.converged {
+                    return Err(InferError::NotConverged(format!(
+                        "fit to the {what} with mu fixed at {mu}: {}",
+                        m.message
+                    )));
+                }
+            }
+            let q = test_statistics::value(self.stat, mu, twice[2 * i], self.free.twice_nll, self.mu_hat());
+            let q_a = test_statistics::value(
+                self.stat,
+                mu,
+                twice[2 * i + 1],
+                self.asimov_free.twice_nll,
+                self.asimov_free.min.x[self.poi],
+            );
+            out.push(pvalues(self.stat, mu, q, q_a, self.mu_hat()));
+        }
+        Ok(out)
+    }
+}
+
+/// CLs+b, CLb and CLs from the observed q and the Asimov q_A, as pyhf computes them.
+fn pvalues(stat: TestStatistic, mu: f64, q: f64, q_a: f64, mu_hat: f64) -> HypotestResult {
+    let (sqrt_q, sqrt_q_a) = (q.sqrt(), q_a.sqrt());
+    let ts = match stat {
+        TestStatistic::Qmu | TestStatistic::Q0 => sqrt_q - sqrt_q_a,
+        _ if sqrt_q <= sqrt_q_a => sqrt_q - sqrt_q_a,
+        _ => (q - q_a) / (2.0 * sqrt_q_a),
+    };
+    // Signal-plus-background: a normal shifted by -sqrt(q_A); background only: unshifted.
+    let tail = |t: f64| {
+        let clsb = normal::cdf(-(t + sqrt_q_a));
+        let clb = normal::cdf(-t);
+        (clsb, clb, clsb / clb)
+    };
+    let (clsb, clb, cls) = tail(ts);
+    let mut cls_exp = [0.0; 5];
+    for (slot, n) in cls_exp.iter_mut().zip([2.0, 1.0, 0.0, -1.0, -2.0]) {
+        let (clsb_n, _, cls_n) = tail(n);
+        // For discovery pyhf reports the p-value of the background-only hypothesis.
+        *slot = if stat == TestStatistic::Q0 { clsb_n } else { cls_n };
+    }
+    HypotestResult {
+        mu,
+        test_stat: stat,
+        cls_obs: if stat == TestStatistic::Q0 { clsb } else { cls },
+        cls_exp,
+        clsb_obs: clsb,
+        clb_obs: clb,
+        test_stat_obs: q,
+        mu_hat,
+    }
+}
+
+fn fit_one(
+    model: &CompiledModel,
+    obs: &Observations,
+    start: Start,
+    bounds: &[[f64; 2]],
+    options: &FitOptions,
+    what: &str,
+) -> Result<Fitted, InferError> {
+    let min = minimize(model, obs, &[start], bounds, options)?.remove(0);
+    if !min.converged {
+        return Err(InferError::NotConverged(format!("{what}: {}", min.message)));
+    }
+    let twice_nll = model.twice_nll_from(&[min.nll], obs)[0];
+    Ok(Fitted { min, twice_nll })
+}
