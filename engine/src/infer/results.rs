@@ -159,6 +159,8 @@ pub struct ToyShard {
     pub seed: u64,
     /// Index of the first toy in this shard.
     pub first: u64,
+    /// The test statistic of the observed data.
+    pub test_stat_obs: f64,
     /// Test statistic of each toy drawn at the signal-plus-background hypothesis (mu).
     pub signal_plus_background: Vec<f64>,
     /// Test statistic of each toy drawn at the background-only hypothesis.
