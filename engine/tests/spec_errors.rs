@@ -4,7 +4,10 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 
-use engine::spec::{LoadedWorkspace, SpecError, SpecErrorKind, Workspace, digest};
+use engine::spec::{
+    LoadedWorkspace, PatchSet, PatchValue, PatchedWorkspace, SpecError, SpecErrorKind, Workspace,
+    digest, load_workspace_with_patch,
+};
 use serde_json::{Value, json};
 
 fn bytes(v: &Value) -> Vec<u8> {
@@ -516,4 +519,242 @@ fn missing_file_is_named() {
             .starts_with("/nonexistent/BkgOnly.json: cannot read: "),
         "{e}"
     );
+}
+
+fn small_patchset() -> (Value, PatchSet) {
+    let ws = common::small_workspace();
+    let ps = common::small_patchset(&digest(&ws));
+    let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).unwrap_or_else(|e| panic!("{e}"));
+    (ws, set)
+}
+
+#[test]
+fn patches_by_name_and_by_values() {
+    let (ws, set) = small_patchset();
+    assert_eq!(
+        set.patch_names(),
+        ["grid_300_100", "grid_400_100", "grid_400_200"]
+    );
+    let patch = set.get("grid_400_100").expect("known patch");
+    assert_eq!(patch.index, 1);
+    assert_eq!(
+        patch.metadata.extra["note"],
+        json!("extra keys are allowed")
+    );
+    let by_values = set
+        .by_values(&[PatchValue::from(400.0), PatchValue::from(100)])
+        .expect("values");
+    assert_eq!(by_values.name(), "grid_400_100");
+    let near = set
+        .by_values(&[PatchValue::from(400), PatchValue::from(200.5000000001)])
+        .expect("tolerance");
+    assert_eq!(near.name(), "grid_400_200");
+    set.verify_digest(&ws)
+        .expect("the patchset was made for this workspace");
+    let patched = set.apply(&ws, patch).unwrap_or_else(|e| panic!("{e}"));
+    let susy = patched.channels[0].samples.last().expect("a sample");
+    assert_eq!(susy.name, "susy");
+    assert_eq!(susy.data, [2.0, 4.0, 1.0]);
+}
+
+#[test]
+fn unknown_patch_name_lists_close_names() {
+    let (_, set) = small_patchset();
+    let e = set.get("grid_400_10").unwrap_err();
+    assert_eq!(e.kind, SpecErrorKind::UnknownPatch);
+    let text = e.to_string();
+    assert!(
+        text.starts_with("patchset.json: patches: no patch named \"grid_400_10\" among its 3 patches; closest: grid_400_100,"),
+        "{text}"
+    );
+    let e = set
+        .by_values(&[PatchValue::from(500), PatchValue::from(100)])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "no patch with values [500, 100] (labels m1, m2); closest: grid_400_100 [400, 100.0]"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn digest_mismatch_names_both_digests() {
+    let (mut ws, set) = small_patchset();
+    let expected = digest(&ws);
+    *at(&mut ws, "/observations/1/data/0") = json!(102);
+    let actual = digest(&ws);
+    let e = set.verify_digest(&ws).unwrap_err();
+    assert_eq!(e.kind, SpecErrorKind::DigestMismatch);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "patchset.json: metadata.digests.sha256: workspace digest is {actual} but the patchset was made for {expected}"
+        )
+    );
+}
+
+#[test]
+fn failing_patch_operation_names_patch_and_op() {
+    let ws = common::small_workspace();
+    let mut ps = common::small_patchset(&digest(&ws));
+    let ops = at(&mut ps, "/patches/2/patch").as_array_mut().unwrap();
+    ops.insert(0, json!({"op": "remove", "path": "/channels/1"}));
+    ops.push(json!({"op": "add", "path": "/channels/9/samples/-", "value": {}}));
+    let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
+    let e = set
+        .apply(&ws, set.get("grid_400_200").unwrap())
+        .unwrap_err();
+    assert_eq!(e.kind, SpecErrorKind::Patch);
+    assert_eq!(
+        e.to_string(),
+        "patchset.json: patches[2].patch[2]: path /channels/9/samples/- does not exist in the workspace (patch grid_400_200)"
+    );
+}
+
+#[test]
+fn patched_workspace_is_validated() {
+    let ws = common::small_workspace();
+    let mut ps = common::small_patchset(&digest(&ws));
+    *at(&mut ps, "/patches/0/patch/0/value/data") = json!([1.0, 2.0]);
+    let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
+    let e = set
+        .apply(&ws, set.get("grid_300_100").unwrap())
+        .unwrap_err();
+    assert_problem(
+        &e,
+        SpecErrorKind::Invalid,
+        "workspace patched with grid_300_100 (patchset.json patches[0]): channels[0].samples[2].data: 2 bins",
+    );
+}
+
+#[test]
+fn removing_a_channel_may_leave_its_observation() {
+    // As the sbottom patchsets do: pyhf ignores observations of channels the model lacks.
+    let ws = common::small_workspace();
+    let mut ps = common::small_patchset(&digest(&ws));
+    at(&mut ps, "/patches/0/patch")
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"op": "remove", "path": "/channels/1"}));
+    let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
+    let patched = set
+        .apply(&ws, set.get("grid_300_100").unwrap())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(patched.channels.len(), 1);
+    assert_eq!(patched.observations.len(), 2);
+}
+
+#[test]
+fn bad_patchsets() {
+    let ws = common::small_workspace();
+    let mut ps = common::small_patchset(&digest(&ws));
+    *at(&mut ps, "/patches/1/metadata/name") = json!("grid_300_100");
+    at(&mut ps, "/patches/2/metadata/values")
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    *at(&mut ps, "/metadata/references/hepdata") = json!("1234567");
+    let e = PatchSet::from_slice("patchset.json", &bytes(&ps)).unwrap_err();
+    assert_problem(
+        &e,
+        SpecErrorKind::Invalid,
+        "patchset.json: patches[1].metadata.name: patch \"grid_300_100\" is already defined at patches[0]",
+    );
+    assert_problem(
+        &e,
+        SpecErrorKind::Invalid,
+        "patchset.json: patches[2].metadata.values: 1 values for the 2 labels m1, m2",
+    );
+    assert_problem(
+        &e,
+        SpecErrorKind::Invalid,
+        "patchset.json: metadata.references.hepdata: \"1234567\" is not a HEPData record id",
+    );
+
+    // Operations are read when the patch is applied.
+    let mut ps = common::small_patchset(&digest(&ws));
+    *at(&mut ps, "/patches/1/patch/0/op") = json!("append");
+    let set =
+        PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("operations are read later");
+    let e = set
+        .apply(&ws, set.get("grid_400_100").unwrap())
+        .unwrap_err();
+    assert_problem(
+        &e,
+        SpecErrorKind::Format,
+        "patchset.json: patches[1].patch[0].op: unknown variant `append`",
+    );
+    assert!(!e.to_string().contains("line 1"), "{e}");
+
+    let mut ps = common::small_patchset(&digest(&ws));
+    *at(&mut ps, "/patches/0/metadata/values/1") = json!(true);
+    *at(&mut ps, "/metadata/labels") = json!("m1");
+    let e = PatchSet::from_slice("patchset.json", &bytes(&ps)).unwrap_err();
+    assert_problem(
+        &e,
+        SpecErrorKind::Format,
+        "patchset.json: metadata.labels: invalid type: string \"m1\", expected a sequence",
+    );
+
+    let mut ps = common::small_patchset(&digest(&ws));
+    *at(&mut ps, "/patches/0/metadata/values/1") = json!(true);
+    let e = PatchSet::from_slice("patchset.json", &bytes(&ps)).unwrap_err();
+    assert_problem(
+        &e,
+        SpecErrorKind::Format,
+        "patchset.json: patches[0].metadata.values[1]: a patch value is a number or a string, not true",
+    );
+}
+
+#[test]
+fn workspace_with_patch_in_one_call() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let ws = common::small_workspace();
+    let ws_path = write(dir.path(), "BkgOnly.json", &bytes(&ws));
+    let ps_path = write(
+        dir.path(),
+        "patchset.json",
+        &bytes(&common::small_patchset(&digest(&ws))),
+    );
+
+    let plain = load_workspace_with_patch(&ws_path, None, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plain.value, ws);
+    assert_eq!(plain.background_digest, digest(&ws));
+    assert_eq!(plain.patch, None);
+
+    let patched = load_workspace_with_patch(&ws_path, Some(&ps_path), Some("grid_400_200"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(patched.background_digest, digest(&ws));
+    assert_eq!(patched.patch.as_deref(), Some("grid_400_200"));
+    assert_eq!(
+        patched.value["channels"][0]["samples"][2]["name"],
+        json!("susy")
+    );
+    assert_eq!(
+        Workspace::from_value(&patched.value).expect("valid"),
+        patched.workspace
+    );
+
+    let e = load_workspace_with_patch(&ws_path, Some(&ps_path), None).unwrap_err();
+    assert_eq!(e.kind, SpecErrorKind::Usage);
+    assert!(e.to_string().contains("needs the name of the patch to apply: one of grid_300_100, grid_400_100, grid_400_200 (3 patches)"), "{e}");
+    let e = load_workspace_with_patch(&ws_path, None, Some("grid_400_200")).unwrap_err();
+    assert_eq!(e.kind, SpecErrorKind::Usage);
+
+    // A patchset made for another workspace is refused.
+    let mut other = ws.clone();
+    *at(&mut other, "/channels/1/samples/0/data/0") = json!(100.5);
+    let other_path = write(dir.path(), "Other.json", &bytes(&other));
+    let e =
+        load_workspace_with_patch(&other_path, Some(&ps_path), Some("grid_400_200")).unwrap_err();
+    assert_eq!(e.kind, SpecErrorKind::DigestMismatch, "{e}");
+
+    // The same from bytes, as a worker holds them.
+    let loaded = LoadedWorkspace::from_slice("ws-from-broker", &bytes(&ws)).expect("valid");
+    let set = PatchSet::from_slice("patchset-from-broker", &std::fs::read(&ps_path).unwrap())
+        .expect("valid");
+    let from_bytes =
+        PatchedWorkspace::new(loaded, Some(&set), Some("grid_400_200")).expect("applies");
+    assert_eq!(from_bytes, patched);
 }
