@@ -613,12 +613,8 @@ fn read_with_extra<T: de::DeserializeOwned, E: de::Error>(
         }
     }
     let value = Value::Object(map);
-    let known: T = serde_path_to_error::deserialize(&value).map_err(|e| {
-        E::custom(nested_error(
-            &join_path("", &path_string(e.path())),
-            e.into_inner(),
-        ))
-    })?;
+    let known: T = serde_path_to_error::deserialize(&value)
+        .map_err(|e| E::custom(nested_error(&path_string(e.path()), e.into_inner())))?;
     Ok((known, extra))
 }
 
