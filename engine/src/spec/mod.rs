@@ -1,6 +1,36 @@
 //! pyhf JSON: workspaces, patchsets, digests and validation.
+//!
+//! A HistFactory likelihood is published as a pyhf *workspace* (channels of binned samples
+//! with their modifiers, the observed counts, and measurements saying which parameter is the
+//! POI and how parameters are set up) and, for a signal grid, a *patchset* of JSON patches
+//! adding each signal hypothesis to the background-only workspace.
+//!
+//! - `load.rs`: read from files (`.json`, `.json.gz`) or bytes; [`LoadedWorkspace`] keeps the
+//!   JSON as parsed and pyhf's digest next to the typed [`Workspace`];
+//! - `validate.rs`: what pyhf would reject ([`Workspace::validate`]), each problem with its
+//!   JSON path (`error.rs`: [`SpecError`]);
+//! - `digest.rs`: [`digest()`], pyhf's `pyhf.utils.digest`, byte for byte;
+//! - `patchset.rs`: [`PatchSet`], look-up by name or grid values, digest check, patching;
+//! - `patched.rs`: [`load_workspace_with_patch`], all of it in one call.
+mod digest;
+mod error;
+mod load;
+mod modifier_serde;
+mod patched;
+mod patchset;
+mod similar;
+mod validate;
 mod workspace;
 
+pub use digest::{DigestAlgorithm, digest, digest_with, python_json_dumps, write_python_float};
+pub use error::{MAX_REPORTED_PROBLEMS, Problem, SpecError, SpecErrorKind};
+pub use load::{LoadedWorkspace, decompress, parse_value, read_file};
+pub use patched::{PatchedWorkspace, load_workspace_with_patch};
+pub use patchset::{
+    Digests, PATCHSET_VERSION, Patch, PatchMetadata, PatchSet, PatchSetMetadata, PatchValue,
+    References, VALUE_TOLERANCE,
+};
+pub use validate::WORKSPACE_VERSION;
 pub use workspace::{
     Channel, Measurement, MeasurementConfig, Modifier, ModifierKind, Observation, ParameterConfig,
     Sample, Workspace,

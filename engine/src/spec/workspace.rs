@@ -33,8 +33,10 @@ pub struct Sample {
 }
 
 /// One modifier on a sample: its parameter name and what it does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "RawModifier", into = "RawModifier")]
+///
+/// In JSON: `{"name": ..., "type": ..., "data": ...}`; see `modifier_serde.rs` for how the
+/// `data` is read according to the `type`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Modifier {
     pub name: String,
     pub kind: ModifierKind,
@@ -60,6 +62,17 @@ pub enum ModifierKind {
 }
 
 impl ModifierKind {
+    /// Every `type` pyhf's schema knows, in the order pyhf lists them.
+    pub const TYPE_NAMES: [&'static str; 7] = [
+        "histosys",
+        "lumi",
+        "normfactor",
+        "normsys",
+        "shapefactor",
+        "shapesys",
+        "staterror",
+    ];
+
     /// The modifier's `type` as it is written in the JSON.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -90,6 +103,7 @@ pub struct Measurement {
     pub config: MeasurementConfig,
 }
 
+/// The measurement's configuration: which parameter is the POI, and the parameter settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeasurementConfig {
@@ -114,91 +128,4 @@ pub struct ParameterConfig {
     pub sigmas: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed: Option<bool>,
-}
-
-/// The modifier as written in JSON: `{"name": ..., "type": ..., "data": ...}`.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawModifier {
-    name: String,
-    #[serde(rename = "type")]
-    kind: String,
-    data: serde_json::Value,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HistosysData {
-    lo_data: Vec<f64>,
-    hi_data: Vec<f64>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NormsysData {
-    lo: f64,
-    hi: f64,
-}
-
-impl TryFrom<RawModifier> for Modifier {
-    type Error = String;
-
-    fn try_from(raw: RawModifier) -> Result<Self, String> {
-        let data = raw.data;
-        let null = |kind: ModifierKind| {
-            if data.is_null() {
-                Ok(kind)
-            } else {
-                Err(format!("data: a {} modifier takes null data", raw.kind))
-            }
-        };
-        let kind = match raw.kind.as_str() {
-            "histosys" => {
-                let d: HistosysData = serde_json::from_value(data.clone())
-                    .map_err(|e| format!("data: {e}"))?;
-                ModifierKind::Histosys { lo_data: d.lo_data, hi_data: d.hi_data }
-            }
-            "normsys" => {
-                let d: NormsysData = serde_json::from_value(data.clone())
-                    .map_err(|e| format!("data: {e}"))?;
-                ModifierKind::Normsys { lo: d.lo, hi: d.hi }
-            }
-            "shapesys" => ModifierKind::Shapesys {
-                data: serde_json::from_value(data.clone()).map_err(|e| format!("data: {e}"))?,
-            },
-            "staterror" => ModifierKind::Staterror {
-                data: serde_json::from_value(data.clone()).map_err(|e| format!("data: {e}"))?,
-            },
-            "lumi" => null(ModifierKind::Lumi)?,
-            "normfactor" => null(ModifierKind::Normfactor)?,
-            "shapefactor" => null(ModifierKind::Shapefactor)?,
-            other => {
-                return Err(format!(
-                    "type: unknown modifier type {other:?} (expected one of histosys, lumi, \
-                     normfactor, normsys, shapefactor, shapesys, staterror)"
-                ));
-            }
-        };
-        Ok(Modifier { name: raw.name, kind })
-    }
-}
-
-impl From<Modifier> for RawModifier {
-    fn from(m: Modifier) -> Self {
-        let kind = m.kind.type_name().to_string();
-        let data = match m.kind {
-            ModifierKind::Histosys { lo_data, hi_data } => {
-                serde_json::to_value(HistosysData { lo_data, hi_data })
-            }
-            ModifierKind::Normsys { lo, hi } => serde_json::to_value(NormsysData { lo, hi }),
-            ModifierKind::Shapesys { data } | ModifierKind::Staterror { data } => {
-                serde_json::to_value(data)
-            }
-            ModifierKind::Lumi | ModifierKind::Normfactor | ModifierKind::Shapefactor => {
-                Ok(serde_json::Value::Null)
-            }
-        }
-        .expect("modifier data serialises");
-        RawModifier { name: m.name, kind, data }
-    }
 }
