@@ -1,0 +1,222 @@
+//! Command-line flags, each defined once with its documentation. Groups of flags shared by
+//! several subcommands are `#[command(flatten)]`ed into them.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use engine::infer::TestStatistic;
+use engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
+
+/// Hypothesis tests for every signal point of a published HistFactory likelihood (pyhf JSON),
+/// on this machine or on a fleet of workers.
+#[derive(Debug, Parser)]
+#[command(name = "fitfleet", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More logging on stderr (-v info, -vv debug); FITFLEET_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Maximum-likelihood fit of a workspace (pyhf fit): best-fit parameters, twice NLL,
+    /// uncertainties.
+    Fit(FitArgs),
+    /// Summarise a workspace like `pyhf inspect`: channels, samples, parameters, measurements.
+    Inspect(InspectArgs),
+    /// Hypothesis test at one POI value (pyhf cls): observed CLs and the expected band.
+    Cls(ClsArgs),
+    /// Upper limits on the POI at 95% CL (pyhf upper-limit), by root finding or over a scan.
+    UpperLimit(UpperLimitArgs),
+    /// Discovery significance from q0: observed and expected p0 and Z.
+    Significance(SignificanceArgs),
+}
+
+/// Which workspace, which patch, which measurement and interpolation.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The workspace (pyhf JSON, or .json.gz): a full workspace or a background-only one.
+    pub workspace: PathBuf,
+    /// A patchset (pyhf PatchSet JSON) made for the workspace; requires --patch.
+    #[arg(long, requires = "patch")]
+    pub patchset: Option<PathBuf>,
+    /// The patch of the patchset to apply (its metadata name).
+    #[arg(long, requires = "patchset")]
+    pub patch: Option<String>,
+    /// The measurement to use (default: the first, as pyhf).
+    #[arg(long)]
+    pub measurement: Option<String>,
+    /// Interpolation of normsys modifiers (pyhf 0.7 default: code4).
+    #[arg(long, value_enum, default_value_t = NormsysCode::Code4)]
+    pub normsys_interp: NormsysCode,
+    /// Interpolation of histosys modifiers (pyhf 0.7 default: code4p).
+    #[arg(long, value_enum, default_value_t = HistosysCode::Code4p)]
+    pub histosys_interp: HistosysCode,
+}
+
+impl ModelArgs {
+    pub fn settings(&self) -> ModelSettings {
+        ModelSettings {
+            measurement: self.measurement.clone(),
+            normsys: self.normsys_interp.into(),
+            histosys: self.histosys_interp.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NormsysCode {
+    Code4,
+    Code1,
+}
+
+impl From<NormsysCode> for NormsysInterp {
+    fn from(c: NormsysCode) -> Self {
+        match c {
+            NormsysCode::Code4 => NormsysInterp::Code4,
+            NormsysCode::Code1 => NormsysInterp::Code1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistosysCode {
+    Code4p,
+    Code0,
+    Code2,
+}
+
+impl From<HistosysCode> for HistosysInterp {
+    fn from(c: HistosysCode) -> Self {
+        match c {
+            HistosysCode::Code4p => HistosysInterp::Code4p,
+            HistosysCode::Code0 => HistosysInterp::Code0,
+            HistosysCode::Code2 => HistosysInterp::Code2,
+        }
+    }
+}
+
+/// Where results go.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write the JSON result to this file instead of standard output.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The workspace (pyhf JSON, or .json.gz).
+    pub workspace: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The test statistic, as pyhf's CLI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestStat {
+    Qtilde,
+    Q,
+    Q0,
+    T,
+    Ttilde,
+}
+
+impl From<TestStat> for TestStatistic {
+    fn from(t: TestStat) -> Self {
+        match t {
+            TestStat::Qtilde => TestStatistic::QmuTilde,
+            TestStat::Q => TestStatistic::Qmu,
+            TestStat::Q0 => TestStatistic::Q0,
+            TestStat::T => TestStatistic::Tmu,
+            TestStat::Ttilde => TestStatistic::TmuTilde,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CalcType {
+    Asymptotics,
+    Toys,
+}
+
+/// How a hypothesis test is made.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The test statistic.
+    #[arg(long, value_enum, default_value_t = TestStat::Qtilde)]
+    pub test_stat: TestStat,
+    /// Asymptotic formulae or pseudo-experiments.
+    #[arg(long, value_enum, default_value_t = CalcType::Asymptotics)]
+    pub calctype: CalcType,
+    /// Pseudo-experiments per hypothesis (with --calctype toys).
+    #[arg(long, default_value_t = 2000)]
+    pub ntoys: usize,
+    /// Seed of the pseudo-experiments: the same seed gives the same toys.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl TestArgs {
+    pub fn calculator(&self) -> engine::infer::Calculator {
+        match self.calctype {
+            CalcType::Asymptotics => engine::infer::Calculator::Asymptotics,
+            CalcType::Toys => engine::infer::Calculator::Toys { ntoys: self.ntoys, seed: self.seed },
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ClsArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The POI value tested.
+    #[arg(long, default_value_t = 1.0)]
+    pub poi: f64,
+    #[command(flatten)]
+    pub test: TestArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpperLimitArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Scan the POI over START STOP N (evenly spaced, inclusive) and report every point;
+    /// without it, the limits come from root finding.
+    #[arg(long, num_args = 3, value_names = ["START", "STOP", "N"])]
+    pub scan: Option<Vec<f64>>,
+    /// 1 - confidence level.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// The test statistic.
+    #[arg(long, value_enum, default_value_t = TestStat::Qtilde)]
+    pub test_stat: TestStat,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignificanceArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
