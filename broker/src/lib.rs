@@ -16,12 +16,15 @@
 pub mod amqp;
 pub mod codec;
 pub mod config;
+mod dead_letter;
 mod ids;
+pub mod store;
 mod result;
 mod task;
 
 pub use codec::{DecodeError, EncodeError, PROTOCOL_VERSION};
 pub use config::BrokerConfig;
+pub use dead_letter::{DeadLetterError, record_dead_letter, run_dead_letter_recorder};
 pub use ids::{IdError, JobId, TaskId, WorkspaceDigest};
 pub use result::{Outcome, Status, TaskResult, Timings, WorkerId};
 pub use task::{Patch, PatchLabel, PatchValue, ScanGrid, Task, Work};

@@ -36,7 +36,7 @@ impl Link {
             .await
             .map_err(|source| AmqpError::Connect {
                 url: cfg.broker_url_redacted(),
-                source,
+                source: Box::new(source),
             })?;
         let channel = conn
             .create_channel()

@@ -44,13 +44,18 @@ impl TaskConsumer {
     /// `source` with at most `prefetch` unacknowledged messages (a worker's concurrency).
     pub async fn connect(cfg: &BrokerConfig, source: Source, prefetch: u16) -> Result<Self, AmqpError> {
         let topology = Topology::new(cfg);
+        // Shown in RabbitMQ's connection list: role, process and queue.
         let name = format!(
-            "fitfleet-{} {}",
+            "fitfleet-{} {} {}",
             match source {
                 Source::Tasks => "worker",
                 Source::DeadLetters => "dead-letter-recorder",
             },
-            crate::WorkerId::current()
+            crate::WorkerId::current(),
+            match source {
+                Source::Tasks => &topology.tasks_queue,
+                Source::DeadLetters => &topology.dead_letter_queue,
+            }
         );
         let mut c = TaskConsumer {
             cfg: cfg.clone(),
@@ -150,6 +155,13 @@ pub struct TaskDelivery {
     pub payload: Vec<u8>,
     /// The `message_id` property (the task id, when a fitfleet client published it).
     pub message_id: Option<String>,
+    /// The `x-fitfleet-job` header (the job id, when a fitfleet client published it): lets
+    /// the dead-letter recorder account for a task whose body cannot be decoded.
+    pub job_header: Option<String>,
+    /// The `content_type` property ("application/msgpack").
+    pub content_type: Option<String>,
+    /// Whether the message was published persistent (delivery mode 2).
+    pub persistent: bool,
     /// 1 for the first delivery; RabbitMQ's `x-delivery-count` + 1 after redeliveries.
     pub attempt: u32,
     /// RabbitMQ's redelivered flag.
@@ -182,6 +194,9 @@ impl TaskDelivery {
         TaskDelivery {
             task: Task::decode(&d.data),
             message_id: d.properties.message_id().as_ref().map(|s| s.as_str().to_owned()),
+            job_header: headers.and_then(|h| h.inner().get("x-fitfleet-job")).and_then(amqp_str),
+            content_type: d.properties.content_type().as_ref().map(|s| s.as_str().to_owned()),
+            persistent: *d.properties.delivery_mode() == Some(2),
             attempt: u32::try_from(delivery_count.max(0)).unwrap_or(u32::MAX - 1) + 1,
             redelivered: d.redelivered,
             death,

@@ -9,7 +9,7 @@ pub enum AmqpError {
     Connect {
         url: String,
         #[source]
-        source: lapin::Error,
+        source: Box<lapin::Error>,
     },
     #[error("RabbitMQ refused declaring {what} {name:?}: {source}{hint}")]
     Declare {
@@ -17,13 +17,13 @@ pub enum AmqpError {
         name: String,
         hint: &'static str,
         #[source]
-        source: lapin::Error,
+        source: Box<lapin::Error>,
     },
     #[error("RabbitMQ refused {what}: {source}")]
     Channel {
         what: &'static str,
         #[source]
-        source: lapin::Error,
+        source: Box<lapin::Error>,
     },
     #[error("RabbitMQ nacked {nacked} of {total} tasks (queue full, or a node lost them); publish them again")]
     Nacked { nacked: usize, total: usize },
@@ -47,12 +47,15 @@ impl AmqpError {
             what,
             name: name.to_owned(),
             hint,
-            source,
+            source: Box::new(source),
         }
     }
 
     pub(crate) fn channel(what: &'static str, source: lapin::Error) -> Self {
-        AmqpError::Channel { what, source }
+        AmqpError::Channel {
+            what,
+            source: Box::new(source),
+        }
     }
 
     /// Whether reconnecting may help: lost connections and closed channels, yes; refused

@@ -15,6 +15,11 @@ pub use topology::{Arg, BindingSpec, ExchangeSpec, QueueSpec, Topology};
 
 use crate::config::BrokerConfig;
 
+/// The RabbitMQ version `broker/rabbitmq/definitions.json` is written for. It includes the
+/// per-queue `x-consumer-timeout` (3.12+); RabbitMQ 3.10 and 3.11 accept and ignore it,
+/// and their server-wide `consumer_timeout` applies instead.
+pub const DEFINITIONS_SERVER_VERSION: &str = "3.12.0";
+
 /// Connect and declare the topology, then return the server's identity: for `fitfleet
 /// doctor`-style checks and for tests.
 pub async fn check(cfg: &BrokerConfig) -> Result<ServerInfo, AmqpError> {

@@ -57,7 +57,7 @@ impl Publisher {
     /// there), declare the topology and enable confirms.
     pub async fn connect(cfg: &BrokerConfig) -> Result<Self, AmqpError> {
         let topology = Topology::new(cfg);
-        let name = format!("fitfleet-publisher {}", crate::WorkerId::current());
+        let name = format!("fitfleet-publisher {} {}", crate::WorkerId::current(), topology.tasks_queue);
         let link = Self::open(cfg, &topology, &name).await?;
         Ok(Publisher {
             cfg: cfg.clone(),
