@@ -19,17 +19,25 @@ pub enum DeadLetterError {
     Store(#[from] StoreError),
 }
 
-/// Record a failed result for a dead-lettered task. Returns `None` when the message cannot
+/// Record a failed result for a dead-lettered task (`delivery_limit`: the fleet's, for the
+/// message). Returns `None` when the message cannot
 /// be tied to a task (neither its body nor its properties name one); the caller should ack
 /// it anyway, as nothing can be done with it.
 pub async fn record_dead_letter(
     store: &Store,
     delivery: &TaskDelivery,
     recorder: &WorkerId,
+    delivery_limit: u32,
 ) -> Result<Option<RecordOutcome>, StoreError> {
+    // RabbitMQ dead-letters a task when its delivery count exceeds the limit, i.e. after
+    // limit + 1 deliveries. (The dead-lettered message's own x-delivery-count restarts.)
+    let deliveries = delivery_limit.saturating_add(1);
     let reason = match &delivery.death {
         Some(d) if d.reason == "delivery_limit" => {
-            format!("dead-lettered after {} deliveries (the delivery limit was reached: workers crashed, timed out or gave the task back each time)", delivery.attempt.saturating_sub(1).max(1))
+            format!(
+                "dead-lettered after {deliveries} deliveries (the delivery limit is {delivery_limit}: \
+                 workers crashed, timed out or gave the task back each time)"
+            )
         }
         Some(d) if d.reason == "rejected" => {
             "dead-lettered: a worker rejected the task as unprocessable".to_owned()
@@ -37,7 +45,10 @@ pub async fn record_dead_letter(
         Some(d) => format!("dead-lettered ({}) from queue {}", d.reason, d.queue),
         None => "dead-lettered".to_owned(),
     };
-    let attempt = delivery.attempt.saturating_sub(1).max(1);
+    let attempt = match &delivery.death {
+        Some(d) if d.reason == "delivery_limit" => deliveries,
+        _ => 1,
+    };
     let result = match &delivery.task {
         Ok(task) => TaskResult::failed(task, reason, recorder.clone(), attempt, Timings::default()),
         Err(decode) => {
@@ -86,7 +97,7 @@ pub async fn run_dead_letter_recorder(
             () = &mut shutdown => break,
             d = consumer.next() => d?,
         };
-        match record_dead_letter(&store, &delivery, &me).await {
+        match record_dead_letter(&store, &delivery, &me, cfg.delivery_limit).await {
             Ok(_) | Err(StoreError::UnknownJob(_) | StoreError::UnknownTask { .. }) => {
                 if let Err(e) = delivery.ack().await {
                     warn!(error = %e, "could not ack a dead letter; it will come again");

@@ -110,11 +110,17 @@ impl TaskConsumer {
     /// reconnecting cannot help (credentials refused, queue declared with other arguments).
     pub async fn next(&mut self) -> Result<TaskDelivery, AmqpError> {
         loop {
-            if let Some((_, consumer)) = self.link.as_mut() {
+            if let Some((link, consumer)) = self.link.as_mut() {
                 match consumer.next().await {
-                    Some(Ok(delivery)) => {
+                    Some(Ok(delivery)) if link.channel.status().connected() => {
                         self.backoff.reset();
                         return Ok(TaskDelivery::new(delivery));
+                    }
+                    Some(Ok(_)) => {
+                        // Prefetched on a channel that is gone: it could not be acked, and
+                        // RabbitMQ redelivers it anyway. Skip it rather than fit it twice.
+                        warn!(queue = self.queue(), "dropping a delivery of a lost channel; it will be redelivered");
+                        continue;
                     }
                     Some(Err(e)) => warn!(error = %e, queue = self.queue(), "consumer lost its connection"),
                     None => warn!(queue = self.queue(), "consumer cancelled by the broker"),
