@@ -104,8 +104,10 @@ async fn definitions_file_imports_and_agrees_with_the_code() {
     let _ = std::fs::remove_file(&file);
     rabbitmqctl(&["set_permissions", "-p", &vhost, "guest", ".*", ".*", ".*"]);
 
-    let mut in_vhost = broker::BrokerConfig::default();
-    in_vhost.broker_url = format!("amqp://guest:guest@127.0.0.1:5672/{}", vhost.replace('.', "%2E"));
+    let in_vhost = broker::BrokerConfig {
+        broker_url: format!("amqp://guest:guest@127.0.0.1:5672/{}", vhost.replace('.', "%2E")),
+        ..Default::default()
+    };
     broker::amqp::check(&in_vhost).await.expect("the code's declarations match the imported definitions");
     let mut other = in_vhost.clone();
     other.delivery_limit += 1;

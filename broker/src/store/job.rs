@@ -328,6 +328,7 @@ impl Store {
             .key(k.job_tasks(job))
             .key(k.job_results(job))
             .key(k.job_events(job))
+            .key(k.jobs_index())
             .arg(new.as_str())
             .arg(event)
             .arg(crate::now_ms())

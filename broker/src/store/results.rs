@@ -71,6 +71,7 @@ impl Store {
             .key(k.job_tasks(job))
             .key(k.job_results(job))
             .key(k.job_events(job))
+            .key(k.jobs_index())
             .arg(result.task_id.as_str())
             .arg(bytes)
             .arg(status)

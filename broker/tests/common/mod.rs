@@ -7,10 +7,14 @@ use broker::{BrokerConfig, JobId, Patch, PatchValue, Task, Work, WorkspaceDigest
 use engine::infer::{Calculator, TestStatistic};
 use engine::model::ModelSettings;
 
-/// A configuration whose queues and keys belong to this test only.
+/// A configuration whose queues and keys belong to this test only. The services are the
+/// developer defaults unless `FITFLEET_BROKER_URL` / `FITFLEET_REDIS_URL` say otherwise.
 pub fn config(test: &str) -> BrokerConfig {
     let tag = format!("{test}-{:08x}", rand_u32());
+    let defaults = BrokerConfig::default();
     BrokerConfig {
+        broker_url: std::env::var("FITFLEET_BROKER_URL").unwrap_or(defaults.broker_url),
+        redis_url: std::env::var("FITFLEET_REDIS_URL").unwrap_or(defaults.redis_url),
         queue_prefix: format!("fitfleet-test.{tag}."),
         key_prefix: format!("fitfleet-test:{tag}:"),
         // Tests must not wait long for reconnections.
@@ -75,15 +79,11 @@ impl Drop for Cleanup {
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
-                if amqp {
-                    if let Err(e) = broker::amqp::delete_topology(&cfg).await {
-                        eprintln!("cleanup: deleting queues of {}: {e}", cfg.queue_prefix);
-                    }
+                if amqp && let Err(e) = broker::amqp::delete_topology(&cfg).await {
+                    eprintln!("cleanup: deleting queues of {}: {e}", cfg.queue_prefix);
                 }
-                if redis {
-                    if let Err(e) = delete_keys(&cfg).await {
-                        eprintln!("cleanup: deleting keys {}*: {e}", cfg.key_prefix);
-                    }
+                if redis && let Err(e) = delete_keys(&cfg).await {
+                    eprintln!("cleanup: deleting keys {}*: {e}", cfg.key_prefix);
                 }
             })
         })

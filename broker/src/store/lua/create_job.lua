@@ -25,7 +25,6 @@ if total == 0 then
   redis.call('XADD', events, '*', 'event', 'job_done', 'done', 0, 'failed', 0, 'total', 0)
 end
 redis.call('ZADD', index, now, job_id)
-redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. (now - ttl * 1000))
 for _, k in ipairs(KEYS) do
   redis.call('EXPIRE', k, ttl)
 end

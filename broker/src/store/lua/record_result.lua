@@ -1,6 +1,6 @@
 -- Record a task's result if none is recorded yet (first writer wins), count it, emit a
 -- progress event, finish the job when every task is in, and refresh every TTL.
--- KEYS: job hash, job tasks hash, job results hash, job events stream
+-- KEYS: job hash, job tasks hash, job results hash, job events stream, jobs index (TTL only)
 -- ARGV: task_id, result bytes, 'succeeded' | 'failed', ttl_secs, now_ms, patch name, reason
 -- Returns {outcome, done, failed, total, state} with outcome one of
 -- 'recorded', 'duplicate', 'unknown_job', 'unknown_task'.

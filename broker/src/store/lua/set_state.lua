@@ -1,5 +1,5 @@
 -- Move a job to a new state if it is in one of the allowed states, with a progress event.
--- KEYS: job hash, job tasks hash, job results hash, job events stream
+-- KEYS: job hash, job tasks hash, job results hash, job events stream, jobs index (TTL only)
 -- ARGV: new state, event name, now_ms, ttl_secs, time field to set ('' for none),
 --       allowed state 1, allowed state 2, ...
 -- Returns {previous state or '' when the job is unknown, 1 if changed else 0}.
