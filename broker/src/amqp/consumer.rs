@@ -137,7 +137,7 @@ impl TaskConsumer {
                     self.link = Some(link);
                 }
                 Err(e) if e.is_transient() => {
-                    warn!(error = %e, next_try_in = ?self.backoff.clone().next_delay(), "cannot reconnect to RabbitMQ yet");
+                    warn!(error = %e, queue = self.queue(), "cannot reconnect to RabbitMQ yet; will retry");
                 }
                 Err(e) => return Err(e),
             }

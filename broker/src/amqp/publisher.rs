@@ -105,11 +105,9 @@ impl Publisher {
         // Encode everything first: an unencodable task is a bug, not worth a partial batch.
         let mut pending: Vec<(usize, Vec<u8>)> = tasks
             .iter()
-            .map(|t| t.encode().map(|b| (0, b)))
+            .enumerate()
+            .map(|(i, t)| t.encode().map(|b| (i, b)))
             .collect::<Result<_, _>>()?;
-        for (i, p) in pending.iter_mut().enumerate() {
-            p.0 = i;
-        }
         let mut reconnects = 0;
         let mut backoff = Backoff::new(self.cfg.reconnect_max_delay());
         let mut attempts = 0;
@@ -133,14 +131,13 @@ impl Publisher {
                     published += confirmed.len();
                     let confirmed: std::collections::HashSet<usize> = confirmed.into_iter().collect();
                     pending.retain(|(i, _)| !confirmed.contains(i));
-                    if !e.is_transient() || attempts >= MAX_ATTEMPTS {
-                        return Err(if attempts >= MAX_ATTEMPTS {
-                            AmqpError::GaveUp {
-                                attempts,
-                                last: Box::new(e),
-                            }
-                        } else {
-                            e
+                    if !e.is_transient() {
+                        return Err(e);
+                    }
+                    if attempts >= MAX_ATTEMPTS {
+                        return Err(AmqpError::GaveUp {
+                            attempts,
+                            last: Box::new(e),
                         });
                     }
                     let delay = backoff.next_delay();

@@ -33,6 +33,8 @@ pub enum StoreError {
     CorruptJob { job: JobId, detail: String },
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    #[error("compressing or decompressing a workspace: {0}")]
+    Compression(String),
     #[error("unexpected reply from Redis: {0}")]
     Reply(String),
 }

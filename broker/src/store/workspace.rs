@@ -31,8 +31,8 @@ impl Store {
             enc.write_all(&owned).and_then(|()| enc.finish()).map(|c| (digest, c))
         })
         .await
-        .map_err(|e| StoreError::Reply(format!("compression task failed: {e}")))?
-        .map_err(|e| StoreError::Reply(format!("compressing the workspace: {e}")))?;
+        .map_err(|e| StoreError::Compression(format!("compression task failed: {e}")))?
+        .map_err(|e| StoreError::Compression(e.to_string()))?;
         let key = self.keys.workspace(&digest);
         let mut conn = self.conn();
         let set: Option<String> = redis::cmd("SET")
@@ -80,7 +80,7 @@ impl Store {
             Ok(out)
         })
         .await
-        .map_err(|e| StoreError::Reply(format!("decompression task failed: {e}")))?
+        .map_err(|e| StoreError::Compression(format!("decompression task failed: {e}")))?
         .map_err(|detail| StoreError::CorruptWorkspace {
             digest: digest.clone(),
             detail,
