@@ -9,7 +9,13 @@ use crate::task::Task;
 use futures_lite::StreamExt;
 use lapin::Acker;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+};
+use std::time::Duration;
+
+/// How long [`TaskConsumer::close`] waits between cancelling and closing.
+pub const CLOSE_GRACE: Duration = Duration::from_millis(500);
 use lapin::types::{AMQPValue, FieldTable};
 use tracing::{info, warn};
 
@@ -145,8 +151,19 @@ impl TaskConsumer {
     }
 
     /// Stop consuming and close the connection; unacknowledged messages are requeued.
+    ///
+    /// AMQP 0-9-1 does not confirm acknowledgements, and a quorum queue applies them through
+    /// its Raft log: acks sent just before a channel closes can be lost under load, and
+    /// their tasks redelivered (harmless: results are first-writer-wins, and a worker skips
+    /// tasks that already have one). To make that rare, this cancels the consumer first and
+    /// gives the broker [`CLOSE_GRACE`] to settle outstanding acks before closing.
     pub async fn close(mut self) {
-        if let Some((link, _)) = self.link.take() {
+        if let Some((link, consumer)) = self.link.take() {
+            let _ = link
+                .channel
+                .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+                .await;
+            tokio::time::sleep(CLOSE_GRACE).await;
             link.close().await;
         }
     }

@@ -7,7 +7,7 @@ mod publisher;
 mod server;
 mod topology;
 
-pub use consumer::{Death, Source, TaskConsumer, TaskDelivery};
+pub use consumer::{CLOSE_GRACE, Death, Source, TaskConsumer, TaskDelivery};
 pub use error::AmqpError;
 pub use publisher::{CONFIRM_WINDOW, CONTENT_TYPE, PublishReport, Publisher};
 pub use server::{ProbeError, ServerInfo, probe};

@@ -149,6 +149,20 @@ pub async fn ready_count(cfg: &BrokerConfig, queue: &str) -> u32 {
     q.message_count()
 }
 
+/// Wait until a queue holds `expected` ready messages (a quorum queue applies acks and
+/// publishes through its Raft log, so its counts settle a moment later); panics after 10 s.
+pub async fn wait_ready_count(cfg: &BrokerConfig, queue: &str, expected: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n = ready_count(cfg, queue).await;
+        if n == expected {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "queue {queue} holds {n} ready messages, expected {expected}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// `n` hypotest tasks of one job, one per fake signal patch.
 pub fn tasks(job: &JobId, n: usize) -> Vec<Task> {
     let ws = WorkspaceDigest::of(b"{\"channels\": []}");
