@@ -15,7 +15,7 @@ pub use error::StoreError;
 pub use job::{CancelOutcome, JobSpec, JobState, JobStatus, TaskEntry};
 pub use keys::Keys;
 pub use progress::{ProgressEntry, ProgressEvent, ProgressFollower};
-pub use results::RecordOutcome;
+pub use results::{Counts, RecordOutcome};
 pub use workspace::PutWorkspace;
 
 use crate::config::BrokerConfig;
