@@ -1,0 +1,230 @@
+//! What the client asks a worker to do: one task per signal patch, scan point or toy batch.
+use crate::codec::{self, DecodeError, EncodeError, Message};
+use crate::ids::{JobId, TaskId, WorkspaceDigest};
+use engine::infer::{Calculator, TestStatistic};
+use engine::model::ModelSettings;
+use serde::{Deserialize, Serialize};
+
+/// One unit of work: fit one patched workspace in one way.
+///
+/// The workspace travels by digest only (workers fetch it once from the store and cache
+/// the compiled model); the patch travels in full since it is small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub job_id: JobId,
+    /// Deterministic: see [`Task::derive_id`].
+    pub task_id: TaskId,
+    /// SHA-256 of the workspace bytes stored by [`crate::store::Store::put_workspace`].
+    pub workspace: WorkspaceDigest,
+    /// The signal patch applied to the workspace, or `None` for the workspace as it is.
+    pub patch: Option<Patch>,
+    pub settings: ModelSettings,
+    pub work: Work,
+    /// When the client published the task (unix milliseconds), to measure queue wait.
+    pub enqueued_at_ms: u64,
+}
+
+impl Message for Task {
+    const KIND: &'static str = "task";
+    const READER: &'static str = "worker";
+}
+
+impl Task {
+    /// A task whose id is derived from the job, the patch name and the work, so that
+    /// publishing the same work again (after a client retry) gives the same id.
+    pub fn new(
+        job_id: JobId,
+        workspace: WorkspaceDigest,
+        patch: Option<Patch>,
+        settings: ModelSettings,
+        work: Work,
+        enqueued_at_ms: u64,
+    ) -> Self {
+        let task_id = Self::derive_id(&job_id, patch.as_ref().map(|p| p.name.as_str()), &work);
+        Task {
+            job_id,
+            task_id,
+            workspace,
+            patch,
+            settings,
+            work,
+            enqueued_at_ms,
+        }
+    }
+
+    /// The task id for this work in this job: SHA-256 over the job id, the patch name and
+    /// the MessagePack encoding of `work` (which is bit-exact for floats), first 128 bits.
+    pub fn derive_id(job_id: &JobId, patch_name: Option<&str>, work: &Work) -> TaskId {
+        // Encoding a `Work` cannot fail: it holds only numbers, enums and strings.
+        let work_bytes = rmp_serde::to_vec_named(work).expect("Work encodes as MessagePack");
+        let patch = match patch_name {
+            Some(name) => [b"patch:".as_slice(), name.as_bytes()].concat(),
+            None => b"no patch".to_vec(),
+        };
+        TaskId::from_defining_bytes(&[job_id.as_str().as_bytes(), &patch, &work_bytes])
+    }
+
+    /// The MessagePack bytes published to the queue.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        codec::encode(self)
+    }
+
+    /// Read a task from a queue message; errors say what is wrong with the bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        codec::decode(bytes)
+    }
+
+    /// A short label for logs and progress lines: the patch name or "(no patch)".
+    pub fn label(&self) -> &str {
+        self.patch.as_ref().map_or("(no patch)", |p| p.name.as_str())
+    }
+}
+
+/// A signal patch of a pyhf patchset: its name, the values of its signal-model parameters
+/// (the patchset's `metadata.values`, e.g. masses) and its RFC 6902 operations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Patch {
+    pub name: String,
+    /// The patch's point in the signal-model plane, in the order of the patchset's
+    /// `labels` (for exclusion-contour plots).
+    pub values: Vec<PatchValue>,
+    /// The JSON Patch operations as JSON text, carried verbatim so that MessagePack returns
+    /// exactly what the client read from the patchset.
+    pub operations: String,
+}
+
+impl Patch {
+    /// A patch from its operations as a JSON value (serialised compactly).
+    pub fn new(name: impl Into<String>, values: Vec<PatchValue>, operations: &serde_json::Value) -> Self {
+        Patch {
+            name: name.into(),
+            values,
+            operations: operations.to_string(),
+        }
+    }
+
+    /// The operations parsed back into JSON, ready for `json_patch`.
+    pub fn operations_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(&self.operations)
+    }
+
+    /// The name and values without the operations, for results and job records.
+    pub fn label(&self) -> PatchLabel {
+        PatchLabel {
+            name: self.name.clone(),
+            values: self.values.clone(),
+        }
+    }
+}
+
+/// One of a patch's metadata values: pyhf allows numbers and strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PatchValue {
+    Number(f64),
+    Text(String),
+}
+
+impl PatchValue {
+    /// The value as a number, if it is one (for plots).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            PatchValue::Number(x) => Some(*x),
+            PatchValue::Text(_) => None,
+        }
+    }
+}
+
+impl From<f64> for PatchValue {
+    fn from(x: f64) -> Self {
+        PatchValue::Number(x)
+    }
+}
+
+impl std::fmt::Display for PatchValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PatchValue::Number(x) => write!(f, "{x}"),
+            PatchValue::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A patch's name and metadata values, without its operations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatchLabel {
+    pub name: String,
+    pub values: Vec<PatchValue>,
+}
+
+/// What to compute on the patched model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Work {
+    /// CLs at one POI value (pyhf's `infer.hypotest`): one task per patch or scan point.
+    Hypotest {
+        poi: f64,
+        test_stat: TestStatistic,
+        calculator: Calculator,
+    },
+    /// Upper limit on the POI at confidence level `1 - alpha` (pyhf's `infer.intervals.upper_limits`).
+    UpperLimit {
+        /// 0.05 for 95% CL.
+        alpha: f64,
+        test_stat: TestStatistic,
+        calculator: Calculator,
+        /// `None`: bracket the limit and root-find (pyhf's `scan=None`); otherwise
+        /// interpolate on this grid and return the scan for Brazil plots.
+        scan: Option<ScanGrid>,
+    },
+    /// Maximum-likelihood fit with every parameter free.
+    Fit,
+    /// A shard of pseudo-experiments: toys `first .. first + count` of the stream `seed`;
+    /// shards of one seed merge exactly into the full set.
+    Toys {
+        poi: f64,
+        test_stat: TestStatistic,
+        seed: u64,
+        first: u64,
+        count: u64,
+    },
+    /// Discovery significance (q0) of the observed data.
+    Significance,
+}
+
+impl Work {
+    /// The kind of work as a word, for logs and job records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Work::Hypotest { .. } => "hypotest",
+            Work::UpperLimit { .. } => "upper_limit",
+            Work::Fit => "fit",
+            Work::Toys { .. } => "toys",
+            Work::Significance => "significance",
+        }
+    }
+}
+
+/// A grid of POI values, like `numpy.linspace(start, stop, points)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScanGrid {
+    pub start: f64,
+    pub stop: f64,
+    pub points: u32,
+}
+
+impl ScanGrid {
+    /// The grid's POI values, ends included.
+    pub fn values(&self) -> Vec<f64> {
+        match self.points {
+            0 => vec![],
+            1 => vec![self.start],
+            n => {
+                let step = (self.stop - self.start) / f64::from(n - 1);
+                (0..n)
+                    .map(|i| if i == n - 1 { self.stop } else { self.start + step * f64::from(i) })
+                    .collect()
+            }
+        }
+    }
+}
