@@ -55,6 +55,7 @@
 pub mod amqp;
 pub mod codec;
 pub mod config;
+pub mod settings;
 mod dead_letter;
 mod ids;
 pub mod store;

@@ -154,6 +154,22 @@ impl CompiledModel {
         &self.config
     }
 
+    /// Bytes held by the model's tensors (what a worker's model cache counts).
+    pub fn memory_bytes(&self) -> usize {
+        let size = |t: &Tensor| t.elem_count() * t.dtype().size_in_bytes();
+        let mut n = size(&self.nominal) + size(&self.gather);
+        if let Some(h) = &self.histosys {
+            n += size(&h.coeffs) + size(&h.coeffs_t);
+        }
+        if let Some(ns) = &self.normsys {
+            n += size(&ns.coeffs) + size(&ns.coeffs_t) + size(&ns.bin_group);
+            if let Some(p) = &ns.polynomial {
+                n += p.a.iter().chain(&p.da).map(size).sum::<usize>();
+            }
+        }
+        n + self.config.observed_data.len() * 8 + self.config.par_names.iter().map(|s| s.len() + 64).sum::<usize>()
+    }
+
     /// What produces each auxiliary datum, in pyhf's order.
     pub(crate) fn aux_slots(&self) -> &[AuxSlot] {
         &self.aux_layout
