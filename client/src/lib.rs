@@ -6,6 +6,7 @@ pub mod args;
 pub mod commands;
 pub mod input;
 pub mod output;
+pub mod results;
 
 use std::process::ExitCode;
 
