@@ -12,6 +12,13 @@ import pyhf
 
 ws_path, ntoys = sys.argv[1], int(sys.argv[2])
 mu = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
+# pyhf 0.7.6 calls numpy.percentile(interpolation=...), removed in numpy 2: use method=.
+def _percentile(self, tensor_in, q, axis=None, interpolation="linear"):
+    return np.percentile(tensor_in, q, axis=axis, method=interpolation)
+
+
+pyhf.set_backend("numpy")
+type(pyhf.tensorlib).percentile = _percentile
 np.random.seed(0)
 ws = pyhf.Workspace(json.load(open(ws_path)))
 model = ws.model()

@@ -161,6 +161,8 @@ pub struct ToyShard {
     pub first: u64,
     /// The test statistic of the observed data.
     pub test_stat_obs: f64,
+    /// Best-fit POI of the free fit to the observed data.
+    pub mu_hat: f64,
     /// Test statistic of each toy drawn at the signal-plus-background hypothesis (mu).
     pub signal_plus_background: Vec<f64>,
     /// Test statistic of each toy drawn at the background-only hypothesis.

@@ -48,19 +48,21 @@ pub fn shard(
                 (start..start + n).map(|i| setup.draw(seed, hyp, i)).collect();
             for value in setup.test_statistics(&toys)? {
                 match value {
-                    Some(v) => out.push(v),
+                    Some((v, _)) => out.push(v),
                     None => failed += 1,
                 }
             }
         }
         start += n;
     }
+    let (test_stat_obs, mu_hat) = setup.observed()?;
     Ok(ToyShard {
         mu: setup.mu,
         test_stat: stat,
         seed,
         first,
-        test_stat_obs: setup.observed()?,
+        test_stat_obs,
+        mu_hat,
         signal_plus_background: sb,
         background_only: b,
         failed,
@@ -107,7 +109,7 @@ pub fn result(shards: &[ToyShard]) -> Result<HypotestResult, InferError> {
         clsb_obs: clsb,
         clb_obs: clb,
         test_stat_obs: observed,
-        mu_hat: f64::NAN,
+        mu_hat: first.mu_hat,
     })
 }
 
@@ -206,9 +208,9 @@ impl<'a> Setup<'a> {
         toy
     }
 
-    /// The test statistic of each toy dataset (`None` where a fit failed): a free fit and a fit
-    /// with the POI fixed at mu, both from the generating parameters, batched.
-    fn test_statistics(&self, toys: &[Vec<f64>]) -> Result<Vec<Option<f64>>, InferError> {
+    /// The test statistic and mu_hat of each toy dataset (`None` where a fit failed): a free
+    /// fit and a fit with the POI fixed at mu, both from the generating parameters, batched.
+    fn test_statistics(&self, toys: &[Vec<f64>]) -> Result<Vec<Option<(f64, f64)>>, InferError> {
         let model = self.model;
         let fixed = &model.config().suggested_fixed;
         let mut starts = Vec::with_capacity(2 * toys.len());
@@ -227,14 +229,15 @@ impl<'a> Setup<'a> {
             .map(|i| {
                 let (free, fixed) = (&mins[2 * i], &mins[2 * i + 1]);
                 (free.converged && fixed.converged).then(|| {
-                    test_statistics::value(self.stat, self.mu, twice[2 * i + 1], twice[2 * i], free.x[self.poi])
+                    let mu_hat = free.x[self.poi];
+                    (test_statistics::value(self.stat, self.mu, twice[2 * i + 1], twice[2 * i], mu_hat), mu_hat)
                 })
             })
             .collect())
     }
 
-    /// The observed value of the test statistic.
-    fn observed(&self) -> Result<f64, InferError> {
+    /// The observed value of the test statistic, and mu_hat.
+    fn observed(&self) -> Result<(f64, f64), InferError> {
         let values = self.test_statistics(std::slice::from_ref(&self.data))?;
         values[0].ok_or_else(|| InferError::NotConverged("fits to the observed data".into()))
     }
