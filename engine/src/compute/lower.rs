@@ -57,12 +57,12 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
         Some(HistosysTensors { code, coeffs, coeffs_t })
     };
 
-    // normsys: ln f summed per (sample, channel) group; parameters padded to a power of two.
+    // normsys: ln f summed per (sample, channel) group.
     let normsys = if model.terms.normsys.is_empty() {
         None
     } else {
         let params = distinct(model.terms.normsys.iter().map(|t| t.param));
-        let n = params.len().next_power_of_two();
+        let n = params.len();
         let mut group_of: BTreeMap<(usize, usize), usize> = BTreeMap::new();
         for t in &model.terms.normsys {
             let next = group_of.len();
@@ -71,7 +71,8 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
         let groups = group_of.len() + 1; // the last group: mega-bins without normsys
         let code = model.settings.normsys;
         let mut coeffs = vec![0.0; 2 * n * groups];
-        let mut poly = vec![[0.0; 6]; n * groups];
+        // Code 4's polynomials, per group: the (parameter row, coefficients) of its entries.
+        let mut entries: Vec<Vec<(usize, [f64; 6])>> = vec![Vec::new(); groups];
         for t in &model.terms.normsys {
             let g = group_of[&(t.sample, t.bins.start)];
             let row = params[&t.param];
@@ -79,7 +80,7 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
             coeffs[row * groups + g] += c[0];
             coeffs[(n + row) * groups + g] += c[1];
             if code == NormsysInterp::Code4 {
-                poly[row * groups + g] = code4::polynomial(t.lo, t.hi);
+                entries[g].push((row, code4::polynomial(t.lo, t.hi)));
             }
         }
         let mut bin_group = vec![groups - 1; nsb];
@@ -89,19 +90,33 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
                 bin_group[sample * nbins + b] = g;
             }
         }
-        // Padding rows read the row of ones: their polynomial coefficients are 0.
         parts.normsys = push_part(&ordered(&params, n));
         let polynomial = if code == NormsysInterp::Code4 {
+            // Slots [K, G]: dense (slot k of every group is parameter k) when most parameters act
+            // on most groups, else packed (each group's entries first, empty slots inert).
+            let most = entries.iter().map(Vec::len).max().unwrap_or(0).max(1);
+            let dense = most as f64 > 0.8 * n as f64;
+            let k_slots = if dense { n } else { most };
+            let mut slot_param = vec![0u32; k_slots * groups];
+            let mut poly = vec![[0.0; 6]; k_slots * groups];
+            for (g, list) in entries.iter().enumerate() {
+                for (j, (row, a)) in list.iter().enumerate() {
+                    let k = if dense { *row } else { j };
+                    slot_param[k * groups + g] = *row as u32;
+                    poly[k * groups + g] = *a;
+                }
+            }
             let rows = |scaled: bool| -> Result<[Tensor; 6]> {
                 let mut out = Vec::with_capacity(6);
                 for k in 0..6 {
                     let scale = if scaled { (k + 1) as f64 } else { 1.0 };
                     let v: Vec<f64> = poly.iter().map(|a| a[k] * scale).collect();
-                    out.push(Tensor::from_vec(v, (n, groups, 1), device)?);
+                    out.push(Tensor::from_vec(v, (k_slots, groups, 1), device)?);
                 }
                 Ok(out.try_into().expect("six coefficient rows"))
             };
-            Some(code4::PolynomialRows { a: rows(false)?, da: rows(true)? })
+            let slots = if dense { None } else { Some(Tensor::from_vec(slot_param, k_slots * groups, device)?) };
+            Some(code4::PolynomialRows { a: rows(false)?, da: rows(true)?, slots })
         } else {
             None
         };

@@ -143,15 +143,27 @@ impl CompiledModel {
             let u = Tensor::zeros((n.groups, r), DTYPE, g.device())?.index_add(&n.bin_group, &w, 0)?;
             let (mut d_alpha, kink) = combine_basis(&n.coeffs.matmul(&u)?, basis, &expand)?;
             kinks.push(kink);
-            if let Some((ratio, inside)) = &rates.polynomial_ratio {
-                // sum_g p'_ng / (1 + p_ng) u_g, for each point's columns.
-                let (np, groups, _) = ratio.dims3()?;
-                let d = if b == 1 {
-                    ratio.squeeze(2)?.matmul(&u)?
-                } else {
-                    let ratio = ratio.permute((2, 0, 1))?.contiguous()?; // [B, N, G]
-                    let u = u.reshape((groups, b, r / b))?.permute((1, 0, 2))?.contiguous()?;
-                    ratio.matmul(&u)?.permute((1, 0, 2))?.contiguous()?.reshape((np, r))?
+            if let (Some((ratio, inside)), Some(rows)) = (&rates.polynomial_ratio, &n.polynomial) {
+                // sum over the slots of each parameter of p'/(1 + p) u_g, per point's columns.
+                let (slots, groups, _) = ratio.dims3()?;
+                let np = d_alpha.dim(0)?;
+                let d = match &rows.slots {
+                    None if b == 1 => ratio.squeeze(2)?.matmul(&u)?,
+                    None => {
+                        let ratio = ratio.permute((2, 0, 1))?.contiguous()?; // [B, N, G]
+                        let u = u.reshape((groups, b, r / b))?.permute((1, 0, 2))?.contiguous()?;
+                        ratio.matmul(&u)?.permute((1, 0, 2))?.contiguous()?.reshape((np, r))?
+                    }
+                    Some(index) => {
+                        let per_slot = if b == 1 {
+                            ratio.broadcast_mul(&u.unsqueeze(0)?)? // [K, G, R]
+                        } else {
+                            let u = u.reshape((groups, b, r / b))?.unsqueeze(0)?;
+                            ratio.unsqueeze(3)?.broadcast_mul(&u)?
+                        };
+                        Tensor::zeros((np, r), DTYPE, g.device())?
+                            .index_add(index, &per_slot.reshape((slots * groups, r))?, 0)?
+                    }
                 };
                 d_alpha = (d_alpha + d.broadcast_mul(&expand(inside)?)?)?;
             }

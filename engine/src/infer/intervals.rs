@@ -24,7 +24,7 @@ pub struct UpperLimitOptions {
 
 impl Default for UpperLimitOptions {
     fn default() -> Self {
-        UpperLimitOptions { alpha: 0.05, scan: None, rtol: 1e-6, max_doublings: 12 }
+        UpperLimitOptions { alpha: 0.05, scan: None, rtol: 1e-5, max_doublings: 12 }
     }
 }
 

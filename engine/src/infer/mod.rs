@@ -7,6 +7,7 @@ pub mod intervals;
 pub mod mle;
 pub mod normal;
 pub mod optimize;
+pub mod quasi_newton;
 mod results;
 mod significance;
 pub mod test_statistics;

@@ -292,28 +292,22 @@ fn descend(
 /// curvature in lambda), or 1 / lambda in bins with no events (the expected one).
 fn gauss_newton_matrix(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64], n: &[f64], c: &[f64]) {
     let p = c.len();
-    h.fill(0.0);
-    for (b, (&l, &nb)) in lambda.iter().zip(n).enumerate() {
-        let w = if nb > 0.0 { nb / (l * l) } else { 1.0 / l.max(1e-300) };
+    let nb = lambda.len();
+    // sqrt(w_b) J_b., so that H = Jw^T Jw (one matrix product).
+    let mut jw = DMatrix::zeros(nb, p);
+    for (b, (&l, &nb_count)) in lambda.iter().zip(n).enumerate() {
+        let w = if nb_count > 0.0 { nb_count / (l * l) } else { 1.0 / l.max(1e-300) };
         if !w.is_finite() || w == 0.0 {
             continue;
         }
-        let row = &jac[b * p..(b + 1) * p];
+        let sw = w.sqrt();
         for i in 0..p {
-            let wi = w * row[i];
-            if wi == 0.0 {
-                continue;
-            }
-            for j in i..p {
-                h[(i, j)] += wi * row[j];
-            }
+            jw[(b, i)] = sw * jac[b * p + i];
         }
     }
+    jw.tr_mul_to(&jw, h);
     for i in 0..p {
         h[(i, i)] += c[i];
-        for j in 0..i {
-            h[(i, j)] = h[(j, i)];
-        }
     }
 }
 
@@ -321,31 +315,16 @@ fn gauss_newton_matrix(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64], n: &[f
 /// last change of the gradient.
 fn secant_update(row: &mut Row, x_prev: &[f64], g_prev: &[f64]) {
     let p = row.x.len();
-    let s: Vec<f64> = row.x.iter().zip(x_prev).map(|(a, b)| a - b).collect();
-    let y: Vec<f64> = row.g.iter().zip(g_prev).map(|(a, b)| a - b).collect();
+    let s = DVector::from_iterator(p, row.x.iter().zip(x_prev).map(|(a, b)| a - b));
+    let y = DVector::from_iterator(p, row.g.iter().zip(g_prev).map(|(a, b)| a - b));
     // v = y - (H_GN + S) s
-    let mut v = y.clone();
-    for i in 0..p {
-        let mut hs = 0.0;
-        for j in 0..p {
-            hs += (row.hessian[(i, j)] + row.correction[(i, j)]) * s[j];
-        }
-        v[i] -= hs;
-    }
-    let vs: f64 = v.iter().zip(&s).map(|(a, b)| a * b).sum();
-    let vv: f64 = v.iter().map(|a| a * a).sum::<f64>().sqrt();
-    let ss: f64 = s.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let v = &y - &row.hessian * &s - &row.correction * &s;
+    let vs = v.dot(&s);
+    let (vv, ss) = (v.norm(), s.norm());
     if vs.abs() <= 1e-8 * vv * ss || vv == 0.0 {
         return;
     }
-    for i in 0..p {
-        if v[i] == 0.0 {
-            continue;
-        }
-        for j in 0..p {
-            row.correction[(i, j)] += v[i] * v[j] / vs;
-        }
-    }
+    row.correction.ger(1.0 / vs, &v, &v, 1.0);
 }
 
 /// Choose the free parameters, test for convergence and propose a step from `row.x`.

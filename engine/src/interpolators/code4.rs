@@ -66,39 +66,47 @@ pub fn outside_basis(alpha: &Tensor) -> Result<(Basis, Tensor)> {
     Ok((basis, inside))
 }
 
-/// Dense polynomial coefficients `[N, G, 1]` per (parameter, group): a_1..a_6 and k a_k for
-/// the derivative (zero where a parameter does not act on a group).
+/// Polynomial coefficients `[K, G, 1]` in slots: a_1..a_6 and k a_k for the derivative (zero
+/// in empty slots). Dense layout: slot k of every group is parameter k (`slots` is `None`).
+/// Packed layout, for models where each group sees few of the parameters: `slots` (u32
+/// `[K * G]`) names the parameter of each slot.
 #[derive(Debug, Clone)]
 pub struct PolynomialRows {
     pub a: [Tensor; 6],
     pub da: [Tensor; 6],
+    pub slots: Option<Tensor>,
 }
 
-/// ln prod_n (1 + p_ng(alpha_n)), `[G, B]`, and the derivatives p'/(1 + p) of each factor,
-/// `[N, G, B]`. `alpha` is `[N, B]` (N a power of two) with parameters outside |alpha| < 1 set
-/// to 0, where the polynomial is 0 (their derivatives must be masked by the caller).
+/// ln prod_slots (1 + p(alpha)) per group, `[G, B]`, and the derivatives p'/(1 + p) of each
+/// slot's factor, `[K, G, B]`. `alpha` is `[N, B]`, with parameters outside |alpha| < 1 set to
+/// 0 where the polynomial is 0 (their derivatives must be masked by the caller).
 pub fn inside_log_factor(alpha: &Tensor, rows: &PolynomialRows) -> Result<(Tensor, Tensor)> {
-    let (n, b) = alpha.dims2()?;
-    let groups = rows.a[0].dim(1)?;
-    // One broadcast, then same-shape products (Candle's fast path).
-    let alpha = alpha.unsqueeze(1)?.broadcast_as((n, groups, b))?.contiguous()?;
+    let (_, b) = alpha.dims2()?;
+    let (k, groups, _) = rows.a[0].dims3()?;
+    let alpha = match &rows.slots {
+        // One broadcast, then same-shape products (Candle's fast path).
+        None => alpha.unsqueeze(1)?.broadcast_as((k, groups, b))?.contiguous()?,
+        Some(slots) => alpha.index_select(slots, 0)?.reshape((k, groups, b))?,
+    };
     // Horner: p = alpha (a1 + alpha (a2 + ... alpha a6)).
     let mut t = rows.a[5].broadcast_mul(&alpha)?;
-    for k in (0..5).rev() {
-        t = (t.broadcast_add(&rows.a[k])? * &alpha)?;
+    for j in (0..5).rev() {
+        t = (t.broadcast_add(&rows.a[j])? * &alpha)?;
     }
     let factor = (t + 1.0)?;
     let mut dt = rows.da[5].broadcast_mul(&alpha)?;
-    for k in (1..5).rev() {
-        dt = (dt.broadcast_add(&rows.da[k])? * &alpha)?;
+    for j in (1..5).rev() {
+        dt = (dt.broadcast_add(&rows.da[j])? * &alpha)?;
     }
     let ratio = (dt.broadcast_add(&rows.da[0])? / &factor)?;
-    // Product over parameters by halving the leading dimension (contiguous halves).
+    // Product over slots by pairing the leading dimension's halves (contiguous blocks).
     let mut prod = factor;
-    let mut n = n;
+    let mut n = k;
     while n > 1 {
-        n /= 2;
-        prod = (prod.narrow(0, 0, n)? * prod.narrow(0, n, n)?)?;
+        let h = n / 2;
+        let paired = (prod.narrow(0, 0, h)? * prod.narrow(0, n - h, h)?)?;
+        prod = if n % 2 == 1 { Tensor::cat(&[&paired, &prod.narrow(0, h, 1)?], 0)? } else { paired };
+        n -= h;
     }
     Ok((prod.squeeze(0)?.log()?, ratio))
 }

@@ -27,6 +27,9 @@ pub struct AsymptoticCalculator<'a> {
     free: Fitted,
     asimov: Vec<f64>,
     asimov_free: Fitted,
+    /// Fixed-POI fits made so far (mu, to the data, to the Asimov dataset): the next mu starts
+    /// from the nearest, as a limit search walks towards its root.
+    done: std::sync::Mutex<Vec<(f64, Vec<f64>, Vec<f64>)>>,
 }
 
 impl<'a> AsymptoticCalculator<'a> {
@@ -83,6 +86,7 @@ impl<'a> AsymptoticCalculator<'a> {
             free,
             asimov,
             asimov_free,
+            done: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -113,10 +117,19 @@ impl Hypotests for AsymptoticCalculator<'_> {
         // Per tested mu: a fixed fit to the data and one to the Asimov dataset.
         let mut starts = Vec::with_capacity(2 * mus.len());
         let mut rows = Vec::with_capacity(2 * mus.len());
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let kinked = model.kinked().iter().any(|k| *k);
         for &mu in mus {
             let mu = test_statistics::tested_mu(self.stat, mu);
-            for (from, data) in [(&self.free, &self.data), (&self.asimov_free, &self.asimov)] {
-                let start = Start { x: from.min.x.clone(), fixed: fixed.clone() };
+            let nearest = done.iter().min_by(|a, b| (a.0 - mu).abs().total_cmp(&(b.0 - mu).abs()));
+            let (from_data, from_asimov) = match nearest {
+                // Not across kinks (code 0/1): there a nearby start may settle in another of the
+                // local minima the kinks make, and results would depend on the search's path.
+                Some((m, d, a)) if (m - mu).abs() < (self.mu_hat() - mu).abs() && !kinked => (d, a),
+                _ => (&self.free.min.x, &self.asimov_free.min.x),
+            };
+            for (from, data) in [(from_data, &self.data), (from_asimov, &self.asimov)] {
+                let start = Start { x: from.clone(), fixed: fixed.clone() };
                 starts.push(with_poi_fixed(model, start, mu)?);
                 rows.push(data.clone());
             }
@@ -145,6 +158,8 @@ impl Hypotests for AsymptoticCalculator<'_> {
                 self.asimov_free.min.x[self.poi],
             );
             out.push(pvalues(self.stat, mu, q, q_a, self.mu_hat()));
+            let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+            done.push((mu, mins[2 * i].x.clone(), mins[2 * i + 1].x.clone()));
         }
         Ok(out)
     }

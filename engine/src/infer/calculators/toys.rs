@@ -12,6 +12,7 @@ use rand_distr::{Distribution, Normal, Poisson};
 
 use super::super::mle::{poi_index, with_poi_fixed};
 use super::super::optimize::{minimize, FitOptions, Start};
+use super::super::quasi_newton::{expected_curvature, minimize_from_curvature};
 use super::super::{normal, test_statistics, HypotestResult, InferError, TestStatistic, ToyShard};
 use crate::compute::{AuxSlot, CompiledModel};
 
@@ -46,7 +47,7 @@ pub fn shard(
         for (hyp, out) in [(Hypothesis::SignalPlusBackground, &mut sb), (Hypothesis::BackgroundOnly, &mut b)] {
             let toys: Vec<Vec<f64>> =
                 (start..start + n).map(|i| setup.draw(seed, hyp, i)).collect();
-            for value in setup.test_statistics(&toys)? {
+            for value in setup.test_statistics(&toys, hyp as usize)? {
                 match value {
                     Some((v, _)) => out.push(v),
                     None => failed += 1,
@@ -146,6 +147,8 @@ struct Setup<'a> {
     generators: [Vec<f64>; 2],
     /// Expected main data at those parameters.
     expected: [Vec<f64>; 2],
+    /// The expected curvature of the NLL there: every toy fit of a hypothesis starts from it.
+    curvature: [nalgebra::DMatrix<f64>; 2],
 }
 
 impl<'a> Setup<'a> {
@@ -167,6 +170,10 @@ impl<'a> Setup<'a> {
             }
         }
         let generators = [fits[0].x.clone(), fits[1].x.clone()];
+        let curvature = [
+            expected_curvature(model, &generators[0])?,
+            expected_curvature(model, &generators[1])?,
+        ];
         let expected = model.expected_data(&generators)?;
         let nb = model.nbins();
         Ok(Setup {
@@ -179,6 +186,7 @@ impl<'a> Setup<'a> {
             data: data.to_vec(),
             expected: [expected[0][..nb].to_vec(), expected[1][..nb].to_vec()],
             generators,
+            curvature,
         })
     }
 
@@ -210,20 +218,35 @@ impl<'a> Setup<'a> {
 
     /// The test statistic and mu_hat of each toy dataset (`None` where a fit failed): a free
     /// fit and a fit with the POI fixed at mu, both from the generating parameters, batched.
-    fn test_statistics(&self, toys: &[Vec<f64>]) -> Result<Vec<Option<(f64, f64)>>, InferError> {
+    /// Fits start from the parameters the toys of hypothesis `hyp` were drawn at, with the
+    /// expected curvature there (quasi-Newton, gradients only); fits that do not converge that
+    /// way are redone with Gauss-Newton steps.
+    fn test_statistics(&self, toys: &[Vec<f64>], hyp: usize) -> Result<Vec<Option<(f64, f64)>>, InferError> {
         let model = self.model;
         let fixed = &model.config().suggested_fixed;
         let mut starts = Vec::with_capacity(2 * toys.len());
         let mut rows = Vec::with_capacity(2 * toys.len());
         for toy in toys {
-            let from = &self.generators[0];
+            let from = &self.generators[hyp];
             starts.push(Start { x: from.clone(), fixed: fixed.clone() });
             starts.push(with_poi_fixed(model, Start { x: from.clone(), fixed: fixed.clone() }, self.mu)?);
             rows.push(toy.clone());
             rows.push(toy.clone());
         }
         let obs = model.observations(&rows)?;
-        let mins = minimize(model, &obs, &starts, &self.bounds, &self.options)?;
+        let mut mins = if model.kinked().iter().any(|k| *k) {
+            minimize(model, &obs, &starts, &self.bounds, &self.options)?
+        } else {
+            minimize_from_curvature(model, &obs, &starts, &self.bounds, &self.curvature[hyp], &self.options)?
+        };
+        let failed: Vec<usize> = (0..mins.len()).filter(|&i| !mins[i].converged).collect();
+        if !failed.is_empty() {
+            let retry_starts: Vec<Start> = failed.iter().map(|&i| starts[i].clone()).collect();
+            let retry = minimize(model, &obs.select(model, &failed)?, &retry_starts, &self.bounds, &self.options)?;
+            for (&i, m) in failed.iter().zip(retry) {
+                mins[i] = m;
+            }
+        }
         let twice = model.twice_nll_from(&mins.iter().map(|m| m.nll).collect::<Vec<_>>(), &obs);
         Ok((0..toys.len())
             .map(|i| {
@@ -238,7 +261,7 @@ impl<'a> Setup<'a> {
 
     /// The observed value of the test statistic, and mu_hat.
     fn observed(&self) -> Result<(f64, f64), InferError> {
-        let values = self.test_statistics(std::slice::from_ref(&self.data))?;
+        let values = self.test_statistics(std::slice::from_ref(&self.data), 0)?;
         values[0].ok_or_else(|| InferError::NotConverged("fits to the observed data".into()))
     }
 }
