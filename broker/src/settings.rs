@@ -43,7 +43,17 @@ pub fn load<T: DeserializeOwned + Serialize + Default>(
         }
         builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
     }
-    builder = builder.add_source(config::Environment::with_prefix(ENV_PREFIX).try_parsing(true));
+    // FITFLEET_CONFIG (the file) and FITFLEET_LOG (the log filter) are not settings; an empty
+    // variable means "unset".
+    let env: config::Map<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("FITFLEET_") && k != "FITFLEET_CONFIG" && k != "FITFLEET_LOG")
+        .collect();
+    builder = builder.add_source(
+        config::Environment::with_prefix(ENV_PREFIX)
+            .try_parsing(true)
+            .ignore_empty(true)
+            .source(Some(env)),
+    );
     for (key, value) in flags {
         builder = builder.set_override(*key, value.clone()).map_err(|e| SettingsError(e.to_string()))?;
     }

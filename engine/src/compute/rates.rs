@@ -184,13 +184,13 @@ impl CompiledModel {
                     Some(b) => (b * next)?,
                 });
             }
-            for j in 0..nl {
-                let others = match &backs[j] {
+            for (back, layer) in backs.iter().zip(&rates.layers) {
+                let others = match back {
                     None => front.clone(),
                     Some(b) => (&front * b)?,
                 };
                 pieces.push(v.broadcast_mul(&expand(&others)?)?);
-                front = (&front * &rates.layers[j])?;
+                front = (&front * layer)?;
             }
         }
         if let Some(c) = constraints {

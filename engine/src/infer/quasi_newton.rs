@@ -234,7 +234,7 @@ fn set_trial(row: &mut Row, bounds: &[[f64; 2]]) {
 /// constraints' curvature at their expected auxiliary data.
 pub fn expected_curvature(model: &CompiledModel, x: &[f64]) -> Result<DMatrix<f64>> {
     let asimov = model.expected_data(&[x.to_vec()])?.remove(0);
-    let obs = model.observations(&[asimov.clone()])?;
+    let obs = model.observations(std::slice::from_ref(&asimov))?;
     let e = model.nll_grad_jacobian(&model.params(&[x.to_vec()])?, &obs)?;
     let (p, nb) = (model.npars(), model.nbins());
     let mut h = DMatrix::zeros(p, p);

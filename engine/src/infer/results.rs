@@ -59,18 +59,15 @@ impl std::str::FromStr for TestStatistic {
 /// How p-values are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "calctype", rename_all = "lowercase")]
+#[derive(Default)]
 pub enum Calculator {
     /// Asymptotic formulae with the Asimov dataset (arXiv:1007.1727).
+    #[default]
     Asymptotics,
     /// Pseudo-experiments: `ntoys` per hypothesis, reproducible from `seed`.
     Toys { ntoys: usize, seed: u64 },
 }
 
-impl Default for Calculator {
-    fn default() -> Self {
-        Calculator::Asymptotics
-    }
-}
 
 /// The outcome of a maximum-likelihood fit, parameters in the model's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -29,8 +29,12 @@ pub struct AsymptoticCalculator<'a> {
     asimov_free: Fitted,
     /// Fixed-POI fits made so far (mu, to the data, to the Asimov dataset): the next mu starts
     /// from the nearest, as a limit search walks towards its root.
-    done: std::sync::Mutex<Vec<(f64, Vec<f64>, Vec<f64>)>>,
+    done: std::sync::Mutex<Vec<FixedFits>>,
 }
+
+/// The tested mu and the fitted parameters with the POI fixed there, to the data and to the
+/// Asimov dataset.
+type FixedFits = (f64, Vec<f64>, Vec<f64>);
 
 impl<'a> AsymptoticCalculator<'a> {
     /// Fit `data` (main then auxiliary) freely, build the Asimov dataset and fit it.
@@ -66,8 +70,8 @@ impl<'a> AsymptoticCalculator<'a> {
             options,
             "fit to the data with mu fixed for the Asimov dataset",
         )?;
-        let asimov = model.expected_data(&[at_asimov_mu.min.x.clone()])?.remove(0);
-        let asimov_obs = model.observations(&[asimov.clone()])?;
+        let asimov = model.expected_data(std::slice::from_ref(&at_asimov_mu.min.x))?.remove(0);
+        let asimov_obs = model.observations(std::slice::from_ref(&asimov))?;
         let asimov_free = fit_one(
             model,
             &asimov_obs,

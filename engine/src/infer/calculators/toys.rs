@@ -27,6 +27,7 @@ enum Hypothesis {
 }
 
 /// Draw and fit toys `first..first + count` of `seed` at the POI value `mu`.
+#[allow(clippy::too_many_arguments)]
 pub fn shard(
     model: &CompiledModel,
     data: &[f64],
