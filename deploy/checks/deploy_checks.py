@@ -150,8 +150,10 @@ def compose(resolved_path: str) -> None:
     client = services["client"]
     if client.get("profiles") != ["client"]:
         problem("docker-compose.yml: client must be under the profile client")
-    if not any(str(v).endswith(":/data/examples:ro") and "/examples:" in str(v) for v in client.get("volumes", [])):
-        problem("docker-compose.yml: client must mount the repository's examples/")
+    workdir = client.get("working_dir", "")
+    if not any(str(v).endswith(f":{workdir}/examples:ro") and str(v).split(":")[0].endswith("/examples")
+               for v in client.get("volumes", [])):
+        problem("docker-compose.yml: client must mount the repository's examples/ into its working directory")
     check_variables("docker-compose.yml client", env_dict(client.get("environment")), documented)
 
     # RabbitMQ: topology from the repository, user from the generated definitions.
