@@ -89,6 +89,8 @@ fn every_outcome() -> Vec<Outcome> {
             test_stat: TestStatistic::QmuTilde,
             seed: 7,
             first: 0,
+            test_stat_obs: 0.8,
+            mu_hat: 0.4,
             signal_plus_background: vec![0.0, 1.5, f64::INFINITY],
             background_only: vec![3.0, f64::MIN_POSITIVE],
             failed: 1,
