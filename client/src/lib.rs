@@ -8,6 +8,19 @@ pub mod input;
 pub mod output;
 pub mod results;
 
+// The fleet and the embedded run.
+pub mod fleet;
+pub mod job_label;
+pub mod pallet;
+pub mod prepare;
+pub mod progress;
+pub mod queue_local;
+pub mod results_csv;
+pub mod settings;
+pub mod store_local;
+pub mod tasks;
+pub mod toys_merge;
+
 use std::process::ExitCode;
 
 use clap::Parser;
