@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use broker::{PatchValue, WorkspaceDigest};
 use engine::model::{Model, ModelSettings};
 use engine::spec::{LoadedWorkspace, PatchSet, Workspace};
 
 use crate::args::BatchInputArgs;
+
+/// How many failing patches an error lists.
+const SHOWN_FAILURES: usize = 10;
 
 /// A checked batch: the workspace's exact bytes and the patches to apply, in patchset order.
 #[derive(Debug, Clone)]
@@ -65,7 +68,7 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool) -> Result<Prepared> {
     };
     let set = PatchSet::from_path(patchset_path)?;
     set.verify_digest(&loaded.value)
-        .with_context(|| format!("the patchset {} was not made for the workspace {}", patchset_path.display(), path.display()))?;
+        .with_context(|| format!("{}: not the workspace this patchset was made for", path.display()))?;
     let chosen: Vec<&engine::spec::Patch> = if input.patches.is_empty() {
         set.patches().iter().collect()
     } else {
@@ -79,19 +82,20 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool) -> Result<Prepared> {
         chosen
     };
     let failures = check_patches(&set, &loaded, &chosen, &settings, needs_poi);
-    if let Some((first, rest)) = failures.split_first() {
-        let mut e = anyhow!("{}", first.1);
-        if !rest.is_empty() {
-            let names: Vec<&str> = rest.iter().take(10).map(|(i, _)| chosen[*i].name()).collect();
-            e = e.context(format!(
-                "{} of the {} patches cannot be fitted: {}{}; nothing was queued",
-                failures.len(),
+    match failures.as_slice() {
+        [] => {}
+        [(_, reason)] => bail!("{reason}"),
+        many => {
+            let shown: Vec<String> =
+                many.iter().take(SHOWN_FAILURES).map(|(i, reason)| format!("  {}: {reason}", chosen[*i].name())).collect();
+            bail!(
+                "{} of the {} patches cannot be fitted:\n{}{}",
+                many.len(),
                 chosen.len(),
-                std::iter::once(chosen[first.0].name()).chain(names).collect::<Vec<_>>().join(", "),
-                if rest.len() > 10 { ", ..." } else { "" }
-            ));
+                shown.join("\n"),
+                if many.len() > SHOWN_FAILURES { format!("\n  ... and {} more", many.len() - SHOWN_FAILURES) } else { String::new() }
+            )
         }
-        return Err(e);
     }
     let patches = chosen
         .iter()

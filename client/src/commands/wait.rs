@@ -32,10 +32,15 @@ pub fn run(args: &JobArgs) -> Result<ExitCode> {
         bar.finish_and_clear();
         let end = end?;
         let (done, failed, total) = end.counts;
-        let elapsed = fleet::job_status(&store, &job)
-            .await
-            .ok()
-            .map(|s| fleet::human_duration(fleet::between(s.created_ms, s.finished_ms.unwrap_or_else(broker::now_ms))));
+        // After a reconnection the store's first command may fail while it reconnects.
+        let mut elapsed = None;
+        for _ in 0..3 {
+            if let Ok(s) = fleet::job_status(&store, &job).await {
+                elapsed = Some(fleet::human_duration(fleet::between(s.created_ms, s.finished_ms.unwrap_or_else(broker::now_ms))));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let took = elapsed.map_or_else(String::new, |e| format!(" after {e}"));
         match end.state {
             JobState::Cancelled => {
