@@ -166,6 +166,33 @@ fn cancel_ends_the_job_and_wait_says_so() {
 }
 
 #[test]
+fn failed_tasks_show_in_wait_status_and_results() {
+    let cfg = common::config("failures");
+    let _cleanup = common::Cleanup(cfg.clone());
+    common::require_services(&cfg);
+    let job = submit(&cfg, &["--patch", "SIG_300_0", "--patch", "SIG_400_0", "--patch", "SIG_500_0"]);
+    let worker = common::TestWorker::start_failing(&cfg, Some("SIG_400_0"));
+    let (out, _, stderr) = common::run(common::fitfleet(Some(&cfg)).args(["wait", &job]));
+    drop(worker);
+    assert_eq!(out.status.code(), Some(1), "a failed task makes wait fail: {stderr}");
+    assert!(stderr.contains("2 succeeded, 1 failed of 3"), "{stderr}");
+
+    let status = ok(common::fitfleet(Some(&cfg)).args(["status", &job]));
+    assert!(status.contains("3: 2 succeeded, 1 failed, 0 remaining"), "{status}");
+    assert!(status.contains("failures  1 task, 1 reason:"), "{status}");
+    assert!(status.contains("1 x injected failure: the fit went astray  (SIG_400_0)"), "{status}");
+
+    let doc: BTreeMap<String, Value> = serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
+    assert_eq!(doc["SIG_400_0"]["status"], "failed");
+    assert_eq!(doc["SIG_400_0"]["reason"], "injected failure: the fit went astray");
+    assert!(doc["SIG_400_0"].get("CLs_obs").is_none());
+    assert_eq!(doc["SIG_500_0"]["status"], "succeeded");
+    let csv = ok(common::fitfleet(Some(&cfg)).args(["results", &job, "--format", "csv"]));
+    let row = csv.lines().find(|l| l.starts_with("SIG_400_0,")).unwrap();
+    assert!(row.ends_with(",,,,,,,0,failed,injected failure: the fit went astray"), "{row}");
+}
+
+#[test]
 fn unknown_job_is_an_error_naming_it() {
     let cfg = common::config("unknown");
     let _cleanup = common::Cleanup(cfg.clone());

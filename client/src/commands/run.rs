@@ -79,9 +79,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     output::json(&doc, args.output.out.as_deref()).context("writing the results document")?;
     let failed = failed.into_inner();
     eprintln!(
-        "fitfleet: {total} task{} in {:.1} s on {slots} slots: {} succeeded, {failed} failed{}",
+        "fitfleet: {total} task{} in {:.1} s on {slots} slot{}: {} succeeded, {failed} failed{}",
         if total == 1 { "" } else { "s" },
         start.elapsed().as_secs_f64(),
+        if slots == 1 { "" } else { "s" },
         total - failed,
         args.output.out.as_ref().map_or_else(String::new, |p| format!("; results in {}", p.display()))
     );

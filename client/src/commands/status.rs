@@ -49,7 +49,7 @@ pub fn run(args: &JobArgs) -> Result<ExitCode> {
             }
             let mut reasons: Vec<(&str, Vec<&str>)> = reasons.into_iter().collect();
             reasons.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
-            println!("failures  {} tasks, {} reasons:", s.failed, reasons.len());
+            println!("failures  {}, {}:", plural(s.failed as usize, "task"), plural(reasons.len(), "reason"));
             for (reason, mut patches) in reasons.iter().take(REASONS_SHOWN).cloned() {
                 patches.sort_unstable();
                 let shown: Vec<&str> = patches.iter().take(3).copied().collect();
@@ -66,4 +66,9 @@ pub fn run(args: &JobArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })?
+}
+
+/// "1 task", "3 tasks".
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }

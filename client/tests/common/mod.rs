@@ -178,6 +178,12 @@ pub struct TestWorker {
 
 impl TestWorker {
     pub fn start(cfg: &BrokerConfig) -> Self {
+        Self::start_failing(cfg, None)
+    }
+
+    /// A worker that fails the task of patch `fail` (as a fit that goes wrong would).
+    pub fn start_failing(cfg: &BrokerConfig, fail: Option<&str>) -> Self {
+        let fail = fail.map(str::to_string);
         let stop = Arc::new(AtomicBool::new(false));
         let (cfg, flag) = (cfg.clone(), stop.clone());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -200,11 +206,15 @@ impl TestWorker {
                     store.mark_running(&task.job_id).await.unwrap();
                     let bytes = store.get_workspace(&task.workspace).await.unwrap();
                     let (p, attempt) = (processor.clone(), delivery.attempt);
-                    let result = tokio::task::spawn_blocking(move || {
-                        p.process(&task, attempt, || bytes.map(|b| (b, 0.0)).ok_or_else(|| "workspace not stored".to_string()))
-                    })
-                    .await
-                    .unwrap();
+                    let result = if fail.as_deref() == Some(task.label()) {
+                        broker::TaskResult::failed(&task, "injected failure: the fit went astray", p.worker.clone(), attempt, Default::default())
+                    } else {
+                        tokio::task::spawn_blocking(move || {
+                            p.process(&task, attempt, || bytes.map(|b| (b, 0.0)).ok_or_else(|| "workspace not stored".to_string()))
+                        })
+                        .await
+                        .unwrap()
+                    };
                     store.record_result(&result).await.unwrap();
                     delivery.ack().await.unwrap();
                 }
