@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::infer::TestStatistic;
+use anyhow::bail;
 use engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
 
 /// Hypothesis tests for every signal point of a published HistFactory likelihood (pyhf JSON),
@@ -37,6 +38,25 @@ pub enum Command {
     UpperLimit(UpperLimitArgs),
     /// Discovery significance from q0: observed and expected p0 and Z.
     Significance(SignificanceArgs),
+    /// Every patch of a patchset (or the workspace alone) on this machine, one fit per core:
+    /// the fleet's tasks and processing, without RabbitMQ or Redis. Writes the results document.
+    Run(RunArgs),
+    /// Check the inputs, upload the workspace and queue one task per patch for the fleet's
+    /// workers; prints the job id.
+    Submit(SubmitArgs),
+    /// A job's state, counts, elapsed time and why tasks failed.
+    Status(JobArgs),
+    /// Follow a job to its end with a progress bar; exits non-zero if a task failed.
+    Wait(JobArgs),
+    /// A job's results so far: the results document (JSON) or a table (CSV).
+    Results(ResultsArgs),
+    /// Recent jobs, newest first.
+    Jobs(JobsArgs),
+    /// Cancel a job: workers skip its remaining tasks.
+    Cancel(JobArgs),
+    /// Write the example pallet: a background-only workspace and a patchset of signal points
+    /// over a mass plane, made by fitfleet itself.
+    ExamplePallet(ExamplePalletArgs),
 }
 
 /// Which workspace, which patch, which measurement and interpolation.
@@ -50,6 +70,19 @@ pub struct ModelArgs {
     /// The patch of the patchset to apply (its metadata name).
     #[arg(long, requires = "patchset")]
     pub patch: Option<String>,
+    #[command(flatten)]
+    pub model_settings: ModelSettingsArgs,
+}
+
+impl ModelArgs {
+    pub fn settings(&self) -> ModelSettings {
+        self.model_settings.settings()
+    }
+}
+
+/// Which measurement and which interpolation codes the model is built with.
+#[derive(Debug, Args)]
+pub struct ModelSettingsArgs {
     /// The measurement to use (default: the first, as pyhf).
     #[arg(long)]
     pub measurement: Option<String>,
@@ -61,7 +94,7 @@ pub struct ModelArgs {
     pub histosys_interp: HistosysCode,
 }
 
-impl ModelArgs {
+impl ModelSettingsArgs {
     pub fn settings(&self) -> ModelSettings {
         ModelSettings {
             measurement: self.measurement.clone(),
@@ -199,13 +232,8 @@ pub struct ClsArgs {
 pub struct UpperLimitArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Scan the POI over START STOP N (evenly spaced, inclusive) and report every point;
-    /// without it, the limits come from root finding.
-    #[arg(long, num_args = 3, value_names = ["START", "STOP", "N"])]
-    pub scan: Option<Vec<f64>>,
-    /// 1 - confidence level.
-    #[arg(long, default_value_t = 0.05)]
-    pub alpha: f64,
+    #[command(flatten)]
+    pub limit: LimitArgs,
     /// The test statistic.
     #[arg(long, value_enum, default_value_t = TestStat::Qtilde)]
     pub test_stat: TestStat,
@@ -219,4 +247,162 @@ pub struct SignificanceArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Upper-limit settings: confidence level and the optional POI scan.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Scan the POI over START STOP N (evenly spaced, inclusive) and report every point;
+    /// without it, the limits come from root finding.
+    #[arg(long, num_args = 3, value_names = ["START", "STOP", "N"])]
+    pub scan: Option<Vec<f64>>,
+    /// 1 - confidence level.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+}
+
+impl LimitArgs {
+    /// The scan grid, checked: N a whole number of at least 2.
+    pub fn grid(&self) -> anyhow::Result<Option<broker::ScanGrid>> {
+        let Some(v) = &self.scan else { return Ok(None) };
+        let n = v[2];
+        if n < 2.0 || n.fract() != 0.0 || n > f64::from(u32::MAX) {
+            bail!("--scan START STOP N: N must be a whole number of at least 2, got {n}");
+        }
+        Ok(Some(broker::ScanGrid { start: v[0], stop: v[1], points: n as u32 }))
+    }
+}
+
+// ---- The fleet: submit, status, wait, results, jobs, cancel; and the embedded run. ----
+
+/// Where the fleet's RabbitMQ and Redis are. Defaults, then the settings file, then
+/// `FITFLEET_*` variables (`FITFLEET_BROKER_URL`, `FITFLEET_KEY_PREFIX`, ...), then these flags.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Settings file (TOML; keys as the FITFLEET_* variables without the prefix, in lower
+    /// case); default $FITFLEET_CONFIG, else ./fitfleet.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// RabbitMQ's AMQP URL (default amqp://guest:guest@127.0.0.1:5672/%2f).
+    #[arg(long, value_name = "URL")]
+    pub broker_url: Option<String>,
+    /// Redis URL (default redis://127.0.0.1:6379/).
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of the fleet's Redis keys, to share one Redis between fleets (default "fitfleet:").
+    #[arg(long, value_name = "PREFIX")]
+    pub key_prefix: Option<String>,
+    /// Prefix of the fleet's queue names, to share one RabbitMQ vhost (default "fitfleet.").
+    #[arg(long, value_name = "PREFIX")]
+    pub queue_prefix: Option<String>,
+}
+
+/// The workspace and the signal points to fit, for `run` and `submit`.
+#[derive(Debug, Args)]
+pub struct BatchInputArgs {
+    /// The workspace (pyhf JSON, or .json.gz): the background-only workspace of a patchset,
+    /// or a full workspace fitted as it is (one task).
+    pub workspace: PathBuf,
+    /// A patchset (pyhf PatchSet JSON) made for the workspace: one task per patch.
+    #[arg(long, value_name = "FILE")]
+    pub patchset: Option<PathBuf>,
+    /// Only this patch of the patchset (repeatable); default: every patch.
+    #[arg(long = "patch", value_name = "NAME", requires = "patchset")]
+    pub patches: Vec<String>,
+    #[command(flatten)]
+    pub model_settings: ModelSettingsArgs,
+}
+
+/// What each task computes: CLs at --poi (default), or upper limits, fits or significances.
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    /// The POI value of the hypothesis tests (CLs per patch).
+    #[arg(long, default_value_t = 1.0)]
+    pub poi: f64,
+    /// Upper limits on the POI per patch (asymptotics) instead of CLs at one POI value.
+    #[arg(long, conflicts_with_all = ["fit", "significance"])]
+    pub upper_limit: bool,
+    #[command(flatten)]
+    pub limit: LimitArgs,
+    /// A maximum-likelihood fit per patch, every parameter free.
+    #[arg(long, conflicts_with = "significance")]
+    pub fit: bool,
+    /// The discovery significance (q0) per patch.
+    #[arg(long)]
+    pub significance: bool,
+    #[command(flatten)]
+    pub test: TestArgs,
+    /// With --calctype toys: pseudo-experiments per task. A patch's --ntoys are split into
+    /// tasks of this many (merged exactly into its CLs by `results`).
+    #[arg(long, default_value_t = 500, value_name = "K")]
+    pub toys_per_task: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: BatchInputArgs,
+    #[command(flatten)]
+    pub work: WorkArgs,
+    /// Fits at once (default: one per CPU core).
+    #[arg(long, value_name = "N")]
+    pub slots: Option<usize>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub input: BatchInputArgs,
+    #[command(flatten)]
+    pub work: WorkArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// One job of the fleet.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    /// The job id `fitfleet submit` printed.
+    pub job: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResultsFormat {
+    /// The results document: JSON keyed by patch name.
+    Json,
+    /// One row per patch: patch, mass values, CLs_obs, CLs_exp_m2..p2, fit_time, status, reason.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// The job id `fitfleet submit` printed.
+    pub job: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ResultsFormat::Json)]
+    pub format: ResultsFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Show at most this many jobs.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExamplePalletArgs {
+    /// Directory to write BkgOnly.json and patchset.json into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "examples/pallet")]
+    pub out_dir: PathBuf,
 }

@@ -8,6 +8,20 @@ pub mod input;
 pub mod output;
 pub mod results;
 
+// The fleet and the embedded run.
+pub mod fleet;
+pub mod job_label;
+pub mod pallet;
+pub mod prepare;
+pub mod progress;
+pub mod queue_local;
+pub mod results_csv;
+pub mod settings;
+pub mod store_local;
+pub mod tasks;
+pub mod toys_merge;
+
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -20,10 +34,27 @@ pub fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("fitfleet: error: {e:#}");
+            eprintln!("fitfleet: error: {}", render(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes joined by ": ", leaving out a cause whose text the message already
+/// holds (many errors print their source themselves).
+fn render(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn init_tracing(verbose: u8) {
@@ -34,5 +65,9 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FITFLEET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }

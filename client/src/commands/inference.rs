@@ -1,7 +1,7 @@
 //! `fitfleet cls`, `upper-limit` and `significance`: pyhf's keys, fitfleet's engine.
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use engine::infer::calculators::AsymptoticCalculator;
 use engine::infer::{hypotest, intervals, significance as discovery, FitOptions, HypotestOptions, UpperLimitOptions};
 use serde_json::json;
@@ -34,18 +34,9 @@ pub fn cls(args: &ClsArgs) -> Result<ExitCode> {
 
 pub fn upper_limit(args: &UpperLimitArgs) -> Result<ExitCode> {
     let loaded = input::load(&args.model)?;
-    let scan = match &args.scan {
-        None => None,
-        Some(v) => {
-            let n = v[2];
-            if n < 2.0 || n.fract() != 0.0 {
-                bail!("--scan START STOP N: N must be a whole number of at least 2, got {n}");
-            }
-            Some(intervals::linspace(v[0], v[1], n as usize))
-        }
-    };
+    let scan = args.limit.grid()?.map(|g| intervals::linspace(g.start, g.stop, g.points as usize));
     let calc = AsymptoticCalculator::new(&loaded.compiled, &loaded.data, args.test_stat.into(), &FitOptions::default())?;
-    let options = UpperLimitOptions { alpha: args.alpha, scan, ..Default::default() };
+    let options = UpperLimitOptions { alpha: args.limit.alpha, scan, ..Default::default() };
     let r = engine::infer::upper_limit(&calc, &options)?;
     for note in &r.notes {
         eprintln!("fitfleet: {note}");

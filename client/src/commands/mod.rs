@@ -3,6 +3,16 @@ mod fit;
 mod inference;
 mod inspect;
 
+// The fleet and the embedded run.
+mod cancel;
+mod example_pallet;
+mod jobs;
+mod results;
+mod run;
+mod status;
+mod submit;
+mod wait;
+
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -17,5 +27,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cls(a) => inference::cls(&a),
         Command::UpperLimit(a) => inference::upper_limit(&a),
         Command::Significance(a) => inference::significance(&a),
+        Command::Run(a) => run::run(&a),
+        Command::Submit(a) => submit::run(&a),
+        Command::Status(a) => status::run(&a),
+        Command::Wait(a) => wait::run(&a),
+        Command::Results(a) => results::run(&a),
+        Command::Jobs(a) => jobs::run(&a),
+        Command::Cancel(a) => cancel::run(&a),
+        Command::ExamplePallet(a) => example_pallet::run(&a),
     }
 }
