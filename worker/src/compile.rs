@@ -3,7 +3,7 @@ use broker::Patch;
 use candle_core::Device;
 use engine::compute::CompiledModel;
 use engine::model::{Model, ModelSettings};
-use engine::spec::{LoadedWorkspace, Workspace};
+use engine::spec::LoadedWorkspace;
 
 /// Parse and validate the workspace, apply the patch, build and lower the model. Errors say
 /// which input is wrong and why (they become the failed result's reason).
@@ -18,14 +18,9 @@ pub fn compile(
     let loaded = LoadedWorkspace::from_slice(&source, workspace).map_err(|e| e.to_string())?;
     let workspace = match patch {
         None => loaded.workspace,
-        Some(p) => {
-            let mut value = loaded.value;
-            let ops: json_patch::Patch = serde_json::from_str(&p.operations)
-                .map_err(|e| format!("patch {}: operations are not RFC 6902 JSON Patch: {e}", p.name))?;
-            json_patch::patch(&mut value, &ops).map_err(|e| format!("patch {}: {e}", p.name))?;
-            Workspace::from_value_named(&format!("{source} with patch {}", p.name), &value)
-                .map_err(|e| e.to_string())?
-        }
+        // As the client checked it: observations of channels a patch removes may remain.
+        Some(p) => engine::spec::apply_operations(&source, &loaded.value, &p.name, &p.operations)
+            .map_err(|e| e.to_string())?,
     };
     let model = Model::new(&workspace, settings).map_err(|e| e.to_string())?;
     CompiledModel::new(&model, device).map_err(|e| format!("compiling the model: {e}"))

@@ -26,7 +26,7 @@ pub use digest::{DigestAlgorithm, digest, digest_with, python_json_dumps, write_
 pub use error::{MAX_REPORTED_PROBLEMS, Problem, SpecError, SpecErrorKind};
 pub use load::{LoadedWorkspace, decompress, parse_value, read_file};
 pub use patched::{PatchedWorkspace, load_workspace_with_patch};
-pub use patchset::{
+pub use patchset::{apply_operations, check_patched_workspace, 
     Digests, PATCHSET_VERSION, Patch, PatchMetadata, PatchSet, PatchSetMetadata, PatchValue,
     References, VALUE_TOLERANCE,
 };

@@ -531,14 +531,34 @@ impl PatchSet {
             self.source_name,
             patch.index
         );
-        let ws = Workspace::from_value_unchecked(&source, patched)?;
-        let kept: HashSet<&str> = ws.channels.iter().map(|c| c.name.as_str()).collect();
-        let removed: HashSet<&str> = channel_names(original)
-            .filter(|n| !kept.contains(n))
-            .collect();
-        validate_workspace(&ws, &source, &removed)?;
-        Ok(ws)
+        check_patched_workspace(&source, original, patched)
     }
+}
+
+/// Types and validates a patched workspace as [`PatchSet::apply`] does: observations of
+/// channels the patch removed may remain (pyhf ignores them).
+pub fn check_patched_workspace(source: &str, original: &Value, patched: &Value) -> Result<Workspace, SpecError> {
+    let ws = Workspace::from_value_unchecked(source, patched)?;
+    let kept: HashSet<&str> = ws.channels.iter().map(|c| c.name.as_str()).collect();
+    let removed: HashSet<&str> = channel_names(original).filter(|n| !kept.contains(n)).collect();
+    validate_workspace(&ws, source, &removed)?;
+    Ok(ws)
+}
+
+/// Apply one patch given by its name and its RFC 6902 operations (JSON text, as tasks carry
+/// them) to a workspace, and type and validate the result like [`PatchSet::apply`].
+pub fn apply_operations(
+    source_name: &str,
+    workspace: &Value,
+    patch_name: &str,
+    operations: &str,
+) -> Result<Workspace, SpecError> {
+    let bad = |reason: String| SpecError::new(SpecErrorKind::Patch, source_name, "patch", format!("{reason} (patch {patch_name})"));
+    let ops: json_patch::Patch =
+        serde_json::from_str(operations).map_err(|e| bad(format!("operations are not RFC 6902 JSON Patch: {e}")))?;
+    let mut doc = workspace.clone();
+    json_patch::patch_unsafe(&mut doc, &ops).map_err(|e| bad(format!("operation {}: {} (path {})", e.operation, e.kind, e.path)))?;
+    check_patched_workspace(&format!("{source_name} patched with {patch_name}"), workspace, &doc)
 }
 
 /// The channel names in a workspace's JSON.
