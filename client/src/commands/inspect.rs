@@ -87,7 +87,7 @@ fn render(s: &Summary) -> String {
         .max()
         .unwrap_or(10);
     let line = |out: &mut String, a: &str, b: &str, c: &str| {
-        out.push_str(&format!("{a:>width$}  {b:<22}  {c}\n").trim_end().to_string());
+        out.push_str(format!("{a:>width$}  {b:<22}  {c}\n").trim_end());
         out.push('\n');
     };
     out.push_str(&format!("{:>w$}\n{:>w$}\n", "     Summary     ", "-".repeat(18), w = width + 7));
