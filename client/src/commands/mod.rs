@@ -1,7 +1,9 @@
 //! One module per subcommand.
+mod export;
 mod fit;
 mod inference;
 mod inspect;
+mod plot;
 
 use std::process::ExitCode;
 
@@ -17,5 +19,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cls(a) => inference::cls(&a),
         Command::UpperLimit(a) => inference::upper_limit(&a),
         Command::Significance(a) => inference::significance(&a),
+        Command::Plot(a) => plot::run(&a),
+        Command::Export(a) => export::run(&a),
     }
 }
