@@ -40,11 +40,13 @@ impl Triangulation {
     pub fn new(points: &[Point]) -> Triangulation {
         let mut kept: Vec<Point> = Vec::new();
         let mut source = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (i, &(x, y)) in points.iter().enumerate() {
             if !(x.is_finite() && y.is_finite()) {
                 continue;
             }
-            if kept.iter().any(|&(a, b)| a == x && b == y) {
+            // -0.0 and 0.0 are the same point.
+            if !seen.insert(((x + 0.0).to_bits(), (y + 0.0).to_bits())) {
                 continue;
             }
             kept.push((x, y));
@@ -277,7 +279,7 @@ mod tests {
 
     #[test]
     fn duplicates_and_non_finite_points_are_dropped() {
-        let t = Triangulation::new(&[(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 0.0), (f64::NAN, 2.0)]);
+        let t = Triangulation::new(&[(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 0.0), (f64::NAN, 2.0), (-0.0, 1.0)]);
         assert_eq!(t.points.len(), 3);
         assert_eq!(t.source, vec![0, 1, 2]);
         assert_eq!(t.triangles.len(), 1);
