@@ -57,6 +57,11 @@ pub enum Command {
     /// Write the example pallet: a background-only workspace and a patchset of signal points
     /// over a mass plane, made by fitfleet itself.
     ExamplePallet(ExamplePalletArgs),
+    /// Draw a results document: the exclusion contour over two mass labels, or the Brazil band
+    /// of an upper-limit scan (PNG or SVG, by the file's extension).
+    Plot(PlotArgs),
+    /// Convert a results document for other tools (HistFitter's harvest JSON).
+    Export(ExportArgs),
 }
 
 /// Which workspace, which patch, which measurement and interpolation.
@@ -405,4 +410,58 @@ pub struct ExamplePalletArgs {
     /// Directory to write BkgOnly.json and patchset.json into (created if missing).
     #[arg(long, value_name = "DIR", default_value = "examples/pallet")]
     pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The results document (as `fitfleet results` or `run` writes it).
+    #[arg(long)]
+    pub results: PathBuf,
+    /// The image to write: FILE.png or FILE.svg.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// The title (default: what is shown).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Draw the Brazil band of this entry's upper-limit scan.
+    #[arg(long)]
+    pub patch: Option<String>,
+    /// Which plot (default: a contour when entries have CLs, else the Brazil band of the only
+    /// entry with a scan).
+    #[arg(long, value_enum)]
+    pub kind: Option<crate::plot::PlotKind>,
+    /// The label on the x axis of a contour (default: the first of the patchset's labels).
+    #[arg(long)]
+    pub x: Option<String>,
+    /// The label on the y axis of a contour (default: the second).
+    #[arg(long)]
+    pub y: Option<String>,
+    /// Contours at CLs = ALPHA.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1100)]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 800)]
+    pub height: u32,
+}
+
+/// Formats a results document converts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// HistFitter's harvest list (CLs, CLsexp, clsd1s, ..., the masses by label), for contour
+    /// tools such as harvestToContours.py.
+    Harvest,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The results document.
+    #[arg(long)]
+    pub results: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

@@ -4,8 +4,10 @@
 //! them are defined once in [`args`].
 pub mod args;
 pub mod commands;
+pub mod export;
 pub mod input;
 pub mod output;
+pub mod plot;
 pub mod results;
 
 // The fleet and the embedded run.

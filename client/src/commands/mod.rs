@@ -1,7 +1,9 @@
 //! One module per subcommand.
+mod export;
 mod fit;
 mod inference;
 mod inspect;
+mod plot;
 
 // The fleet and the embedded run.
 mod cancel;
@@ -35,5 +37,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Jobs(a) => jobs::run(&a),
         Command::Cancel(a) => cancel::run(&a),
         Command::ExamplePallet(a) => example_pallet::run(&a),
+        Command::Plot(a) => plot::run(&a),
+        Command::Export(a) => export::run(&a),
     }
 }
