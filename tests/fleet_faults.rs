@@ -203,6 +203,24 @@ fn unreadable_and_unfetchable_tasks_fail_with_reasons_and_the_worker_goes_on() {
             assert!(results.iter().any(|r| r.task_id == t.task_id && r.is_success()));
         }
 
+        // Tasks of a cancelled job are acknowledged and skipped, without results.
+        let cancelled: Vec<Task> = {
+            let job = JobId::generate();
+            [0.5, 1.0].iter().map(|&p| Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), hypotest(p), broker::now_ms())).collect()
+        };
+        store.create_job(&JobSpec::from_tasks("to cancel", &cancelled)).await.unwrap();
+        store.cancel_job(&cancelled[0].job_id).await.unwrap();
+        let mut publisher = broker::amqp::Publisher::connect(&cfg).await.unwrap();
+        publisher.publish(&cancelled).await.unwrap();
+        publisher.close().await;
+        wait_ready(&cfg, 0, Duration::from_secs(15)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while metric(&worker.metrics(), "fitfleet_worker_tasks_total{outcome=\"skipped\"}") < 2.0 {
+            assert!(std::time::Instant::now() < deadline, "the cancelled job's tasks were not skipped");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(store.results(&cancelled[0].job_id).await.unwrap().is_empty());
+
         // The worker is still there and still serving; the id-less message was dead-lettered.
         assert!(worker.exited().is_none(), "the worker died");
         let m = worker.metrics();
@@ -259,6 +277,33 @@ fn sigterm_drains_fits_in_flight_and_exits_0() {
             .collect();
         assert_eq!(drained_by_first.len(), after);
         println!("SIGTERM: {before} results before, {after} after the drain; the next worker did the other {}", tasks.len() - after);
+    });
+}
+
+#[test]
+fn drain_timeout_gives_unfinished_fits_back_to_the_queue() {
+    let _serial = serial();
+    runtime().block_on(async {
+        let cfg = config("drain-timeout");
+        let store = require_services(&cfg).await;
+        let _cleanup = Cleanup(cfg.clone());
+        let mut w = WorkerProcess::spawn(&cfg, "impatient", 2, &["--drain-timeout-secs", "0"]);
+        let (ws, ps) = pallet_1lbb();
+        let patches: Vec<_> = ps.patches().iter().skip(90).take(8).collect();
+        let tasks = submit(&cfg, &store, &ws, &patches).await;
+        let job = &tasks[0].job_id;
+        wait_in_flight(&w, 2.0);
+        w.sigterm();
+        let status = w.wait_exit(Duration::from_secs(30));
+        assert_eq!(status.code(), Some(0), "exit status {status}:\n{}", w.log_text());
+        let log = w.log_text();
+        assert!(log.contains("drain timeout"), "{log}");
+        let stored = store.results(job).await.unwrap().len();
+        // The abandoned fits' tasks, like the unstarted ones, are back in the queue.
+        wait_ready(&cfg, (tasks.len() - stored) as u32, Duration::from_secs(15)).await;
+        let _next = WorkerProcess::spawn(&cfg, "next", 2, &[]);
+        wait_done(&store, job, Duration::from_secs(120)).await;
+        assert_exactly_once(&store, &tasks).await;
     });
 }
 
