@@ -43,6 +43,8 @@ pub struct TaskConsumer {
     name: String,
     link: Option<(Link, lapin::Consumer)>,
     backoff: Backoff,
+    /// Set by [`TaskConsumer::stop_consuming`]: the consumer is cancelled already.
+    stopped: bool,
 }
 
 impl TaskConsumer {
@@ -71,6 +73,7 @@ impl TaskConsumer {
             name,
             link: None,
             backoff: Backoff::new(cfg.reconnect_max_delay()),
+            stopped: false,
         };
         c.link = Some(c.open().await?);
         Ok(c)
@@ -114,7 +117,12 @@ impl TaskConsumer {
 
     /// The next message. Waits across reconnections; returns an error only when
     /// reconnecting cannot help (credentials refused, queue declared with other arguments).
+    ///
+    /// After [`TaskConsumer::stop_consuming`] it never returns.
     pub async fn next(&mut self) -> Result<TaskDelivery, AmqpError> {
+        if self.stopped {
+            std::future::pending::<()>().await;
+        }
         loop {
             if let Some((link, consumer)) = self.link.as_mut() {
                 match consumer.next().await {
@@ -150,6 +158,34 @@ impl TaskConsumer {
         }
     }
 
+    /// Stop receiving tasks but keep the channel open, so that tasks being processed can
+    /// still be acknowledged (a worker draining on SIGTERM). Returns the deliveries RabbitMQ
+    /// had already sent that were not yet taken with [`TaskConsumer::next`]: settle them
+    /// (requeue them, typically). Call [`TaskConsumer::close`] when done, not `next`.
+    pub async fn stop_consuming(&mut self) -> Vec<TaskDelivery> {
+        let mut left = Vec::new();
+        let queue = self.queue().to_owned();
+        let Some((link, consumer)) = self.link.as_mut() else {
+            return left;
+        };
+        if let Err(e) = link.channel.basic_cancel(consumer.tag(), BasicCancelOptions::default()).await {
+            warn!(error = %e, queue, "could not cancel the consumer; closing instead");
+            return left;
+        }
+        // After the cancel-ok the stream yields what was already delivered, then ends.
+        let drain = async {
+            while let Some(Ok(d)) = consumer.next().await {
+                left.push(TaskDelivery::new(d));
+            }
+        };
+        if tokio::time::timeout(CLOSE_GRACE * 10, drain).await.is_err() {
+            warn!(queue, "the consumer did not end after cancelling it");
+        }
+        info!(queue, unstarted = left.len(), "stopped consuming");
+        self.stopped = true;
+        left
+    }
+
     /// Stop consuming and close the connection; unacknowledged messages are requeued.
     ///
     /// AMQP 0-9-1 does not confirm acknowledgements, and a quorum queue applies them through
@@ -159,10 +195,12 @@ impl TaskConsumer {
     /// gives the broker [`CLOSE_GRACE`] to settle outstanding acks before closing.
     pub async fn close(mut self) {
         if let Some((link, consumer)) = self.link.take() {
-            let _ = link
-                .channel
-                .basic_cancel(consumer.tag(), BasicCancelOptions::default())
-                .await;
+            if !self.stopped {
+                let _ = link
+                    .channel
+                    .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+                    .await;
+            }
             tokio::time::sleep(CLOSE_GRACE).await;
             link.close().await;
         }

@@ -1,0 +1,434 @@
+//! Shared by the fleet's end-to-end tests (`tests/fleet_*.rs`): queues and keys of one test
+//! only (deleted afterwards, also on failure), services that must be there (a missing one
+//! fails the test, never skips it), the 1Lbb pallet as tasks, and real `fitfleet-worker`
+//! processes.
+//!
+//! The worker processes are the binary `fitfleet-worker-e2e`: the worker's own `main.rs`
+//! built by this package (see the root Cargo.toml), so cargo builds it fresh before these
+//! tests with the same profile and target directory.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use broker::amqp::Publisher;
+use broker::store::{JobSpec, JobState, JobStatus, Store};
+use broker::{BrokerConfig, JobId, Patch, PatchValue, Task, TaskResult, Work, WorkspaceDigest};
+use engine::infer::{Calculator, TestStatistic};
+use engine::model::ModelSettings;
+use engine::spec::PatchSet;
+
+/// The binary under test.
+pub const WORKER_BIN: &str = env!("CARGO_BIN_EXE_fitfleet-worker-e2e");
+
+/// Tests of one file take this lock so that they do not compete for the two cores (their
+/// timings and timeouts assume they run alone).
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A configuration whose queues and keys belong to this test only. The services are the
+/// developer defaults unless `FITFLEET_BROKER_URL` / `FITFLEET_REDIS_URL` say otherwise.
+pub fn config(test: &str) -> BrokerConfig {
+    use std::hash::{BuildHasher, RandomState};
+    let tag = format!("{test}-{:08x}", RandomState::new().hash_one(std::time::SystemTime::now()) as u32);
+    let defaults = BrokerConfig::default();
+    BrokerConfig {
+        broker_url: std::env::var("FITFLEET_BROKER_URL").unwrap_or(defaults.broker_url),
+        redis_url: std::env::var("FITFLEET_REDIS_URL").unwrap_or(defaults.redis_url),
+        queue_prefix: format!("fitfleet-e2e.{tag}."),
+        key_prefix: format!("fitfleet-e2e:{tag}:"),
+        reconnect_max_delay_secs: 2,
+        ..defaults
+    }
+}
+
+/// Fail (never skip) unless RabbitMQ and Redis are both there; the store on success.
+pub async fn require_services(cfg: &BrokerConfig) -> Store {
+    if let Err(e) = broker::amqp::check(cfg).await {
+        panic!(
+            "RabbitMQ is required for the fleet tests and is not usable at {}: {e}\n\
+             start it (e.g. `rabbitmq-server -detached`)",
+            cfg.broker_url_redacted()
+        );
+    }
+    match Store::connect(cfg).await {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "Redis is required for the fleet tests and is not usable at {}: {e}\n\
+             start it (e.g. `redis-server --daemonize yes --bind 127.0.0.1 --port 6379`)",
+            cfg.redis_url_redacted()
+        ),
+    }
+}
+
+/// Deletes the test's queues, exchange and Redis keys when dropped (also on panic).
+pub struct Cleanup(pub BrokerConfig);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let cfg = self.0.clone();
+        // A runtime of our own: the test's runtime may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Err(e) = broker::amqp::delete_topology(&cfg).await {
+                    eprintln!("cleanup: deleting queues of {}: {e}", cfg.queue_prefix);
+                }
+                if let Err(e) = delete_keys(&cfg).await {
+                    eprintln!("cleanup: deleting keys {}*: {e}", cfg.key_prefix);
+                }
+            })
+        })
+        .join();
+    }
+}
+
+async fn delete_keys(cfg: &BrokerConfig) -> redis::RedisResult<()> {
+    let client = redis::Client::open(cfg.redis_url.as_str())?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{}*", cfg.key_prefix))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        if !keys.is_empty() {
+            let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+/// The shared reference data: `FITFLEET_REFERENCE`, else `shared/reference` beside the
+/// repository. Panics when missing: these tests need it.
+pub fn reference_dir() -> PathBuf {
+    let dir = match std::env::var_os("FITFLEET_REFERENCE") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"),
+    };
+    assert!(
+        dir.join("README.md").is_file(),
+        "reference data not found at {} (set FITFLEET_REFERENCE)",
+        dir.display()
+    );
+    dir
+}
+
+/// The 1Lbb background-only workspace (bytes as published) and its 125-patch patchset.
+pub fn pallet_1lbb() -> (Vec<u8>, PatchSet) {
+    let dir = reference_dir().join("atlas-susy-2019-08-1lbb");
+    let ws = std::fs::read(dir.join("BkgOnly.json")).expect("BkgOnly.json");
+    let ps = PatchSet::from_path(dir.join("patchset.json")).unwrap_or_else(|e| panic!("{e}"));
+    (ws, ps)
+}
+
+/// The work of the pallet: CLs at mu = 1 with qtilde and asymptotics, as in the pyhf + funcX study.
+pub fn hypotest_mu1() -> Work {
+    Work::Hypotest {
+        poi: 1.0,
+        test_stat: TestStatistic::QmuTilde,
+        calculator: Calculator::Asymptotics,
+    }
+}
+
+/// A patchset's patch as a task's patch (operations verbatim).
+pub fn task_patch(p: &engine::spec::Patch) -> Patch {
+    let values = p
+        .values()
+        .iter()
+        .map(|v| match v.as_f64() {
+            Some(x) => PatchValue::Number(x),
+            None => PatchValue::Text(v.to_string()),
+        })
+        .collect();
+    Patch {
+        name: p.name().to_owned(),
+        values,
+        operations: p.operations_json().to_owned(),
+    }
+}
+
+/// One task per patch, of one new job, on the workspace `digest`.
+pub fn tasks_for(digest: &WorkspaceDigest, patches: &[&engine::spec::Patch], work: &Work) -> Vec<Task> {
+    let job = JobId::generate();
+    patches
+        .iter()
+        .map(|p| {
+            Task::new(
+                job.clone(),
+                digest.clone(),
+                Some(task_patch(p)),
+                ModelSettings::default(),
+                work.clone(),
+                broker::now_ms(),
+            )
+        })
+        .collect()
+}
+
+/// Store the workspace, then tasks for `patches` as one job: the client's submission.
+pub async fn submit(cfg: &BrokerConfig, store: &Store, workspace: &[u8], patches: &[&engine::spec::Patch]) -> Vec<Task> {
+    let put = store.put_workspace(workspace).await.expect("storing the workspace");
+    let tasks = tasks_for(&put.digest, patches, &hypotest_mu1());
+    create_and_publish(cfg, store, &tasks).await;
+    tasks
+}
+
+/// Create the job of `tasks` and publish them.
+pub async fn create_and_publish(cfg: &BrokerConfig, store: &Store, tasks: &[Task]) {
+    store
+        .create_job(&JobSpec::from_tasks("fleet e2e", tasks))
+        .await
+        .expect("creating the job");
+    let mut publisher = Publisher::connect(cfg).await.expect("publisher");
+    let report = publisher.publish(tasks).await.expect("publishing");
+    assert_eq!(report.published, tasks.len());
+    publisher.close().await;
+}
+
+/// Wait until the job is done; panics with its status after `timeout`.
+pub async fn wait_done(store: &Store, job: &JobId, timeout: Duration) -> JobStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let status = store.job_status(job).await.expect("job status").expect("the job exists");
+        if status.state == JobState::Done {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job} not done after {timeout:?}: {} done, {} failed of {}",
+            status.done,
+            status.failed,
+            status.total
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Wait until the job has at least `n` results.
+pub async fn wait_results(store: &Store, job: &JobId, n: u64, timeout: Duration) -> JobStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let status = store.job_status(job).await.expect("job status").expect("the job exists");
+        if status.done + status.failed >= n {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "job {job}: fewer than {n} results after {timeout:?}: {status:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every task has exactly one result, and the job's counters agree with the results.
+pub async fn assert_exactly_once(store: &Store, tasks: &[Task]) -> Vec<TaskResult> {
+    let job = &tasks[0].job_id;
+    let results = store.results(job).await.expect("results");
+    let status = store.job_status(job).await.unwrap().unwrap();
+    let ids: HashSet<_> = results.iter().map(|r| r.task_id.clone()).collect();
+    let want: HashSet<_> = tasks.iter().map(|t| t.task_id.clone()).collect();
+    assert_eq!(results.len(), tasks.len(), "one result per task");
+    assert_eq!(ids, want, "the results are those of the job's tasks");
+    assert_eq!(status.total, tasks.len() as u64);
+    let succeeded = results.iter().filter(|r| r.is_success()).count() as u64;
+    assert_eq!(status.done, succeeded, "done counter == succeeded results: {status:?}");
+    assert_eq!(status.failed, results.len() as u64 - succeeded, "failed counter == failed results: {status:?}");
+    assert_eq!(status.state, JobState::Done);
+    results
+}
+
+/// Messages ready in the test's tasks queue (a quorum queue's counts settle a moment after
+/// acks: poll with [`wait_ready`]).
+pub async fn ready_count(cfg: &BrokerConfig) -> u32 {
+    let (conn, ch) = raw_channel(cfg).await;
+    let q = ch
+        .queue_declare(
+            format!("{}tasks", cfg.queue_prefix).as_str().into(),
+            lapin::options::QueueDeclareOptions { passive: true, ..Default::default() },
+            Default::default(),
+        )
+        .await
+        .expect("the tasks queue exists");
+    let _ = conn.close(200, "bye".into()).await;
+    q.message_count()
+}
+
+/// Wait until the tasks queue holds `expected` ready messages; panics after `timeout`.
+pub async fn wait_ready(cfg: &BrokerConfig, expected: u32, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let n = ready_count(cfg).await;
+        if n == expected {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the tasks queue holds {n} ready messages, expected {expected}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A raw AMQP connection and channel, to publish what a fitfleet client would not.
+pub async fn raw_channel(cfg: &BrokerConfig) -> (lapin::Connection, lapin::Channel) {
+    let conn = lapin::Connection::connect(&cfg.broker_url, lapin::ConnectionProperties::default())
+        .await
+        .expect("raw AMQP connection");
+    let ch = conn.create_channel().await.expect("raw channel");
+    (conn, ch)
+}
+
+/// A free local port for a worker's metrics endpoint.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `GET path` over plain HTTP/1.1; the status code and body.
+pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let code = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((code, body))
+}
+
+/// A sample's value in Prometheus text, e.g. `metric(&text, "fitfleet_worker_fits_in_flight")`
+/// or with labels `metric(&text, "fitfleet_worker_tasks_total{outcome=\"succeeded\"}")`; 0 when absent.
+pub fn metric(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.strip_prefix(' ')))
+        .map_or(0.0, |v| v.trim().parse().unwrap_or_else(|_| panic!("{sample}: {v:?}")))
+}
+
+/// A `fitfleet-worker` process of the test's fleet; killed when dropped.
+pub struct WorkerProcess {
+    child: Child,
+    pub name: String,
+    pub metrics_addr: SocketAddr,
+    pub log: PathBuf,
+}
+
+impl WorkerProcess {
+    /// Start a worker with `slots` fit slots, configured by flags (the test's prefixes),
+    /// logging to a file under the target directory; waits until it serves.
+    pub fn spawn(cfg: &BrokerConfig, name: &str, slots: u16, extra: &[&str]) -> Self {
+        let port = free_port();
+        let metrics_addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let dir = std::env::temp_dir().join("fitfleet-e2e");
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join(format!("{}{name}.log", cfg.queue_prefix));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(WORKER_BIN)
+            .args(["--broker-url", &cfg.broker_url, "--redis-url", &cfg.redis_url])
+            .args(["--queue-prefix", &cfg.queue_prefix, "--key-prefix", &cfg.key_prefix])
+            .args(["--slots", &slots.to_string(), "--metrics-addr", &metrics_addr.to_string()])
+            .args(["--reconnect-max-delay-secs", "2"])
+            .args(extra)
+            .env("FITFLEET_LOG", "info,lapin=warn,redis=warn")
+            .env_remove("FITFLEET_CONFIG")
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {WORKER_BIN}: {e}"));
+        let mut w = WorkerProcess {
+            child,
+            name: name.to_owned(),
+            metrics_addr,
+            log,
+        };
+        w.wait_serving(Duration::from_secs(30));
+        w
+    }
+
+    /// Wait until `/healthz` answers (the worker is connected and consuming).
+    fn wait_serving(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok((200, _)) = http_get(self.metrics_addr, "/healthz") {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("worker {} exited at start-up ({status}):\n{}", self.name, self.log_text());
+            }
+            assert!(Instant::now() < deadline, "worker {} not serving after {timeout:?}:\n{}", self.name, self.log_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The worker's `/metrics` text.
+    pub fn metrics(&self) -> String {
+        let (code, body) = http_get(self.metrics_addr, "/metrics").expect("metrics endpoint");
+        assert_eq!(code, 200);
+        body
+    }
+
+    /// SIGKILL: no drain, no goodbye.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("kill -9");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM: ask for a drain.
+    pub fn sigterm(&self) {
+        let ok = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().expect("kill -TERM");
+        assert!(ok.success());
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// Wait for the process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "worker {} still running after {timeout:?}:\n{}", self.name, self.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            let text = self.log_text();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            eprintln!("--- last lines of worker {} ({}) ---", self.name, self.log.display());
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! `fitfleet-worker`: see [`worker::cli::main`].
+fn main() -> std::process::ExitCode {
+    worker::cli::main()
+}

@@ -1,0 +1,283 @@
+//! The worker's settings: where the fleet is ([`BrokerConfig`]), how many fits run at once,
+//! the model cache's bounds, the metrics endpoint and the drain on shutdown.
+//!
+//! Loaded by [`load`]: defaults, then the TOML file (`--config`, `$FITFLEET_CONFIG` or
+//! `./fitfleet.toml`), then `FITFLEET_*` variables, then flags; each key's variable is
+//! `FITFLEET_` and the key in capitals (`slots` → `FITFLEET_SLOTS`), its flag the key with
+//! dashes (`--slots`).
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use broker::BrokerConfig;
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+/// Everything a `fitfleet-worker` needs to know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerSettings {
+    /// RabbitMQ, Redis, prefixes and delivery policy: shared with the client.
+    #[serde(flatten)]
+    pub broker: BrokerConfig,
+    /// Fits run at once (and tasks taken from RabbitMQ at once). Default: the cores available.
+    pub slots: u16,
+    /// Compiled models kept in memory at most. Default 64.
+    pub cache_models: usize,
+    /// Bytes of compiled models kept in memory at most. Default 1 GiB.
+    pub cache_bytes: u64,
+    /// Where `/metrics` (Prometheus text) and `/healthz` are served. Default `127.0.0.1:9898`;
+    /// port 0 picks a free port (logged).
+    pub metrics_addr: String,
+    /// On SIGTERM or SIGINT, how long to wait for fits in flight before exiting anyway, in
+    /// seconds (their tasks then go back to the queue). Default 600.
+    pub drain_timeout_secs: u64,
+    /// Also record dead-lettered tasks as failed on their job (the fleet needs at least one
+    /// recorder; running one in every worker is harmless). Default true.
+    pub dead_letter_recorder: bool,
+    /// Log lines as `plain` text or `json` objects. Default `plain`.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Plain,
+    Json,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            broker: BrokerConfig::default(),
+            slots: default_slots(),
+            cache_models: 64,
+            cache_bytes: 1 << 30,
+            metrics_addr: "127.0.0.1:9898".to_owned(),
+            drain_timeout_secs: 600,
+            dead_letter_recorder: true,
+            log_format: LogFormat::Plain,
+        }
+    }
+}
+
+/// The cores this process may use (cgroup and affinity limits included), at least 1.
+pub fn default_slots() -> u16 {
+    std::thread::available_parallelism()
+        .map_or(1, |n| u16::try_from(n.get()).unwrap_or(u16::MAX))
+        .max(1)
+}
+
+impl WorkerSettings {
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs(self.drain_timeout_secs)
+    }
+
+    /// The metrics address, parsed.
+    pub fn metrics_socket(&self) -> Result<SocketAddr, String> {
+        self.metrics_addr
+            .parse()
+            .map_err(|e| format!("metrics_addr {:?} is not an address like 127.0.0.1:9898: {e}", self.metrics_addr))
+    }
+
+    /// Check what serde cannot: at least one slot, a parseable metrics address.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.slots == 0 {
+            return Err("slots must be at least 1".into());
+        }
+        if self.cache_models == 0 {
+            return Err("cache_models must be at least 1".into());
+        }
+        self.metrics_socket().map(drop)
+    }
+}
+
+/// `fitfleet-worker`: takes fit tasks from RabbitMQ, fits, stores results in Redis.
+///
+/// Every setting can also come from the settings file (key as written below with `_`) or from
+/// a `FITFLEET_*` variable; flags win over variables, variables over the file.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "fitfleet-worker", version, about, long_about = None)]
+pub struct WorkerArgs {
+    /// TOML settings file [default: $FITFLEET_CONFIG, else ./fitfleet.toml if present]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the settings in effect (passwords hidden) as JSON and exit
+    #[arg(long)]
+    pub print_settings: bool,
+    /// RabbitMQ URL, e.g. amqp://user:pass@host:5672/%2f [key broker_url]
+    #[arg(long, value_name = "URL")]
+    pub broker_url: Option<String>,
+    /// Redis URL, e.g. redis://host:6379/ [key redis_url]
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key (the same as the client's) [key key_prefix]
+    #[arg(long, value_name = "PREFIX")]
+    pub key_prefix: Option<String>,
+    /// Prefix of every queue and exchange (the same as the client's) [key queue_prefix]
+    #[arg(long, value_name = "PREFIX")]
+    pub queue_prefix: Option<String>,
+    /// Seconds jobs, results and workspaces stay in Redis after their last write [key ttl_secs]
+    #[arg(long, value_name = "SECS")]
+    pub ttl_secs: Option<u64>,
+    /// Deliveries of a task before RabbitMQ dead-letters it (the same across the fleet) [key delivery_limit]
+    #[arg(long, value_name = "N")]
+    pub delivery_limit: Option<u32>,
+    /// AMQP heartbeat in seconds [key heartbeat_secs]
+    #[arg(long, value_name = "SECS")]
+    pub heartbeat_secs: Option<u16>,
+    /// Seconds a task may stay unacknowledged before RabbitMQ redelivers it (RabbitMQ 3.12+) [key consumer_timeout_secs]
+    #[arg(long, value_name = "SECS")]
+    pub consumer_timeout_secs: Option<u64>,
+    /// Longest wait between reconnection attempts, in seconds [key reconnect_max_delay_secs]
+    #[arg(long, value_name = "SECS")]
+    pub reconnect_max_delay_secs: Option<u64>,
+    /// Fits run at once [default: the cores available] [key slots]
+    #[arg(long, value_name = "N")]
+    pub slots: Option<u16>,
+    /// Compiled models kept in memory at most [default: 64] [key cache_models]
+    #[arg(long, value_name = "N")]
+    pub cache_models: Option<usize>,
+    /// Bytes of compiled models kept in memory at most [default: 1073741824] [key cache_bytes]
+    #[arg(long, value_name = "BYTES")]
+    pub cache_bytes: Option<u64>,
+    /// Address of the /metrics and /healthz endpoint [default: 127.0.0.1:9898] [key metrics_addr]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
+    /// Seconds to wait for fits in flight on SIGTERM/SIGINT [default: 600] [key drain_timeout_secs]
+    #[arg(long, value_name = "SECS")]
+    pub drain_timeout_secs: Option<u64>,
+    /// Record dead-lettered tasks as failed (true or false) [default: true] [key dead_letter_recorder]
+    #[arg(long, value_name = "BOOL")]
+    pub dead_letter_recorder: Option<bool>,
+    /// Log format [default: plain] [key log_format]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl WorkerArgs {
+    /// Put the flags given over `settings` (the last layer).
+    ///
+    /// The flags are applied typed rather than as text overrides of
+    /// [`broker::settings::load`]: through `#[serde(flatten)]` a text override cannot become a
+    /// number (`--delivery-limit 9` would fail with "invalid type: string").
+    pub fn apply(&self, s: &mut WorkerSettings) {
+        fn set<T: Clone>(field: &mut T, flag: &Option<T>) {
+            if let Some(v) = flag {
+                *field = v.clone();
+            }
+        }
+        let b = &mut s.broker;
+        set(&mut b.broker_url, &self.broker_url);
+        set(&mut b.redis_url, &self.redis_url);
+        set(&mut b.key_prefix, &self.key_prefix);
+        set(&mut b.queue_prefix, &self.queue_prefix);
+        set(&mut b.ttl_secs, &self.ttl_secs);
+        set(&mut b.delivery_limit, &self.delivery_limit);
+        set(&mut b.heartbeat_secs, &self.heartbeat_secs);
+        set(&mut b.consumer_timeout_secs, &self.consumer_timeout_secs);
+        set(&mut b.reconnect_max_delay_secs, &self.reconnect_max_delay_secs);
+        set(&mut s.slots, &self.slots);
+        set(&mut s.cache_models, &self.cache_models);
+        set(&mut s.cache_bytes, &self.cache_bytes);
+        set(&mut s.metrics_addr, &self.metrics_addr);
+        set(&mut s.drain_timeout_secs, &self.drain_timeout_secs);
+        set(&mut s.dead_letter_recorder, &self.dead_letter_recorder);
+        set(&mut s.log_format, &self.log_format);
+    }
+}
+
+/// Load the settings: defaults, file, `FITFLEET_*` variables, then the flags in `args`.
+pub fn load(args: &WorkerArgs) -> Result<WorkerSettings, String> {
+    let mut settings: WorkerSettings =
+        broker::settings::load(args.config.as_deref(), &[]).map_err(|e| e.to_string())?;
+    args.apply(&mut settings);
+    settings.validate().map_err(|e| format!("settings: {e}"))?;
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let s = WorkerSettings::default();
+        assert_eq!(s.slots, default_slots());
+        assert!(s.slots >= 1);
+        assert_eq!((s.cache_models, s.cache_bytes), (64, 1 << 30));
+        assert_eq!(s.metrics_addr, "127.0.0.1:9898");
+        assert_eq!(s.drain_timeout(), Duration::from_secs(600));
+        assert!(s.dead_letter_recorder);
+        assert_eq!(s.broker, BrokerConfig::default());
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn keys_are_flat_and_partial_documents_keep_defaults() {
+        let v = serde_json::to_value(WorkerSettings::default()).unwrap();
+        for key in [
+            "broker_url", "redis_url", "key_prefix", "queue_prefix", "ttl_secs", "delivery_limit", "heartbeat_secs",
+            "consumer_timeout_secs", "reconnect_max_delay_secs", "slots", "cache_models", "cache_bytes",
+            "metrics_addr", "drain_timeout_secs", "dead_letter_recorder", "log_format",
+        ] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+        let s: WorkerSettings =
+            serde_json::from_str(r#"{"slots": 3, "delivery_limit": 2, "log_format": "json"}"#).unwrap();
+        assert_eq!((s.slots, s.broker.delivery_limit, s.log_format), (3, 2, LogFormat::Json));
+        assert_eq!(s.cache_models, 64);
+        assert_eq!(s.broker.key_prefix, "fitfleet:");
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = std::env::temp_dir().join(format!("fitfleet-worker-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("worker.toml");
+        std::fs::write(
+            &file,
+            "slots = 3\ncache_models = 7\ndelivery_limit = 4\nqueue_prefix = \"file.\"\nmetrics_addr = \"0.0.0.0:9100\"\n",
+        )
+        .unwrap();
+        let args = WorkerArgs::try_parse_from([
+            "fitfleet-worker",
+            "--config",
+            file.to_str().unwrap(),
+            "--slots",
+            "5",
+            "--delivery-limit",
+            "9",
+            "--heartbeat-secs",
+            "7",
+            "--dead-letter-recorder",
+            "false",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        let s = load(&args).unwrap();
+        assert_eq!(s.slots, 5);
+        assert_eq!(s.cache_models, 7);
+        assert_eq!(s.broker.delivery_limit, 9);
+        assert_eq!(s.broker.heartbeat_secs, 7);
+        assert_eq!(s.broker.queue_prefix, "file.");
+        assert_eq!(s.metrics_addr, "0.0.0.0:9100");
+        assert!(!s.dead_letter_recorder);
+        assert_eq!(s.log_format, LogFormat::Json);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_key() {
+        let bad = WorkerSettings { slots: 0, ..Default::default() };
+        assert!(bad.validate().unwrap_err().contains("slots"));
+        let bad = WorkerSettings { metrics_addr: "localhost".into(), ..Default::default() };
+        assert!(bad.validate().unwrap_err().contains("metrics_addr"));
+        let args = WorkerArgs::try_parse_from(["fitfleet-worker", "--slots", "0"]).unwrap();
+        assert!(load(&args).unwrap_err().contains("slots must be at least 1"));
+        assert!(WorkerArgs::try_parse_from(["fitfleet-worker", "--slots", "many"]).is_err());
+    }
+}
