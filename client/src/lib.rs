@@ -21,6 +21,7 @@ pub mod results_csv;
 pub mod settings;
 pub mod store_local;
 pub mod tasks;
+pub mod timings;
 pub mod toys_merge;
 
 use std::io::IsTerminal;

@@ -58,6 +58,9 @@ fn submit_work_wait_and_results_round_trip() {
     let status = ok(common::fitfleet(Some(&cfg)).args(["status", &job]));
     assert!(status.contains("state     done"), "{status}");
     assert!(status.contains("4 succeeded, 0 failed, 0 remaining"), "{status}");
+    // Four patches, four models: compiled once each, none from the cache, one worker.
+    assert!(status.contains("per task  median of 4: queue wait"), "{status}");
+    assert!(status.contains("cache     0 of 4 models from a worker's cache (0%), 1 worker"), "{status}");
 
     let doc: BTreeMap<String, Value> = serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
     assert_eq!(doc.keys().collect::<Vec<_>>(), ["SIG_1100_0", "SIG_300_0", "SIG_500_100", "SIG_700_200"]);

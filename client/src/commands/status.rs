@@ -8,6 +8,7 @@ use broker::Status;
 use crate::args::JobArgs;
 use crate::job_label::JobLabel;
 use crate::settings::ClientSettings;
+use crate::timings::TimingSummary;
 use crate::fleet;
 
 /// How many distinct failure reasons are listed.
@@ -38,8 +39,15 @@ pub fn run(args: &JobArgs) -> Result<ExitCode> {
             fleet::human_duration(fleet::between(s.created_ms, end)),
             if s.state.is_final() { "" } else { " so far" }
         );
+        let results = if s.done + s.failed > 0 {
+            store.results(&job).await.with_context(|| format!("reading the results of job {job}"))?
+        } else {
+            Vec::new()
+        };
+        if let Some(timings) = TimingSummary::of(&results) {
+            println!("{timings}");
+        }
         if s.failed > 0 {
-            let results = store.results(&job).await.with_context(|| format!("reading the results of job {job}"))?;
             let mut reasons: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for r in &results {
                 if let Status::Failed { reason } = &r.status {
