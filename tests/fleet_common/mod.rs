@@ -8,6 +8,8 @@
 //! tests with the same profile and target directory.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -431,4 +433,45 @@ impl Drop for WorkerProcess {
             let _ = std::fs::remove_file(&self.log);
         }
     }
+}
+
+/// A two-thread runtime, as the fleet tests run.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// [`assert_exactly_once`], and the same read straight from Redis: the result keys of the
+/// job are exactly its task ids, its counters equal the results by status, and its progress
+/// stream has one task event per result (nothing counted twice).
+pub async fn assert_redis_exactly_once(cfg: &BrokerConfig, store: &Store, tasks: &[Task]) -> Vec<TaskResult> {
+    let results = assert_exactly_once(store, tasks).await;
+    let job = &tasks[0].job_id;
+    let keys = store.keys();
+    let client = redis::Client::open(cfg.redis_url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.expect("a Redis connection");
+    let stored: HashSet<String> = redis::cmd("HKEYS").arg(keys.job_results(job)).query_async(&mut conn).await.unwrap();
+    let want: HashSet<String> = tasks.iter().map(|t| t.task_id.as_str().to_owned()).collect();
+    assert_eq!(stored, want, "the result keys in Redis are the job's task ids");
+    let (done, failed, total): (u64, u64, u64) = redis::cmd("HMGET")
+        .arg(keys.job(job))
+        .arg(&["done", "failed", "total"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let succeeded = results.iter().filter(|r| r.is_success()).count() as u64;
+    assert_eq!((done, failed, total), (succeeded, results.len() as u64 - succeeded, tasks.len() as u64));
+    let events: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(keys.job_events(job))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let task_events = events
+        .ids
+        .iter()
+        .filter(|e| matches!(e.get::<String>("event").as_deref(), Some("task_succeeded" | "task_failed")))
+        .count();
+    assert_eq!(task_events, results.len(), "one progress event per result");
+    results
 }
