@@ -93,7 +93,7 @@ impl Drop for Cleanup {
 }
 
 async fn delete_keys(cfg: &BrokerConfig) -> redis::RedisResult<()> {
-    let client = redis::Client::open(cfg.redis_url.as_str())?;
+    let client = broker::store::client(cfg).map_err(|e| redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "client", e.to_string())))?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     let mut cursor: u64 = 0;
     loop {
@@ -337,6 +337,7 @@ impl WorkerProcess {
             .args(["--queue-prefix", &cfg.queue_prefix, "--key-prefix", &cfg.key_prefix])
             .args(["--slots", &slots.to_string(), "--metrics-addr", &metrics_addr.to_string()])
             .args(["--reconnect-max-delay-secs", "2"])
+            .args(["--tls-ca-file", &cfg.tls_ca_file])
             .args(extra)
             .env("FITFLEET_LOG", "info,lapin=warn,redis=warn")
             .env_remove("FITFLEET_CONFIG")
@@ -447,7 +448,7 @@ pub async fn assert_redis_exactly_once(cfg: &BrokerConfig, store: &Store, tasks:
     let results = assert_exactly_once(store, tasks).await;
     let job = &tasks[0].job_id;
     let keys = store.keys();
-    let client = redis::Client::open(cfg.redis_url.as_str()).unwrap();
+    let client = broker::store::client(cfg).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.expect("a Redis connection");
     let stored: HashSet<String> = redis::cmd("HKEYS").arg(keys.job_results(job)).query_async(&mut conn).await.unwrap();
     let want: HashSet<String> = tasks.iter().map(|t| t.task_id.as_str().to_owned()).collect();
