@@ -50,15 +50,6 @@ fn total(workers: &[&WorkerProcess], sample: &str) -> f64 {
     workers.iter().map(|w| metric(&w.metrics(), sample)).sum()
 }
 
-/// Wait until the worker reports `n` fits in flight.
-fn wait_in_flight(w: &WorkerProcess, n: f64) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while metric(&w.metrics(), "fitfleet_worker_fits_in_flight") < n {
-        assert!(Instant::now() < deadline, "worker {} never had {n} fits in flight", w.name);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn rabbitmq_restarted_mid_job_loses_no_task_and_counts_none_twice() {
     let _serial = serial();
@@ -171,7 +162,7 @@ fn workers_killed_every_few_seconds_the_job_completes_exactly_once() {
         let cfg = services.cfg.clone();
         let store = require_services(&cfg).await;
         let limit = ["--delivery-limit", "20"];
-        let mut workers = vec![
+        let mut workers = [
             WorkerProcess::spawn(&cfg, "w0", 1, &limit),
             WorkerProcess::spawn(&cfg, "w1", 1, &limit),
         ];

@@ -36,8 +36,7 @@ fn fleet_over_amqps_and_rediss_with_a_private_ca_and_a_wrong_ca_refused() {
         // Client side (the client's publisher and store) and a worker, over TLS only.
         let store = require_services(&cfg).await;
         let worker = WorkerProcess::spawn(&cfg, "tls", 1, &[]);
-        let ws = std::fs::read(reference_dir().join("simplified/SUSY-2019-08_simplified/workspace.json")).unwrap();
-        let digest = store.put_workspace(&ws).await.unwrap().digest;
+        let digest = store.put_workspace(&small_workspace()).await.unwrap().digest;
         let job = JobId::generate();
         let tasks: Vec<Task> = [0.5, 1.0, 1.5]
             .iter()

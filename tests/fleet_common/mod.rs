@@ -138,6 +138,11 @@ pub fn pallet_1lbb() -> (Vec<u8>, PatchSet) {
     (ws, ps)
 }
 
+/// A 3-parameter simplified likelihood: fits in milliseconds.
+pub fn small_workspace() -> Vec<u8> {
+    std::fs::read(reference_dir().join("simplified/SUSY-2019-08_simplified/workspace.json")).unwrap()
+}
+
 /// The work of the pallet: CLs at mu = 1 with qtilde and asymptotics, as in the pyhf + funcX study.
 pub fn hypotest_mu1() -> Work {
     Work::Hypotest {
@@ -433,6 +438,16 @@ impl Drop for WorkerProcess {
         } else {
             let _ = std::fs::remove_file(&self.log);
         }
+    }
+}
+
+/// Wait until the worker reports `n` fits in flight (it is busy, not between tasks); blocks
+/// the thread (call it in `block_in_place` from async code).
+pub fn wait_in_flight(w: &WorkerProcess, n: f64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while metric(&w.metrics(), "fitfleet_worker_fits_in_flight") < n {
+        assert!(Instant::now() < deadline, "worker {} never had {n} fits in flight", w.name);
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
