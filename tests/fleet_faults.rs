@@ -14,21 +14,12 @@ use fleet_common::*;
 use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
 fn hypotest(poi: f64) -> Work {
     Work::Hypotest {
         poi,
         test_stat: TestStatistic::QmuTilde,
         calculator: Calculator::Asymptotics,
     }
-}
-
-/// A 3-parameter simplified likelihood: fits in milliseconds.
-fn small_workspace() -> Vec<u8> {
-    std::fs::read(reference_dir().join("simplified/SUSY-2019-08_simplified/workspace.json")).unwrap()
 }
 
 /// Tasks of one job: each 1Lbb patch in `names` at each POI in `pois` (a scan, so that a
@@ -52,15 +43,6 @@ async fn submit_scan(cfg: &broker::BrokerConfig, store: &broker::store::Store, f
     }
     create_and_publish(cfg, store, &tasks).await;
     tasks
-}
-
-/// Wait until the worker reports `n` fits in flight (it is busy, not between tasks).
-fn wait_in_flight(w: &WorkerProcess, n: f64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while metric(&w.metrics(), "fitfleet_worker_fits_in_flight") < n {
-        assert!(std::time::Instant::now() < deadline, "worker {} never had {n} fits in flight", w.name);
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

@@ -14,10 +14,6 @@ use engine::model::{Model, ModelSettings};
 use engine::spec::PatchSet;
 use fleet_common::*;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
 /// CLs of a patch computed here, by the engine alone.
 fn engine_hypotest(workspace: &[u8], patchset: &PatchSet, patch: &str) -> HypotestResult {
     let value: serde_json::Value = serde_json::from_slice(workspace).unwrap();

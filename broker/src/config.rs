@@ -38,6 +38,9 @@ pub struct BrokerConfig {
     pub consumer_timeout_secs: u64,
     /// Longest wait between two reconnection attempts to RabbitMQ, in seconds. Default 30.
     pub reconnect_max_delay_secs: u64,
+    /// PEM file of the CA that signed the TLS certificates of RabbitMQ (`amqps://`) and Redis
+    /// (`rediss://`); empty for the system's CA certificates.
+    pub tls_ca_file: String,
 }
 
 impl Default for BrokerConfig {
@@ -52,6 +55,7 @@ impl Default for BrokerConfig {
             heartbeat_secs: 30,
             consumer_timeout_secs: 30 * 60,
             reconnect_max_delay_secs: 30,
+            tls_ca_file: String::new(),
         }
     }
 }

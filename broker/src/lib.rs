@@ -61,6 +61,7 @@ mod ids;
 pub mod store;
 mod result;
 mod task;
+pub mod tls;
 
 pub use codec::{DecodeError, EncodeError, PROTOCOL_VERSION};
 pub use config::BrokerConfig;

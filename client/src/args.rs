@@ -300,6 +300,10 @@ pub struct ConnectionArgs {
     /// Prefix of the fleet's queue names, to share one RabbitMQ vhost (default "fitfleet.").
     #[arg(long, value_name = "PREFIX")]
     pub queue_prefix: Option<String>,
+    /// PEM file of the CA of RabbitMQ's and Redis's TLS certificates, for amqps:// and
+    /// rediss:// URLs (default: the system's CA certificates).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca_file: Option<String>,
 }
 
 /// The workspace and the signal points to fit, for `run` and `submit`.

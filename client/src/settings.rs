@@ -26,6 +26,7 @@ impl ClientSettings {
             ("redis_url", &args.redis_url),
             ("key_prefix", &args.key_prefix),
             ("queue_prefix", &args.queue_prefix),
+            ("tls_ca_file", &args.tls_ca_file),
         ] {
             if let Some(v) = value {
                 flags.push((key, v.clone()));

@@ -8,6 +8,8 @@
 //! tests with the same profile and target directory.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -91,7 +93,7 @@ impl Drop for Cleanup {
 }
 
 async fn delete_keys(cfg: &BrokerConfig) -> redis::RedisResult<()> {
-    let client = redis::Client::open(cfg.redis_url.as_str())?;
+    let client = broker::store::client(cfg).map_err(|e| redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "client", e.to_string())))?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     let mut cursor: u64 = 0;
     loop {
@@ -134,6 +136,11 @@ pub fn pallet_1lbb() -> (Vec<u8>, PatchSet) {
     let ws = std::fs::read(dir.join("BkgOnly.json")).expect("BkgOnly.json");
     let ps = PatchSet::from_path(dir.join("patchset.json")).unwrap_or_else(|e| panic!("{e}"));
     (ws, ps)
+}
+
+/// A 3-parameter simplified likelihood: fits in milliseconds.
+pub fn small_workspace() -> Vec<u8> {
+    std::fs::read(reference_dir().join("simplified/SUSY-2019-08_simplified/workspace.json")).unwrap()
 }
 
 /// The work of the pallet: CLs at mu = 1 with qtilde and asymptotics, as in the pyhf + funcX study.
@@ -335,6 +342,7 @@ impl WorkerProcess {
             .args(["--queue-prefix", &cfg.queue_prefix, "--key-prefix", &cfg.key_prefix])
             .args(["--slots", &slots.to_string(), "--metrics-addr", &metrics_addr.to_string()])
             .args(["--reconnect-max-delay-secs", "2"])
+            .args(["--tls-ca-file", &cfg.tls_ca_file])
             .args(extra)
             .env("FITFLEET_LOG", "info,lapin=warn,redis=warn")
             .env_remove("FITFLEET_CONFIG")
@@ -431,4 +439,55 @@ impl Drop for WorkerProcess {
             let _ = std::fs::remove_file(&self.log);
         }
     }
+}
+
+/// Wait until the worker reports `n` fits in flight (it is busy, not between tasks); blocks
+/// the thread (call it in `block_in_place` from async code).
+pub fn wait_in_flight(w: &WorkerProcess, n: f64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while metric(&w.metrics(), "fitfleet_worker_fits_in_flight") < n {
+        assert!(Instant::now() < deadline, "worker {} never had {n} fits in flight", w.name);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A two-thread runtime, as the fleet tests run.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// [`assert_exactly_once`], and the same read straight from Redis: the result keys of the
+/// job are exactly its task ids, its counters equal the results by status, and its progress
+/// stream has one task event per result (nothing counted twice).
+pub async fn assert_redis_exactly_once(cfg: &BrokerConfig, store: &Store, tasks: &[Task]) -> Vec<TaskResult> {
+    let results = assert_exactly_once(store, tasks).await;
+    let job = &tasks[0].job_id;
+    let keys = store.keys();
+    let client = broker::store::client(cfg).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.expect("a Redis connection");
+    let stored: HashSet<String> = redis::cmd("HKEYS").arg(keys.job_results(job)).query_async(&mut conn).await.unwrap();
+    let want: HashSet<String> = tasks.iter().map(|t| t.task_id.as_str().to_owned()).collect();
+    assert_eq!(stored, want, "the result keys in Redis are the job's task ids");
+    let (done, failed, total): (u64, u64, u64) = redis::cmd("HMGET")
+        .arg(keys.job(job))
+        .arg(&["done", "failed", "total"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let succeeded = results.iter().filter(|r| r.is_success()).count() as u64;
+    assert_eq!((done, failed, total), (succeeded, results.len() as u64 - succeeded, tasks.len() as u64));
+    let events: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(keys.job_events(job))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let task_events = events
+        .ids
+        .iter()
+        .filter(|e| matches!(e.get::<String>("event").as_deref(), Some("task_succeeded" | "task_failed")))
+        .count();
+    assert_eq!(task_events, results.len(), "one progress event per result");
+    results
 }

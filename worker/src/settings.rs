@@ -134,6 +134,9 @@ pub struct WorkerArgs {
     /// Longest wait between reconnection attempts, in seconds [key reconnect_max_delay_secs]
     #[arg(long, value_name = "SECS")]
     pub reconnect_max_delay_secs: Option<u64>,
+    /// PEM file of the CA of RabbitMQ's and Redis's TLS certificates (amqps://, rediss://) [default: the system's CAs] [key tls_ca_file]
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca_file: Option<String>,
     /// Fits run at once [default: the cores available] [key slots]
     #[arg(long, value_name = "N")]
     pub slots: Option<u16>,
@@ -179,6 +182,7 @@ impl WorkerArgs {
         set(&mut b.heartbeat_secs, &self.heartbeat_secs);
         set(&mut b.consumer_timeout_secs, &self.consumer_timeout_secs);
         set(&mut b.reconnect_max_delay_secs, &self.reconnect_max_delay_secs);
+        set(&mut b.tls_ca_file, &self.tls_ca_file);
         set(&mut s.slots, &self.slots);
         set(&mut s.cache_models, &self.cache_models);
         set(&mut s.cache_bytes, &self.cache_bytes);
@@ -220,7 +224,7 @@ mod tests {
         let v = serde_json::to_value(WorkerSettings::default()).unwrap();
         for key in [
             "broker_url", "redis_url", "key_prefix", "queue_prefix", "ttl_secs", "delivery_limit", "heartbeat_secs",
-            "consumer_timeout_secs", "reconnect_max_delay_secs", "slots", "cache_models", "cache_bytes",
+            "consumer_timeout_secs", "reconnect_max_delay_secs", "tls_ca_file", "slots", "cache_models", "cache_bytes",
             "metrics_addr", "drain_timeout_secs", "dead_letter_recorder", "log_format",
         ] {
             assert!(v.get(key).is_some(), "{key}");

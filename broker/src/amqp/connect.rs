@@ -4,6 +4,7 @@ use crate::amqp::error::AmqpError;
 use crate::amqp::server::{self, ServerInfo};
 use crate::amqp::topology::Topology;
 use crate::config::BrokerConfig;
+use lapin::tcp::OwnedTLSConfig;
 use lapin::uri::AMQPUri;
 use lapin::{Channel, Connection, ConnectionProperties};
 use std::time::Duration;
@@ -20,7 +21,8 @@ impl Link {
     /// Connect, read the server version, open a channel and declare the topology.
     pub async fn open(cfg: &BrokerConfig, topology: &Topology, name: &str) -> Result<Link, AmqpError> {
         let uri = amqp_uri(cfg)?;
-        let server = match server::probe(&uri, Duration::from_secs(10)).await {
+        let tls = tls_config(cfg)?;
+        let server = match server::probe(&uri, &tls, Duration::from_secs(10)).await {
             Ok(s) => s,
             Err(e) => {
                 // The real connection below reports unreachable servers properly.
@@ -32,12 +34,21 @@ impl Link {
             .with_connection_name(name.into())
             .with_client_property("product".into(), "fitfleet".into())
             .with_client_property("version".into(), env!("CARGO_PKG_VERSION").into());
-        let conn = Connection::connect_uri(uri, props)
-            .await
-            .map_err(|source| AmqpError::Connect {
+        let connect_err = |source: lapin::Error| {
+            let hint = match crate::tls::handshake_hint(&source.to_string(), cfg) {
+                "" => " (is RabbitMQ running and are the credentials right?)",
+                tls => tls,
+            };
+            AmqpError::Connect {
                 url: cfg.broker_url_redacted(),
+                hint,
                 source: Box::new(source),
-            })?;
+            }
+        };
+        let runtime = lapin::runtime::default_runtime().map_err(connect_err)?;
+        let conn = Connection::connect_uri_with_config(uri, props, tls, runtime)
+            .await
+            .map_err(connect_err)?;
         let channel = conn
             .create_channel()
             .await
@@ -76,6 +87,14 @@ pub(crate) fn amqp_uri(cfg: &BrokerConfig) -> Result<AMQPUri, AmqpError> {
         uri.query.connection_timeout = Some(10_000);
     }
     Ok(uri)
+}
+
+/// The TLS settings of `amqps://` connections: `tls_ca_file`'s CA besides the system's.
+pub(crate) fn tls_config(cfg: &BrokerConfig) -> Result<OwnedTLSConfig, AmqpError> {
+    Ok(OwnedTLSConfig {
+        identity: None,
+        cert_chain: crate::tls::ca_pem(cfg)?,
+    })
 }
 
 /// Exponential backoff with jitter: 0.2 s, 0.4 s, 0.8 s, ... up to `max`, each delay

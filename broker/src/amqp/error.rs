@@ -5,12 +5,16 @@ use crate::codec::EncodeError;
 pub enum AmqpError {
     #[error("bad broker URL {url:?}: {detail}")]
     BadUrl { url: String, detail: String },
-    #[error("cannot connect to RabbitMQ at {url}: {source} (is RabbitMQ running and are the credentials right?)")]
+    #[error("cannot connect to RabbitMQ at {url}: {source}{hint}")]
     Connect {
         url: String,
+        /// What to check: the server and credentials, or the TLS certificates.
+        hint: &'static str,
         #[source]
         source: Box<lapin::Error>,
     },
+    #[error(transparent)]
+    TlsCa(#[from] crate::tls::TlsCaError),
     #[error("RabbitMQ refused declaring {what} {name:?}: {source}{hint}")]
     Declare {
         what: &'static str,
@@ -71,6 +75,7 @@ impl AmqpError {
             AmqpError::GaveUp { .. }
             | AmqpError::BadUrl { .. }
             | AmqpError::Unroutable { .. }
+            | AmqpError::TlsCa(_)
             | AmqpError::Encode(_) => false,
         }
     }

@@ -9,7 +9,7 @@ mod topology;
 
 pub use consumer::{CLOSE_GRACE, Death, Source, TaskConsumer, TaskDelivery};
 pub use error::AmqpError;
-pub use publisher::{CONFIRM_WINDOW, CONTENT_TYPE, PublishReport, Publisher};
+pub use publisher::{CONFIRM_WINDOW, CONTENT_TYPE, GIVE_UP_AFTER, PublishReport, Publisher};
 pub use server::{ProbeError, ServerInfo, probe};
 pub use topology::{Arg, BindingSpec, ExchangeSpec, QueueSpec, Topology};
 

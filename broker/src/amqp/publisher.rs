@@ -19,8 +19,10 @@ pub const CONTENT_TYPE: &str = "application/msgpack";
 /// windows of this size (each window is confirmed as a whole).
 pub const CONFIRM_WINDOW: usize = 2048;
 
-/// How many times a batch is retried after losing the connection before giving up.
-const MAX_ATTEMPTS: u32 = 8;
+/// How long a batch keeps being retried without any task confirmed before giving up: long
+/// enough for RabbitMQ to restart (several seconds to a minute), short enough for a client
+/// to tell its user that the broker is gone.
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
 
 /// What a publish call did.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,7 +91,8 @@ impl Publisher {
     ///
     /// If the connection drops, reconnects with exponential backoff and publishes again
     /// the tasks that were not confirmed (a task may then be queued twice; its id is the
-    /// same and the store keeps the first result only). Gives up after a few attempts.
+    /// same and the store keeps the first result only). Gives up when no task could be
+    /// confirmed for [`GIVE_UP_AFTER`].
     pub async fn publish(&mut self, tasks: &[Task]) -> Result<PublishReport, AmqpError> {
         self.publish_with(tasks, CONFIRM_WINDOW).await
     }
@@ -111,6 +114,7 @@ impl Publisher {
         let mut reconnects = 0;
         let mut backoff = Backoff::new(self.cfg.reconnect_max_delay());
         let mut attempts = 0;
+        let mut stalled_since: Option<Instant> = None;
         let mut published = 0;
         while !pending.is_empty() {
             attempts += 1;
@@ -124,17 +128,21 @@ impl Publisher {
                     published += window_end;
                     pending.drain(..window_end);
                     attempts = 0;
+                    stalled_since = None;
                     backoff.reset();
                 }
                 Err((e, confirmed)) => {
                     // Drop what was confirmed from the pending list; retry the rest.
                     published += confirmed.len();
+                    if !confirmed.is_empty() {
+                        stalled_since = None;
+                    }
                     let confirmed: std::collections::HashSet<usize> = confirmed.into_iter().collect();
                     pending.retain(|(i, _)| !confirmed.contains(i));
                     if !e.is_transient() {
                         return Err(e);
                     }
-                    if attempts >= MAX_ATTEMPTS {
+                    if stalled_since.get_or_insert_with(Instant::now).elapsed() >= GIVE_UP_AFTER {
                         return Err(AmqpError::GaveUp {
                             attempts,
                             last: Box::new(e),

@@ -4,7 +4,7 @@
 //! connection of its own, sends the AMQP protocol header, reads `connection.start` (which
 //! carries `product` and `version`) and hangs up before authenticating.
 use lapin::protocol::{AMQPClass, connection::AMQPMethod};
-use lapin::tcp::AMQPUriTcpExt;
+use lapin::tcp::{AMQPUriTcpExt, OwnedTLSConfig};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::uri::AMQPUri;
 use std::time::Duration;
@@ -78,17 +78,17 @@ pub enum ProbeError {
 }
 
 /// Read the server's product and version from its handshake.
-pub async fn probe(uri: &AMQPUri, timeout: Duration) -> Result<ServerInfo, ProbeError> {
-    match tokio::time::timeout(timeout, probe_inner(uri)).await {
+pub async fn probe(uri: &AMQPUri, tls: &OwnedTLSConfig, timeout: Duration) -> Result<ServerInfo, ProbeError> {
+    match tokio::time::timeout(timeout, probe_inner(uri, tls)).await {
         Ok(r) => r,
         Err(_) => Err(ProbeError::Timeout(timeout)),
     }
 }
 
-async fn probe_inner(uri: &AMQPUri) -> Result<ServerInfo, ProbeError> {
+async fn probe_inner(uri: &AMQPUri, tls: &OwnedTLSConfig) -> Result<ServerInfo, ProbeError> {
     use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
     let runtime = lapin::runtime::default_runtime().map_err(ProbeError::Runtime)?;
-    let mut stream = uri.connect_async(&runtime).await?;
+    let mut stream = uri.connect_with_config_async(tls.as_ref(), &runtime).await?;
     stream.write_all(b"AMQP\x00\x00\x09\x01").await?;
     stream.flush().await?;
     // Frame: type (1), channel (2), payload size (4), payload, frame-end 0xCE.

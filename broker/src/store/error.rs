@@ -10,6 +10,15 @@ pub enum StoreError {
         #[source]
         source: redis::RedisError,
     },
+    #[error("cannot reach Redis at {url} over TLS: {source}{hint}")]
+    Tls {
+        url: String,
+        hint: &'static str,
+        #[source]
+        source: redis::RedisError,
+    },
+    #[error(transparent)]
+    TlsCa(#[from] crate::tls::TlsCaError),
     #[error("Redis: {0}")]
     Redis(#[from] redis::RedisError),
     #[error("job {0} already exists")]

@@ -42,6 +42,25 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// A Redis client for `redis_url`; for `rediss://` with `tls_ca_file` set, verifying the
+/// server against that CA.
+pub fn client(cfg: &BrokerConfig) -> Result<redis::Client, StoreError> {
+    let client = match crate::tls::ca_pem(cfg)? {
+        Some(pem) if cfg.redis_url.starts_with("rediss://") => redis::Client::build_with_tls(
+            cfg.redis_url.as_str(),
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.into_bytes()),
+            },
+        ),
+        _ => redis::Client::open(cfg.redis_url.as_str()),
+    };
+    client.map_err(|source| StoreError::Connect {
+        url: cfg.redis_url_redacted(),
+        source,
+    })
+}
+
 impl Store {
     /// How long one Redis command may take (large workspaces travel in one command).
     const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -49,11 +68,18 @@ impl Store {
     /// Connect and check that Redis answers.
     pub async fn connect(cfg: &BrokerConfig) -> Result<Self, StoreError> {
         let url = cfg.redis_url_redacted();
-        let connect_err = |source| StoreError::Connect {
-            url: url.clone(),
-            source,
+        let connect_err = |source: redis::RedisError| match crate::tls::handshake_hint(&source.to_string(), cfg) {
+            hint if !hint.is_empty() && cfg.redis_url.starts_with("rediss://") => StoreError::Tls {
+                url: url.clone(),
+                hint,
+                source,
+            },
+            _ => StoreError::Connect {
+                url: url.clone(),
+                source,
+            },
         };
-        let client = redis::Client::open(cfg.redis_url.as_str()).map_err(connect_err)?;
+        let client = client(cfg)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(5)))
             .set_response_timeout(Some(Self::RESPONSE_TIMEOUT))
