@@ -38,6 +38,15 @@ pub struct BrokerConfig {
     pub consumer_timeout_secs: u64,
     /// Longest wait between two reconnection attempts to RabbitMQ, in seconds. Default 30.
     pub reconnect_max_delay_secs: u64,
+    /// Largest workspace file accepted, in bytes (as stored: gzip or not). Checked by the client
+    /// before uploading and by workers before parsing. Default 64 MiB.
+    pub max_workspace_bytes: u64,
+    /// Largest patch accepted (its JSON Patch operations as JSON text), in bytes. Checked by the
+    /// client before publishing and by workers before applying. Default 16 MiB.
+    pub max_patch_bytes: u64,
+    /// Largest task message accepted (MessagePack), in bytes. Checked by the client and the
+    /// publisher before publishing and by workers before decoding. Default 32 MiB.
+    pub max_task_bytes: u64,
 }
 
 impl Default for BrokerConfig {
@@ -52,6 +61,9 @@ impl Default for BrokerConfig {
             heartbeat_secs: 30,
             consumer_timeout_secs: 30 * 60,
             reconnect_max_delay_secs: 30,
+            max_workspace_bytes: 64 << 20,
+            max_patch_bytes: 16 << 20,
+            max_task_bytes: 32 << 20,
         }
     }
 }
@@ -67,6 +79,15 @@ impl BrokerConfig {
 
     pub fn reconnect_max_delay(&self) -> Duration {
         Duration::from_secs(self.reconnect_max_delay_secs.max(1))
+    }
+
+    /// The maximum sizes of workspaces, patches and task messages.
+    pub fn limits(&self) -> crate::Limits {
+        crate::Limits {
+            workspace: self.max_workspace_bytes,
+            patch: self.max_patch_bytes,
+            task: self.max_task_bytes,
+        }
     }
 
     /// The broker URL with any password replaced by `***`, for logs.

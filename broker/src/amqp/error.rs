@@ -33,6 +33,9 @@ pub enum AmqpError {
     GaveUp { attempts: u32, last: Box<AmqpError> },
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// A task message over `max_task_bytes`: nothing of the batch was published.
+    #[error("not publishing: {0}")]
+    TooLarge(#[from] crate::limits::TooLarge),
 }
 
 impl AmqpError {
@@ -71,7 +74,8 @@ impl AmqpError {
             AmqpError::GaveUp { .. }
             | AmqpError::BadUrl { .. }
             | AmqpError::Unroutable { .. }
-            | AmqpError::Encode(_) => false,
+            | AmqpError::Encode(_)
+            | AmqpError::TooLarge(_) => false,
         }
     }
 }
