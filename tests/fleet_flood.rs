@@ -175,7 +175,7 @@ fn a_thousand_poison_tasks_of_each_kind_fail_with_reasons_and_the_real_tasks_suc
         // and bare garbage; the rest through the client's publisher, interleaved with the real
         // tasks (the limits of the publisher are the defaults, far above the workers').
         let mut rng = Bytes(0x9e37_79b9_7f4a_7c15);
-        let mut raw: Vec<(Vec<u8>, Option<(&JobId, &broker::TaskId)>)> = Vec::new();
+        let mut raw: Vec<RawMessage> = Vec::new();
         for (k, t) in kinds[..3].iter().flat_map(|k| k.tasks.iter().map(move |t| (k.name, t))) {
             let body = match k {
                 "random bytes" => {

@@ -256,6 +256,6 @@ fn a_message_over_max_task_bytes_is_refused_unread() {
         format!("task: the message is {n} bytes, more than the limit of {} bytes (max_task_bytes); not decoded", n - 1)
     );
     // The size is checked first: even garbage of that size reports its size, not its bytes.
-    let err = Task::decode_limited(&vec![0xc1; 100], 99).unwrap_err();
+    let err = Task::decode_limited(&[0xc1; 100], 99).unwrap_err();
     assert!(matches!(err, DecodeError::TooLarge { size: 100, .. }), "{err:?}");
 }

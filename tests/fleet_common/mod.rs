@@ -289,9 +289,12 @@ pub async fn wait_ready_in(cfg: &BrokerConfig, name: &str, expected: u32, timeou
     }
 }
 
+/// A raw message body, with the job and task it claims to be, if any.
+pub type RawMessage<'a> = (Vec<u8>, Option<(&'a JobId, &'a broker::TaskId)>);
+
 /// Publish raw bodies to the tasks queue, as a buggy or hostile publisher would: each with
 /// the `message_id` and `x-fitfleet-job` header of a task when `ids` are given, else bare.
-pub async fn publish_raw(cfg: &BrokerConfig, messages: &[(Vec<u8>, Option<(&JobId, &broker::TaskId)>)]) {
+pub async fn publish_raw(cfg: &BrokerConfig, messages: &[RawMessage<'_>]) {
     use lapin::types::{AMQPValue, FieldTable};
     let (conn, ch) = raw_channel(cfg).await;
     ch.confirm_select(Default::default()).await.expect("confirms");
