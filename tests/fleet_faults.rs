@@ -11,8 +11,6 @@ use broker::{JobId, Status, Task, Work, WorkspaceDigest};
 use engine::infer::{Calculator, TestStatistic};
 use engine::model::ModelSettings;
 use fleet_common::*;
-use lapin::options::BasicPublishOptions;
-use lapin::types::{AMQPValue, FieldTable};
 
 fn hypotest(poi: f64) -> Work {
     Work::Hypotest {
@@ -143,27 +141,13 @@ fn unreadable_and_unfetchable_tasks_fail_with_reasons_and_the_worker_goes_on() {
             .unwrap();
 
         // First the bad messages: a task cut short, and bytes naming no task at all.
-        let (conn, ch) = raw_channel(&cfg).await;
-        let queue = format!("{}tasks", cfg.queue_prefix);
         let mut bytes = garbled.encode().unwrap();
         bytes.truncate(bytes.len() / 2);
-        let mut headers = FieldTable::default();
-        headers.insert("x-fitfleet-job".into(), AMQPValue::LongString(job.as_str().into()));
-        let with_ids = lapin::BasicProperties::default()
-            .with_delivery_mode(2)
-            .with_message_id(garbled.task_id.as_str().into())
-            .with_headers(headers);
-        for (payload, props) in [
-            (bytes, with_ids),
-            (b"\xc1 not msgpack".to_vec(), lapin::BasicProperties::default().with_delivery_mode(2)),
-        ] {
-            ch.basic_publish("".into(), queue.as_str().into(), BasicPublishOptions::default(), &payload, props)
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-        }
-        let _ = conn.close(200, "bye".into()).await;
+        publish_raw(
+            &cfg,
+            &[(bytes, Some((&job, &garbled.task_id))), (b"\xc1 not msgpack".to_vec(), None)],
+        )
+        .await;
         // Then the rest, through the client's publisher.
         let rest: Vec<Task> = good.iter().cloned().chain([unknown.clone()]).collect();
         let mut publisher = broker::amqp::Publisher::connect(&cfg).await.unwrap();

@@ -48,6 +48,10 @@ struct Header {
 /// Why bytes could not be read as a task or result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    #[error(
+        "{kind}: the message is {size} bytes, more than the limit of {limit} bytes (max_task_bytes); not decoded"
+    )]
+    TooLarge { kind: &'static str, size: u64, limit: u64 },
     #[error("{kind}: empty message (0 bytes)")]
     Empty { kind: &'static str },
     #[error(
@@ -104,6 +108,15 @@ pub fn encode<T: Message>(msg: &T) -> Result<Vec<u8>, EncodeError> {
         kind: T::KIND,
         source,
     })
+}
+
+/// [`decode`], refusing a message longer than `max_bytes` before reading any of it.
+pub fn decode_limited<T: Message>(bytes: &[u8], max_bytes: u64) -> Result<T, DecodeError> {
+    let size = bytes.len() as u64;
+    if size > max_bytes {
+        return Err(DecodeError::TooLarge { kind: T::KIND, size, limit: max_bytes });
+    }
+    decode(bytes)
 }
 
 /// Decode a message, checking the envelope's kind and protocol version first.

@@ -41,6 +41,15 @@ pub struct BrokerConfig {
     /// PEM file of the CA that signed the TLS certificates of RabbitMQ (`amqps://`) and Redis
     /// (`rediss://`); empty for the system's CA certificates.
     pub tls_ca_file: String,
+    /// Largest workspace file accepted, in bytes (as stored: gzip or not). Checked by the client
+    /// before uploading and by workers before parsing. Default 64 MiB.
+    pub max_workspace_bytes: u64,
+    /// Largest patch accepted (its JSON Patch operations as JSON text), in bytes. Checked by the
+    /// client before publishing and by workers before applying. Default 16 MiB.
+    pub max_patch_bytes: u64,
+    /// Largest task message accepted (MessagePack), in bytes. Checked by the client and the
+    /// publisher before publishing and by workers before decoding. Default 32 MiB.
+    pub max_task_bytes: u64,
 }
 
 impl Default for BrokerConfig {
@@ -56,6 +65,9 @@ impl Default for BrokerConfig {
             consumer_timeout_secs: 30 * 60,
             reconnect_max_delay_secs: 30,
             tls_ca_file: String::new(),
+            max_workspace_bytes: 64 << 20,
+            max_patch_bytes: 16 << 20,
+            max_task_bytes: 32 << 20,
         }
     }
 }
@@ -71,6 +83,15 @@ impl BrokerConfig {
 
     pub fn reconnect_max_delay(&self) -> Duration {
         Duration::from_secs(self.reconnect_max_delay_secs.max(1))
+    }
+
+    /// The maximum sizes of workspaces, patches and task messages.
+    pub fn limits(&self) -> crate::Limits {
+        crate::Limits {
+            workspace: self.max_workspace_bytes,
+            patch: self.max_patch_bytes,
+            task: self.max_task_bytes,
+        }
     }
 
     /// The broker URL with any password replaced by `***`, for logs.

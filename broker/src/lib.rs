@@ -58,6 +58,7 @@ pub mod config;
 pub mod settings;
 mod dead_letter;
 mod ids;
+pub mod limits;
 pub mod store;
 mod result;
 mod task;
@@ -67,6 +68,7 @@ pub use codec::{DecodeError, EncodeError, PROTOCOL_VERSION};
 pub use config::BrokerConfig;
 pub use dead_letter::{DeadLetterError, record_dead_letter, run_dead_letter_recorder};
 pub use ids::{IdError, JobId, TaskId, WorkspaceDigest};
+pub use limits::{Limit, Limits, TooLarge};
 pub use result::{Outcome, Status, TaskResult, Timings, WorkerId};
 pub use task::{Patch, PatchLabel, PatchValue, ScanGrid, Task, Work};
 

@@ -74,6 +74,11 @@ impl Task {
         codec::decode(bytes)
     }
 
+    /// [`Task::decode`], refusing a message longer than `max_bytes` (`max_task_bytes`) unread.
+    pub fn decode_limited(bytes: &[u8], max_bytes: u64) -> Result<Self, DecodeError> {
+        codec::decode_limited(bytes, max_bytes)
+    }
+
     /// A short label for logs and progress lines: the patch name or "(no patch)".
     pub fn label(&self) -> &str {
         self.patch.as_ref().map_or("(no patch)", |p| p.name.as_str())

@@ -243,3 +243,19 @@ fn definitions_file_is_what_the_code_declares() {
          `cargo run -p broker --example definitions > broker/rabbitmq/definitions.json`"
     );
 }
+
+#[test]
+fn a_message_over_max_task_bytes_is_refused_unread() {
+    let bytes = sample_task(Work::Fit).encode().unwrap();
+    let n = bytes.len() as u64;
+    assert_eq!(Task::decode_limited(&bytes, n).unwrap(), sample_task(Work::Fit));
+    let err = Task::decode_limited(&bytes, n - 1).unwrap_err();
+    assert_eq!(err, DecodeError::TooLarge { kind: "task", size: n, limit: n - 1 });
+    assert_eq!(
+        err.to_string(),
+        format!("task: the message is {n} bytes, more than the limit of {} bytes (max_task_bytes); not decoded", n - 1)
+    );
+    // The size is checked first: even garbage of that size reports its size, not its bytes.
+    let err = Task::decode_limited(&[0xc1; 100], 99).unwrap_err();
+    assert!(matches!(err, DecodeError::TooLarge { size: 100, .. }), "{err:?}");
+}

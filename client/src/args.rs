@@ -306,6 +306,20 @@ pub struct ConnectionArgs {
     pub tls_ca_file: Option<String>,
 }
 
+/// The fleet's maximum sizes, over the settings file and variables (`submit`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SizeLimitArgs {
+    /// Largest workspace file accepted, in bytes (default 67108864: 64 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_workspace_bytes: Option<u64>,
+    /// Largest patch (its JSON Patch operations) accepted, in bytes (default 16777216: 16 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_patch_bytes: Option<u64>,
+    /// Largest task message accepted, in bytes (default 33554432: 32 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_task_bytes: Option<u64>,
+}
+
 /// The workspace and the signal points to fit, for `run` and `submit`.
 #[derive(Debug, Args)]
 pub struct BatchInputArgs {
@@ -368,6 +382,8 @@ pub struct SubmitArgs {
     pub work: WorkArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
+    #[command(flatten)]
+    pub sizes: SizeLimitArgs,
 }
 
 /// One job of the fleet.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
-use broker::{PatchValue, WorkspaceDigest};
+use broker::{Limit, Limits, PatchValue, WorkspaceDigest};
 use engine::model::{Model, ModelSettings};
 use engine::spec::{LoadedWorkspace, PatchSet, Workspace};
 
@@ -46,11 +46,15 @@ impl Prepared {
 }
 
 /// Read and check the inputs. `needs_poi`: the work is a test of the POI, so every model
-/// must have one.
-pub fn prepare(input: &BatchInputArgs, needs_poi: bool) -> Result<Prepared> {
+/// must have one. `limits`: the fleet's maximum workspace and patch sizes.
+pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Result<Prepared> {
     let settings = input.model_settings.settings();
     let path = &input.workspace;
+    // The size first: a file too large for the fleet is not even read.
+    let size = std::fs::metadata(path).with_context(|| format!("{}: cannot read the workspace", path.display()))?.len();
+    limits.check(Limit::Workspace, format!("the workspace {}", path.display()), size)?;
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the workspace", path.display()))?;
+    limits.check(Limit::Workspace, format!("the workspace {}", path.display()), bytes.len() as u64)?;
     let loaded = LoadedWorkspace::from_slice(&path.display().to_string(), &bytes)?;
     let digest = WorkspaceDigest::of(&bytes);
     let Some(patchset_path) = &input.patchset else {
@@ -81,6 +85,10 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool) -> Result<Prepared> {
         }
         chosen
     };
+    for p in &chosen {
+        let size = p.operations_json().len() as u64;
+        limits.check(Limit::Patch, format!("{}: patch {} (patches[{}])", set.source_name, p.name(), p.index), size)?;
+    }
     let failures = check_patches(&set, &loaded, &chosen, &settings, needs_poi);
     match failures.as_slice() {
         [] => {}

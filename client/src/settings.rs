@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use broker::BrokerConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::args::ConnectionArgs;
+use crate::args::{ConnectionArgs, SizeLimitArgs};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -42,6 +42,22 @@ impl ClientSettings {
             "settings"
         );
         Ok(settings)
+    }
+
+    /// The size limits given as flags over those loaded (typed: through `#[serde(flatten)]` a
+    /// text override cannot become a number).
+    pub fn with_size_limits(mut self, args: &SizeLimitArgs) -> Self {
+        let b = &mut self.broker;
+        for (field, flag) in [
+            (&mut b.max_workspace_bytes, args.max_workspace_bytes),
+            (&mut b.max_patch_bytes, args.max_patch_bytes),
+            (&mut b.max_task_bytes, args.max_task_bytes),
+        ] {
+            if let Some(v) = flag {
+                *field = v;
+            }
+        }
+        self
     }
 
     /// Settings without a command line: the file named by `FITFLEET_CONFIG` or ./fitfleet.toml,

@@ -2,7 +2,7 @@
 //! patch, or one per shard of pseudo-experiments per patch. `fitfleet submit` publishes them;
 //! `fitfleet run` processes the very same values in process.
 use anyhow::{bail, Result};
-use broker::{JobId, Task, Work};
+use broker::{JobId, Limit, Limits, Task, Work};
 use engine::infer::Calculator;
 
 use crate::args::{CalcType, WorkArgs};
@@ -87,4 +87,14 @@ pub fn build(job: &JobId, prepared: &Prepared, works: &[Work]) -> Vec<Task> {
             })
         })
         .collect()
+}
+
+/// Every task's message fits under `max_task_bytes` (workers refuse longer ones unread); the
+/// error names the first that does not.
+pub fn check_sizes(tasks: &[Task], limits: &Limits) -> Result<()> {
+    for t in tasks {
+        let size = t.encode()?.len() as u64;
+        limits.check(Limit::Task, format!("the task of patch {}", t.label()), size)?;
+    }
+    Ok(())
 }

@@ -103,3 +103,40 @@ fn patch_whose_workspace_builds_no_model() {
     let bad = write(dir.path(), "badbins.json", &ps);
     refused("badmodel", &common::pallet_workspace(), &bad, &[], &[&name, "badbins.json"]);
 }
+
+#[test]
+fn workspace_over_max_workspace_bytes() {
+    let ws = common::pallet_workspace();
+    let size = std::fs::metadata(&ws).unwrap().len().to_string();
+    refused(
+        "bigworkspace",
+        &ws,
+        &common::pallet_patchset(),
+        &["--max-workspace-bytes", "5000"],
+        &["the workspace", "BkgOnly.json", &format!("is {size} bytes"), "limit of 5000 bytes", "max_workspace_bytes"],
+    );
+}
+
+#[test]
+fn patch_over_max_patch_bytes() {
+    let ps = read(&common::pallet_patchset());
+    let first = ps["patches"][0]["metadata"]["name"].as_str().unwrap().to_string();
+    refused(
+        "bigpatch",
+        &common::pallet_workspace(),
+        &common::pallet_patchset(),
+        &["--max-patch-bytes", "1000"],
+        &[&format!("patch {first} (patches[0])"), "patchset.json", "limit of 1000 bytes", "max_patch_bytes"],
+    );
+}
+
+#[test]
+fn task_over_max_task_bytes() {
+    refused(
+        "bigtask",
+        &common::pallet_workspace(),
+        &common::pallet_patchset(),
+        &["--patch", "SIG_1000_0", "--max-task-bytes", "2000"],
+        &["the task of patch SIG_1000_0", "limit of 2000 bytes", "max_task_bytes"],
+    );
+}

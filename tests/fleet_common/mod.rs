@@ -259,30 +259,83 @@ pub async fn assert_exactly_once(store: &Store, tasks: &[Task]) -> Vec<TaskResul
 /// Messages ready in the test's tasks queue (a quorum queue's counts settle a moment after
 /// acks: poll with [`wait_ready`]).
 pub async fn ready_count(cfg: &BrokerConfig) -> u32 {
+    ready_in(cfg, "tasks").await
+}
+
+/// Messages ready in the test's queue `{queue_prefix}{name}` ("tasks", "tasks.dead").
+pub async fn ready_in(cfg: &BrokerConfig, name: &str) -> u32 {
     let (conn, ch) = raw_channel(cfg).await;
+    let queue = format!("{}{name}", cfg.queue_prefix);
     let q = ch
         .queue_declare(
-            format!("{}tasks", cfg.queue_prefix).as_str().into(),
+            queue.as_str().into(),
             lapin::options::QueueDeclareOptions { passive: true, ..Default::default() },
             Default::default(),
         )
         .await
-        .expect("the tasks queue exists");
+        .unwrap_or_else(|e| panic!("the queue {queue} exists: {e}"));
     let _ = conn.close(200, "bye".into()).await;
     q.message_count()
 }
 
 /// Wait until the tasks queue holds `expected` ready messages; panics after `timeout`.
 pub async fn wait_ready(cfg: &BrokerConfig, expected: u32, timeout: Duration) {
+    wait_ready_in(cfg, "tasks", expected, timeout).await
+}
+
+/// Wait until the queue `{queue_prefix}{name}` holds `expected` ready messages.
+pub async fn wait_ready_in(cfg: &BrokerConfig, name: &str, expected: u32, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     loop {
-        let n = ready_count(cfg).await;
+        let n = ready_in(cfg, name).await;
         if n == expected {
             return;
         }
-        assert!(Instant::now() < deadline, "the tasks queue holds {n} ready messages, expected {expected}");
+        assert!(Instant::now() < deadline, "the {name} queue holds {n} ready messages, expected {expected}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A raw message body, with the job and task it claims to be, if any.
+pub type RawMessage<'a> = (Vec<u8>, Option<(&'a JobId, &'a broker::TaskId)>);
+
+/// Publish raw bodies to the tasks queue, as a buggy or hostile publisher would: each with
+/// the `message_id` and `x-fitfleet-job` header of a task when `ids` are given, else bare.
+pub async fn publish_raw(cfg: &BrokerConfig, messages: &[RawMessage<'_>]) {
+    use lapin::types::{AMQPValue, FieldTable};
+    let (conn, ch) = raw_channel(cfg).await;
+    ch.confirm_select(Default::default()).await.expect("confirms");
+    let queue = format!("{}tasks", cfg.queue_prefix);
+    let mut confirms = Vec::with_capacity(messages.len());
+    for (payload, ids) in messages {
+        let mut props = lapin::BasicProperties::default().with_delivery_mode(2);
+        if let Some((job, task)) = ids {
+            let mut headers = FieldTable::default();
+            headers.insert("x-fitfleet-job".into(), AMQPValue::LongString(job.as_str().into()));
+            props = props.with_message_id(task.as_str().into()).with_headers(headers);
+        }
+        let c = ch
+            .basic_publish("".into(), queue.as_str().into(), Default::default(), payload, props)
+            .await
+            .expect("raw publish");
+        confirms.push(c);
+    }
+    for c in confirms {
+        assert!(c.await.expect("raw publish confirmed").is_ack(), "RabbitMQ refused a raw message");
+    }
+    let _ = conn.close(200, "bye".into()).await;
+}
+
+/// A 3-parameter simplified likelihood (SUSY-2019-08): fits in milliseconds.
+pub fn small_workspace() -> Vec<u8> {
+    std::fs::read(reference_dir().join("simplified/SUSY-2019-08_simplified/workspace.json")).unwrap()
+}
+
+/// The resident set size of process `pid` in KiB (`VmRSS` of /proc/PID/status), if it runs.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A raw AMQP connection and channel, to publish what a fitfleet client would not.

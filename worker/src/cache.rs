@@ -73,10 +73,14 @@ impl ModelCache {
             return;
         }
         let mut inner = self.lock();
+        // Two slots may compile the same model at once: the second replaces the first.
+        let replacing = inner.models.contains(&key);
         if let Some((_, (_, old))) = inner.models.push(key, (model, size)) {
-            // Replaced an entry (same key) or evicted the least recently used one.
+            // Replaced the entry of the same key, or evicted the least recently used one.
             inner.bytes -= old;
-            self.evictions.fetch_add(1, Ordering::Relaxed);
+            if !replacing {
+                self.evictions.fetch_add(1, Ordering::Relaxed);
+            }
         }
         inner.bytes += size;
         while inner.bytes > self.max_bytes {
@@ -104,5 +108,86 @@ impl ModelCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves consistent data (each update is one step).
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+    use engine::model::Model;
+    use engine::spec::LoadedWorkspace;
+
+    /// A one-channel model with `bins` bins: its size grows with them.
+    fn model(bins: usize) -> Arc<CompiledModel> {
+        let data = vec![10.0; bins];
+        let ws = serde_json::json!({
+            "channels": [{"name": "sr", "samples": [
+                {"name": "bkg", "data": data, "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]}
+            ]}],
+            "observations": [{"name": "sr", "data": data}],
+            "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+            "version": "1.0.0"
+        });
+        let loaded = LoadedWorkspace::from_slice("test", ws.to_string().as_bytes()).unwrap();
+        let m = Model::new(&loaded.workspace, &ModelSettings::default()).unwrap();
+        Arc::new(CompiledModel::new(&m, &Device::Cpu).unwrap())
+    }
+
+    fn key(name: &str) -> ModelKey {
+        ModelKey { workspace: name.into(), patch: None, settings: ModelSettings::default() }
+    }
+
+    #[test]
+    fn the_byte_cap_evicts_least_recently_used_models() {
+        let m = model(100);
+        let size = m.memory_bytes() as u64;
+        assert!(size > 100 * 8, "a model of 100 bins holds at least its data: {size}");
+        // Room for two such models, not three.
+        let cache = ModelCache::new(100, 2 * size + size / 2);
+        cache.insert(key("a"), m.clone());
+        cache.insert(key("b"), m.clone());
+        assert!(cache.get(&key("a")).is_some(), "a is now the most recently used");
+        cache.insert(key("c"), m.clone());
+        let s = cache.stats();
+        assert_eq!((s.models, s.bytes, s.evictions), (2, 2 * size, 1), "{s:?}");
+        assert!(cache.get(&key("b")).is_none(), "b was the least recently used");
+        assert!(cache.get(&key("a")).is_some() && cache.get(&key("c")).is_some());
+
+        // A larger model pushes out as many as it needs.
+        let big = model(250);
+        let big_size = big.memory_bytes() as u64;
+        assert!(big_size > size && big_size <= 2 * size + size / 2, "{big_size} vs {size}");
+        cache.insert(key("big"), big);
+        let s = cache.stats();
+        assert!(s.bytes <= 2 * size + size / 2, "never above the cap: {s:?}");
+        assert_eq!(s.bytes, cache.lock().models.iter().map(|(_, (_, b))| *b).sum::<u64>(), "bytes are the entries' sum");
+        assert!(cache.get(&key("big")).is_some());
+    }
+
+    #[test]
+    fn a_model_larger_than_the_cap_is_not_kept_and_replacing_does_not_double_count() {
+        let m = model(100);
+        let size = m.memory_bytes() as u64;
+        let cache = ModelCache::new(100, size - 1);
+        cache.insert(key("a"), m.clone());
+        assert_eq!((cache.stats().models, cache.stats().bytes), (0, 0));
+
+        let cache = ModelCache::new(100, 10 * size);
+        cache.insert(key("a"), m.clone());
+        cache.insert(key("a"), m.clone());
+        let s = cache.stats();
+        assert_eq!((s.models, s.bytes, s.evictions), (1, size, 0), "{s:?}");
+    }
+
+    #[test]
+    fn the_count_cap_holds_too() {
+        let m = model(10);
+        let cache = ModelCache::new(2, u64::MAX);
+        for k in ["a", "b", "c", "d"] {
+            cache.insert(key(k), m.clone());
+        }
+        let s = cache.stats();
+        assert_eq!((s.models, s.bytes, s.evictions), (2, 2 * m.memory_bytes() as u64, 2), "{s:?}");
     }
 }

@@ -2,7 +2,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use broker::{Task, TaskResult, Timings, WorkerId};
+use broker::{Limit, Limits, Task, TaskResult, Timings, WorkerId};
 use candle_core::Device;
 
 use crate::cache::{ModelCache, ModelKey};
@@ -12,12 +12,20 @@ use crate::{compile, execute};
 pub struct Processor {
     pub cache: ModelCache,
     pub worker: WorkerId,
+    /// Patches and workspaces larger than these fail unread (`max_patch_bytes`,
+    /// `max_workspace_bytes`); task messages are checked before decoding, by the consumer.
+    pub limits: Limits,
     device: Device,
 }
 
 impl Processor {
     pub fn new(cache: ModelCache, worker: WorkerId) -> Self {
-        Processor { cache, worker, device: Device::Cpu }
+        Processor { cache, worker, limits: Limits::default(), device: Device::Cpu }
+    }
+
+    /// The same with the fleet's size limits instead of the defaults.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Processor { limits, ..self }
     }
 
     /// The cache key of a task's model.
@@ -46,6 +54,12 @@ impl Processor {
             queue_wait_s: broker::now_ms().saturating_sub(task.enqueued_at_ms) as f64 / 1000.0,
             ..Timings::default()
         };
+        if let Some(p) = &task.patch {
+            let size = p.operations.len() as u64;
+            if let Err(e) = self.limits.check(Limit::Patch, format!("patch {}", p.name), size) {
+                return TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings);
+            }
+        }
         let key = Self::key(task);
         let model = match self.cache.get(&key) {
             Some(model) => {
@@ -58,6 +72,10 @@ impl Processor {
                     Err(reason) => return TaskResult::failed(task, reason, self.worker.clone(), attempt, timings),
                 };
                 timings.workspace_fetch_s = fetch_s;
+                let what = format!("workspace {}", task.workspace);
+                if let Err(e) = self.limits.check(Limit::Workspace, what, bytes.len() as u64) {
+                    return TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings);
+                }
                 let t = Instant::now();
                 let compiled = compile::compile(&bytes, task.workspace.as_str(), task.patch.as_ref(), &task.settings, &self.device);
                 timings.compile_s = t.elapsed().as_secs_f64();
@@ -78,5 +96,45 @@ impl Processor {
             Ok(o) => TaskResult::succeeded(task, o, self.worker.clone(), attempt, timings),
             Err(reason) => TaskResult::failed(task, reason, self.worker.clone(), attempt, timings),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use broker::{JobId, Patch, Status, Work, WorkspaceDigest};
+    use engine::model::ModelSettings;
+
+    fn task(patch: Option<Patch>) -> Task {
+        let ws = WorkspaceDigest::of(b"never parsed");
+        Task::new(JobId::generate(), ws, patch, ModelSettings::default(), Work::Fit, broker::now_ms())
+    }
+
+    fn reason(r: &TaskResult) -> &str {
+        match &r.status {
+            Status::Failed { reason } => reason,
+            Status::Succeeded => panic!("succeeded"),
+        }
+    }
+
+    #[test]
+    fn oversized_patches_and_workspaces_fail_unread() {
+        let limits = Limits { workspace: 100, patch: 10, task: 1 << 20 };
+        let p = Processor::new(ModelCache::new(4, 1 << 20), WorkerId::current()).with_limits(limits);
+        let big_patch = Patch { name: "wide".into(), values: vec![], operations: format!("[{}]", " ".repeat(20)) };
+        let r = p.process(&task(Some(big_patch)), 1, || panic!("an oversized patch fetches no workspace"));
+        let why = reason(&r);
+        assert!(why.contains("patch wide is 22 bytes") && why.contains("max_patch_bytes"), "{why}");
+
+        let t = task(None);
+        let r = p.process(&t, 1, || Ok((vec![b' '; 101], 0.0)));
+        let why = reason(&r);
+        assert!(
+            why.contains(&format!("workspace {} is 101 bytes", t.workspace)) && why.contains("max_workspace_bytes"),
+            "{why}"
+        );
+        // At the limit it is read (and here fails to parse, for another reason).
+        let r = p.process(&t, 1, || Ok((vec![b' '; 100], 0.0)));
+        assert!(!reason(&r).contains("max_workspace_bytes"), "{}", reason(&r));
     }
 }

@@ -88,7 +88,8 @@ impl Service {
         let processor = Arc::new(Processor::new(
             ModelCache::new(settings.cache_models, settings.cache_bytes),
             WorkerId::current(),
-        ));
+        )
+        .with_limits(settings.broker.limits()));
         let metrics = Arc::new(Metrics::new(processor.clone(), settings.slots));
         info!(
             worker = %processor.worker,
@@ -99,6 +100,9 @@ impl Service {
             key_prefix = settings.broker.key_prefix,
             cache_models = settings.cache_models,
             cache_bytes = settings.cache_bytes,
+            max_task_bytes = settings.broker.max_task_bytes,
+            max_workspace_bytes = settings.broker.max_workspace_bytes,
+            max_patch_bytes = settings.broker.max_patch_bytes,
             metrics = %metrics_addr,
             dead_letter_recorder = settings.dead_letter_recorder,
             "fitfleet-worker started"

@@ -137,6 +137,15 @@ pub struct WorkerArgs {
     /// PEM file of the CA of RabbitMQ's and Redis's TLS certificates (amqps://, rediss://) [default: the system's CAs] [key tls_ca_file]
     #[arg(long, value_name = "FILE")]
     pub tls_ca_file: Option<String>,
+    /// Largest workspace accepted, in bytes [default: 67108864] [key max_workspace_bytes]
+    #[arg(long, value_name = "BYTES")]
+    pub max_workspace_bytes: Option<u64>,
+    /// Largest patch (JSON Patch operations) accepted, in bytes [default: 16777216] [key max_patch_bytes]
+    #[arg(long, value_name = "BYTES")]
+    pub max_patch_bytes: Option<u64>,
+    /// Largest task message accepted, in bytes [default: 33554432] [key max_task_bytes]
+    #[arg(long, value_name = "BYTES")]
+    pub max_task_bytes: Option<u64>,
     /// Fits run at once [default: the cores available] [key slots]
     #[arg(long, value_name = "N")]
     pub slots: Option<u16>,
@@ -183,6 +192,9 @@ impl WorkerArgs {
         set(&mut b.consumer_timeout_secs, &self.consumer_timeout_secs);
         set(&mut b.reconnect_max_delay_secs, &self.reconnect_max_delay_secs);
         set(&mut b.tls_ca_file, &self.tls_ca_file);
+        set(&mut b.max_workspace_bytes, &self.max_workspace_bytes);
+        set(&mut b.max_patch_bytes, &self.max_patch_bytes);
+        set(&mut b.max_task_bytes, &self.max_task_bytes);
         set(&mut s.slots, &self.slots);
         set(&mut s.cache_models, &self.cache_models);
         set(&mut s.cache_bytes, &self.cache_bytes);
@@ -224,7 +236,8 @@ mod tests {
         let v = serde_json::to_value(WorkerSettings::default()).unwrap();
         for key in [
             "broker_url", "redis_url", "key_prefix", "queue_prefix", "ttl_secs", "delivery_limit", "heartbeat_secs",
-            "consumer_timeout_secs", "reconnect_max_delay_secs", "tls_ca_file", "slots", "cache_models", "cache_bytes",
+            "consumer_timeout_secs", "reconnect_max_delay_secs", "tls_ca_file", "max_workspace_bytes", "max_patch_bytes",
+            "max_task_bytes", "slots", "cache_models", "cache_bytes",
             "metrics_addr", "drain_timeout_secs", "dead_letter_recorder", "log_format",
         ] {
             assert!(v.get(key).is_some(), "{key}");
@@ -256,6 +269,8 @@ mod tests {
             "9",
             "--heartbeat-secs",
             "7",
+            "--max-task-bytes",
+            "4096",
             "--dead-letter-recorder",
             "false",
             "--log-format",
@@ -267,6 +282,8 @@ mod tests {
         assert_eq!(s.cache_models, 7);
         assert_eq!(s.broker.delivery_limit, 9);
         assert_eq!(s.broker.heartbeat_secs, 7);
+        assert_eq!(s.broker.max_task_bytes, 4096);
+        assert_eq!(s.broker.max_workspace_bytes, 64 << 20);
         assert_eq!(s.broker.queue_prefix, "file.");
         assert_eq!(s.metrics_addr, "0.0.0.0:9100");
         assert!(!s.dead_letter_recorder);

@@ -128,7 +128,7 @@ impl TaskConsumer {
                 match consumer.next().await {
                     Some(Ok(delivery)) if link.channel.status().connected() => {
                         self.backoff.reset();
-                        return Ok(TaskDelivery::new(delivery));
+                        return Ok(TaskDelivery::new(delivery, self.cfg.max_task_bytes));
                     }
                     Some(Ok(_)) => {
                         // Prefetched on a channel that is gone: it could not be acked, and
@@ -175,7 +175,7 @@ impl TaskConsumer {
         // After the cancel-ok the stream yields what was already delivered, then ends.
         let drain = async {
             while let Some(Ok(d)) = consumer.next().await {
-                left.push(TaskDelivery::new(d));
+                left.push(TaskDelivery::new(d, self.cfg.max_task_bytes));
             }
         };
         if tokio::time::timeout(CLOSE_GRACE * 10, drain).await.is_err() {
@@ -245,7 +245,8 @@ pub struct Death {
 }
 
 impl TaskDelivery {
-    fn new(d: Delivery) -> Self {
+    /// `max_task_bytes`: a longer body is not decoded (its `task` is a `TooLarge` error).
+    fn new(d: Delivery, max_task_bytes: u64) -> Self {
         let headers = d.properties.headers().as_ref();
         let delivery_count = headers
             .and_then(|h| h.inner().get("x-delivery-count"))
@@ -253,7 +254,7 @@ impl TaskDelivery {
             .unwrap_or(0);
         let death = headers.and_then(|h| h.inner().get("x-death")).and_then(first_death);
         TaskDelivery {
-            task: Task::decode(&d.data),
+            task: Task::decode_limited(&d.data, max_task_bytes),
             message_id: d.properties.message_id().as_ref().map(|s| s.as_str().to_owned()),
             job_header: headers.and_then(|h| h.inner().get("x-fitfleet-job")).and_then(amqp_str),
             content_type: d.properties.content_type().as_ref().map(|s| s.as_str().to_owned()),

@@ -37,6 +37,9 @@ pub enum AmqpError {
     GaveUp { attempts: u32, last: Box<AmqpError> },
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// A task message over `max_task_bytes`: nothing of the batch was published.
+    #[error("not publishing: {0}")]
+    TooLarge(#[from] crate::limits::TooLarge),
 }
 
 impl AmqpError {
@@ -76,7 +79,8 @@ impl AmqpError {
             | AmqpError::BadUrl { .. }
             | AmqpError::Unroutable { .. }
             | AmqpError::TlsCa(_)
-            | AmqpError::Encode(_) => false,
+            | AmqpError::Encode(_)
+            | AmqpError::TooLarge(_) => false,
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::amqp::error::AmqpError;
 use crate::amqp::server::ServerInfo;
 use crate::amqp::topology::Topology;
 use crate::config::BrokerConfig;
+use crate::limits::Limit;
 use crate::task::Task;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
@@ -92,7 +93,8 @@ impl Publisher {
     /// If the connection drops, reconnects with exponential backoff and publishes again
     /// the tasks that were not confirmed (a task may then be queued twice; its id is the
     /// same and the store keeps the first result only). Gives up when no task could be
-    /// confirmed for [`GIVE_UP_AFTER`].
+    /// confirmed for [`GIVE_UP_AFTER`]. Publishes nothing when a task's message is longer
+    /// than `max_task_bytes`.
     pub async fn publish(&mut self, tasks: &[Task]) -> Result<PublishReport, AmqpError> {
         self.publish_with(tasks, CONFIRM_WINDOW).await
     }
@@ -111,6 +113,12 @@ impl Publisher {
             .enumerate()
             .map(|(i, t)| t.encode().map(|b| (i, b)))
             .collect::<Result<_, _>>()?;
+        // Workers refuse longer messages unread: refuse them here, before publishing any.
+        let limits = self.cfg.limits();
+        for (i, bytes) in &pending {
+            let t = &tasks[*i];
+            limits.check(Limit::Task, format!("task {} ({})", t.task_id, t.label()), bytes.len() as u64)?;
+        }
         let mut reconnects = 0;
         let mut backoff = Backoff::new(self.cfg.reconnect_max_delay());
         let mut attempts = 0;

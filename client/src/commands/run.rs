@@ -23,11 +23,11 @@ const CACHE_BYTES: u64 = 1 << 30;
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let works = tasks::works(&args.work)?;
-    let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work))?;
-    let slots = match args.slots {
-        Some(n) => n,
-        None => ClientSettings::from_environment()?.slots,
-    };
+    // The fleet's size limits hold here too, so that what runs here also runs on the fleet.
+    let settings = ClientSettings::from_environment()?;
+    let limits = settings.broker.limits();
+    let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work), &limits)?;
+    let slots = args.slots.unwrap_or(settings.slots);
     let slots = if slots == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { slots };
 
     let store = LocalStore::new();
@@ -35,6 +35,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     debug_assert_eq!(digest, prepared.digest);
     let job = JobId::generate();
     let all = tasks::build(&job, &prepared, &works);
+    tasks::check_sizes(&all, &limits)?;
     let total = all.len() as u64;
     let toys = matches!(works.first(), Some(broker::Work::Toys { .. }));
     let shards = toys.then(|| toys_merge::shards_per_patch(all.iter().map(|t| t.patch.as_ref().map(|p| p.name.as_str()))));
@@ -43,7 +44,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let queue = LocalQueue::new();
     queue.publish(all);
 
-    let processor = Processor::new(ModelCache::new(CACHE_MODELS, CACHE_BYTES), WorkerId::current());
+    let processor = Processor::new(ModelCache::new(CACHE_MODELS, CACHE_BYTES), WorkerId::current()).with_limits(limits);
     let bar = progress::tasks_bar(total);
     let failed = AtomicU64::new(0);
     let start = Instant::now();

@@ -13,18 +13,24 @@ use crate::settings::ClientSettings;
 use crate::{fleet, prepare, tasks};
 
 pub fn run(args: &SubmitArgs) -> Result<ExitCode> {
-    // Everything that can be wrong with the inputs is found before any connection is made.
+    // Everything that can be wrong with the inputs is found before any connection is made,
+    // the sizes the fleet accepts included.
     let works = tasks::works(&args.work)?;
-    let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work))?;
-    let settings = ClientSettings::load(&args.connection)?;
+    let settings = ClientSettings::load(&args.connection)?.with_size_limits(&args.sizes);
+    let limits = settings.broker.limits();
+    let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work), &limits)?;
     let label = JobLabel { summary: format!("{} on {}", tasks::describe(&args.work), prepared.describe()), labels: prepared.labels.clone() };
-    fleet::block_on(submit(&settings, &prepared, &works, &label))?
+    let job = JobId::generate();
+    let tasks = tasks::build(&job, &prepared, &works);
+    tasks::check_sizes(&tasks, &limits)?;
+    fleet::block_on(submit(&settings, &prepared, &job, &tasks, &label))?
 }
 
 async fn submit(
     settings: &ClientSettings,
     prepared: &prepare::Prepared,
-    works: &[broker::Work],
+    job: &JobId,
+    tasks: &[broker::Task],
     label: &JobLabel,
 ) -> Result<ExitCode> {
     let cfg = &settings.broker;
@@ -36,17 +42,15 @@ async fn submit(
     ensure!(put.digest == prepared.digest, "the store gave the workspace digest {}, expected {}", put.digest, prepared.digest);
     tracing::info!(digest = %put.digest, size = put.size, newly_stored = put.newly_stored, "workspace uploaded");
 
-    let job = JobId::generate();
-    let tasks = tasks::build(&job, prepared, works);
     store
-        .create_job(&JobSpec::from_tasks(label.encode(), &tasks))
+        .create_job(&JobSpec::from_tasks(label.encode(), tasks))
         .await
         .with_context(|| format!("recording job {job}"))?;
-    match publisher.publish(&tasks).await {
+    match publisher.publish(tasks).await {
         Ok(report) => tracing::info!(published = report.published, rate = report.rate(), "tasks published"),
         Err(e) => {
             // The record would wait forever for tasks that are not queued.
-            if let Err(c) = store.cancel_job(&job).await {
+            if let Err(c) = store.cancel_job(job).await {
                 tracing::warn!(error = %c, "cancelling the job after the failed publish");
             }
             publisher.close().await;
