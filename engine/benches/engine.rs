@@ -72,6 +72,16 @@ fn main() {
         measure(case, "fit", runs(20), || {
             assert!(fit(&model, &data, &FitOptions::default()).unwrap().converged);
         });
+        // The optimizer's choice: the same fit by gradient-only BFGS (the quasi-Newton family
+        // of L-BFGS-B), started from the expected curvature at the start, beside the projected
+        // Gauss-Newton steps of `fit` above. Curvature included in the time.
+        measure(case, "fit_bfgs", runs(20), || {
+            let start = engine::infer::mle::suggested_start(&model);
+            let h = engine::infer::quasi_newton::expected_curvature(&model, &start.x).unwrap();
+            let bounds = &model.config().suggested_bounds;
+            let m = engine::infer::quasi_newton::minimize_from_curvature(&model, &obs, &[start], bounds, &h, &FitOptions::default()).unwrap();
+            assert!(m[0].converged, "{}", m[0].message);
+        });
         // Batched: 32 fits of the same data from jittered starts, time per fit.
         let starts: Vec<engine::infer::Start> = (0..32)
             .map(|i| {
