@@ -326,11 +326,6 @@ pub async fn publish_raw(cfg: &BrokerConfig, messages: &[RawMessage<'_>]) {
     let _ = conn.close(200, "bye".into()).await;
 }
 
-/// A 3-parameter simplified likelihood (SUSY-2019-08): fits in milliseconds.
-pub fn small_workspace() -> Vec<u8> {
-    std::fs::read(reference_dir().join("simplified/SUSY-2019-08_simplified/workspace.json")).unwrap()
-}
-
 /// The resident set size of process `pid` in KiB (`VmRSS` of /proc/PID/status), if it runs.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
