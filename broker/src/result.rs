@@ -138,7 +138,8 @@ pub struct Timings {
     pub queue_wait_s: f64,
     /// Fetching (and decompressing) the workspace from the store; 0 when cached.
     pub workspace_fetch_s: f64,
-    /// Patching and compiling the model; 0 on a cache hit.
+    /// Parsing the workspace (when the worker had not kept it parsed), patching and compiling
+    /// the model; 0 on a cache hit.
     pub compile_s: f64,
     /// Whether the compiled model came from the worker's in-process cache.
     pub model_cache_hit: bool,

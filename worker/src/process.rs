@@ -1,16 +1,24 @@
 //! One task, start to finish: model from cache or compiled, work run, result with timings.
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use broker::{Limit, Limits, Task, TaskResult, Timings, WorkerId};
 use candle_core::Device;
+use engine::spec::LoadedWorkspace;
 
 use crate::cache::{ModelCache, ModelKey};
 use crate::{compile, execute};
 
+/// Background workspaces kept parsed, most recent first: a pallet's tasks all patch the same
+/// one, and parsing and validating it (about half of a 1Lbb model's compile time) is then
+/// paid once per worker instead of once per patch.
+const PARSED_WORKSPACES: usize = 2;
+
 /// Processes tasks with a model cache shared by every fit slot of a worker.
 pub struct Processor {
     pub cache: ModelCache,
+    /// Parsed workspaces by digest, most recently used first (at most [`PARSED_WORKSPACES`]).
+    parsed: Mutex<Vec<(String, Arc<LoadedWorkspace>)>>,
     pub worker: WorkerId,
     /// Patches and workspaces larger than these fail unread (`max_patch_bytes`,
     /// `max_workspace_bytes`); task messages are checked before decoding, by the consumer.
@@ -20,7 +28,7 @@ pub struct Processor {
 
 impl Processor {
     pub fn new(cache: ModelCache, worker: WorkerId) -> Self {
-        Processor { cache, worker, limits: Limits::default(), device: Device::Cpu }
+        Processor { cache, parsed: Mutex::new(Vec::new()), worker, limits: Limits::default(), device: Device::Cpu }
     }
 
     /// The same with the fleet's size limits instead of the defaults.
@@ -42,8 +50,26 @@ impl Processor {
         self.cache.get(&Self::key(task)).is_some()
     }
 
-    /// Run `task`. `workspace` gives the stored workspace bytes (called only on a cache miss)
-    /// and the seconds fetching them took; `attempt` is the delivery count.
+    /// The parsed workspace of `digest`, if kept; marks it most recently used.
+    fn parsed_workspace(&self, digest: &str) -> Option<Arc<LoadedWorkspace>> {
+        let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        let i = parsed.iter().position(|(d, _)| d == digest)?;
+        let entry = parsed.remove(i);
+        let w = entry.1.clone();
+        parsed.insert(0, entry);
+        Some(w)
+    }
+
+    fn keep_parsed_workspace(&self, digest: &str, w: Arc<LoadedWorkspace>) {
+        let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        parsed.retain(|(d, _)| d != digest);
+        parsed.insert(0, (digest.to_owned(), w));
+        parsed.truncate(PARSED_WORKSPACES);
+    }
+
+    /// Run `task`. `workspace` gives the stored workspace bytes (called only when neither the
+    /// model nor the parsed workspace is kept) and the seconds fetching them took; `attempt`
+    /// is the delivery count.
     pub fn process(
         &self,
         task: &Task,
@@ -67,18 +93,35 @@ impl Processor {
                 model
             }
             None => {
-                let (bytes, fetch_s) = match workspace() {
-                    Ok(w) => w,
-                    Err(reason) => return TaskResult::failed(task, reason, self.worker.clone(), attempt, timings),
+                let digest = task.workspace.as_str();
+                let loaded = match self.parsed_workspace(digest) {
+                    Some(w) => w,
+                    None => {
+                        let (bytes, fetch_s) = match workspace() {
+                            Ok(w) => w,
+                            Err(reason) => return TaskResult::failed(task, reason, self.worker.clone(), attempt, timings),
+                        };
+                        timings.workspace_fetch_s = fetch_s;
+                        let what = format!("workspace {}", task.workspace);
+                        if let Err(e) = self.limits.check(Limit::Workspace, what, bytes.len() as u64) {
+                            return TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings);
+                        }
+                        let t = Instant::now();
+                        let parsed = compile::parse_workspace(&bytes, digest);
+                        timings.compile_s = t.elapsed().as_secs_f64();
+                        match parsed {
+                            Ok(w) => {
+                                let w = Arc::new(w);
+                                self.keep_parsed_workspace(digest, w.clone());
+                                w
+                            }
+                            Err(reason) => return TaskResult::failed(task, reason, self.worker.clone(), attempt, timings),
+                        }
+                    }
                 };
-                timings.workspace_fetch_s = fetch_s;
-                let what = format!("workspace {}", task.workspace);
-                if let Err(e) = self.limits.check(Limit::Workspace, what, bytes.len() as u64) {
-                    return TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings);
-                }
-                let t = Instant::now();
-                let compiled = compile::compile(&bytes, task.workspace.as_str(), task.patch.as_ref(), &task.settings, &self.device);
-                timings.compile_s = t.elapsed().as_secs_f64();
+                let t_compile = Instant::now();
+                let compiled = compile::compile(&loaded, digest, task.patch.as_ref(), &task.settings, &self.device);
+                timings.compile_s += t_compile.elapsed().as_secs_f64();
                 match compiled {
                     Ok(m) => {
                         let m = Arc::new(m);
@@ -136,5 +179,34 @@ mod tests {
         // At the limit it is read (and here fails to parse, for another reason).
         let r = p.process(&t, 1, || Ok((vec![b' '; 100], 0.0)));
         assert!(!reason(&r).contains("max_workspace_bytes"), "{}", reason(&r));
+    }
+
+    /// A one-bin workspace with a signal sample that patches scale.
+    const COUNTING: &str = r#"{"channels": [{"name": "sr", "samples": [
+        {"name": "bkg", "data": [50.0], "modifiers": []},
+        {"name": "sig", "data": [5.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]}]}],
+      "observations": [{"name": "sr", "data": [52.0]}],
+      "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}], "version": "1.0.0"}"#;
+
+    #[test]
+    fn patches_of_one_workspace_fetch_and_parse_it_once() {
+        let p = Processor::new(ModelCache::new(4, 1 << 30), WorkerId::current());
+        let digest = WorkspaceDigest::of(COUNTING.as_bytes());
+        let fetches = std::cell::Cell::new(0);
+        let fetch = || {
+            fetches.set(fetches.get() + 1);
+            Ok((COUNTING.as_bytes().to_vec(), 0.5))
+        };
+        for (i, signal) in [3.0, 7.0, 11.0].into_iter().enumerate() {
+            let ops = format!(r#"[{{"op": "replace", "path": "/channels/0/samples/1/data", "value": [{signal}]}}]"#);
+            let patch = Patch { name: format!("sig{signal}"), values: vec![], operations: ops };
+            let t = Task::new(JobId::generate(), digest.clone(), Some(patch), ModelSettings::default(), Work::Fit, 0);
+            let r = p.process(&t, 1, fetch);
+            assert!(r.is_success(), "{:?}", r.status);
+            assert!(!r.timings.model_cache_hit && r.timings.compile_s > 0.0);
+            // Only the first task fetched (and paid for) the workspace.
+            assert_eq!(r.timings.workspace_fetch_s, if i == 0 { 0.5 } else { 0.0 });
+        }
+        assert_eq!(fetches.get(), 1);
     }
 }
