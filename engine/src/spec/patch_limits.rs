@@ -139,6 +139,19 @@ mod tests {
     }
 
     #[test]
+    fn the_worker_and_the_client_report_a_doubling_patch_as_a_patch_error() {
+        let ws = json!({"channels": [{"name": "c", "samples": []}]});
+        let ops: Vec<Value> =
+            (0..40).map(|i| json!({"op": "copy", "from": "", "path": format!("/x{i}")})).collect();
+        let text = Value::Array(ops).to_string();
+        let e = crate::spec::apply_operations("ws.json", &ws, "bomb", &text).unwrap_err();
+        assert_eq!(e.kind, crate::spec::SpecErrorKind::Patch);
+        let msg = e.to_string();
+        assert!(msg.contains("copying the whole document would make the workspace too large"), "{msg}");
+        assert!(msg.contains("(patch bomb)"), "{msg}");
+    }
+
+    #[test]
     fn deep_pointers_are_refused() {
         let mut doc = json!({});
         let path = "/a".repeat(MAX_POINTER_DEPTH + 1);
