@@ -5,16 +5,27 @@ use std::fmt;
 
 /// One submission of the client: a workspace, settings and the tasks that came out of it.
 ///
-/// Printed to the physicist when they submit (`fitfleet status <job>`), so it is short:
-/// 16 lowercase hex digits, random.
+/// Printed to the physicist when they submit (`fitfleet status <job>`): 32 lowercase hex
+/// digits, 128 bits from the operating system's CSPRNG. Knowing a job id is enough to read
+/// its results or cancel it (`fitfleet status/results/cancel <job>`), so ids must not be
+/// guessable: no counter, no time, no seeded generator. Ids given by the user may have any
+/// form [`JobId::parse`] accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct JobId(String);
 
 impl JobId {
-    /// A fresh random job id (64 random bits).
+    /// A fresh random job id: 128 bits from the OS (getrandom), as 32 hex digits.
+    ///
+    /// # Panics
+    /// If the operating system cannot provide random bytes (there is no safe fallback).
     pub fn generate() -> Self {
-        JobId(format!("{:016x}", rand::random::<u64>()))
+        use rand::TryRngCore;
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .expect("the operating system's random number generator failed");
+        JobId(hex(&bytes))
     }
 
     /// Wrap an id given by the user or read back from the store.
@@ -194,6 +205,28 @@ mod tests {
         assert!(JobId::parse("").is_err());
         assert!(JobId::parse("a:b").is_err());
         assert!(TaskId::parse("a b").is_err());
-        assert_eq!(JobId::generate().as_str().len(), 16);
+    }
+
+    #[test]
+    fn generated_job_ids_are_128_random_bits_that_parse_back() {
+        let ids: Vec<JobId> = (0..1000).map(|_| JobId::generate()).collect();
+        for id in &ids {
+            assert_eq!(id.as_str().len(), 32, "{id}");
+            assert!(id.as_str().bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')), "{id}");
+            assert_eq!(&JobId::parse(id.as_str()).unwrap(), id);
+            let json = serde_json::to_string(id).unwrap();
+            assert_eq!(&serde_json::from_str::<JobId>(&json).unwrap(), id);
+        }
+        let distinct: std::collections::HashSet<&JobId> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len(), "1000 ids, no repeat");
+        // Every one of the 128 bits varies: no fixed or always-zero part (e.g. 64 bits
+        // zero-padded would leave half the digits constant).
+        let (mut ones, mut zeros) = (0u128, 0u128);
+        for id in &ids {
+            let v = u128::from_str_radix(id.as_str(), 16).unwrap();
+            ones |= v;
+            zeros |= !v;
+        }
+        assert_eq!((ones, zeros), (u128::MAX, u128::MAX), "some bit never changes");
     }
 }

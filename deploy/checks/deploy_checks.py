@@ -6,6 +6,7 @@
     deploy_checks.py dockerfiles BINS.txt     # bin targets of the workspace, one a line
     deploy_checks.py slurm
     deploy_checks.py rabbitmq-definitions     # runs deploy/compose/rabbitmq-entrypoint.sh
+    deploy_checks.py redis-acl                # runs deploy/compose/redis-entrypoint.sh
 
 Each prints what it checked and exits 1 listing every problem found. Needs PyYAML, jsonschema
 and dockerfile (the venv of scripts/check-deploy has them).
@@ -106,7 +107,7 @@ def compose(resolved_path: str) -> None:
         problem(f".env.example: {var} (used by docker-compose.yml) is not documented")
     for var in sorted(listed - used):
         problem(f".env.example: {var} is not used by docker-compose.yml")
-    for secret in ("RABBITMQ_PASSWORD", "REDIS_PASSWORD"):
+    for secret in ("RABBITMQ_PASSWORD", "REDIS_PASSWORD", "REDIS_WORKER_PASSWORD", "REDIS_CLIENT_PASSWORD"):
         if not re.search(rf"^{secret}=$", example, re.M):
             problem(f".env.example: {secret} must be empty (no default secrets)")
         if not re.search(rf"\$\{{{secret}:\?", raw):
@@ -179,11 +180,25 @@ def compose(resolved_path: str) -> None:
     for line in ("appendonly yes", "appendfsync everysec", "maxmemory-policy noeviction"):
         if not re.search(rf"^{line}$", redis_conf, re.M):
             problem(f"deploy/compose/redis.conf: missing `{line}`")
-    command = [str(c) for c in services["redis"].get("command", [])]
-    for flag in ("--requirepass", "--maxmemory"):
+    redis = services["redis"]
+    command = [str(c) for c in redis.get("command", [])]
+    for flag in ("--aclfile", "--maxmemory"):
         if flag not in command:
             problem(f"docker-compose.yml: redis command lacks {flag}")
-    print("compose: services, scaling, health checks, drain grace, .env.example, RabbitMQ user, Redis policy")
+    if "--requirepass" in command:
+        problem("docker-compose.yml: redis: --requirepass would replace the ACL file's default user")
+    redis_entry = (ROOT / "deploy/compose/redis-entrypoint.sh").read_text()
+    acl_out = re.search(r"FITFLEET_ACL_OUT:-([^}]+)\}", redis_entry)
+    if "--aclfile" in command and (not acl_out or command[command.index("--aclfile") + 1] != acl_out.group(1)):
+        problem("docker-compose.yml: redis --aclfile must name the file redis-entrypoint.sh writes")
+    if [str(c) for c in redis.get("entrypoint", [])][-1:] != ["/etc/fitfleet/redis-entrypoint.sh"]:
+        problem("docker-compose.yml: redis must start through deploy/compose/redis-entrypoint.sh")
+    # Each fitfleet process logs in to Redis as its own user, never as the administrator.
+    for name, user in (("worker", "fitfleet-worker"), ("client", "fitfleet-client")):
+        url = env_dict(services[name].get("environment")).get("FITFLEET_REDIS_URL", "")
+        if not url.startswith(f"redis://{user}:"):
+            problem(f"docker-compose.yml: {name} must reach Redis as user {user}, not {url.split('@')[0]}")
+    print("compose: services, scaling, health checks, drain grace, .env.example, RabbitMQ user, Redis policy and users")
 
 
 # ---- Kubernetes -------------------------------------------------------------------------------
@@ -452,13 +467,62 @@ def rabbitmq_definitions() -> None:
     print("rabbitmq-definitions: topology kept, user and password hash, permissions, refusals")
 
 
+# ---- Redis users --------------------------------------------------------------------------------
+
+def redis_acl() -> None:
+    """Run the compose entrypoint's ACL generator: one line per user, hashes (not passwords) of
+    the right passwords, the key prefix substituted, refusals of bad input. What the users may
+    do is tested against a real redis-server by broker/tests/redis_acl.rs."""
+    script = ROOT / "deploy/compose/redis-entrypoint.sh"
+    passwords = {"REDIS_PASSWORD": "check-deploy-admin", "REDIS_WORKER_PASSWORD": "check-deploy-worker",
+                 "REDIS_CLIENT_PASSWORD": "check-deploy-client"}
+    users = {"default": "REDIS_PASSWORD", "fitfleet-worker": "REDIS_WORKER_PASSWORD",
+             "fitfleet-client": "REDIS_CLIENT_PASSWORD"}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out/users.acl"
+
+        def run(**env: str) -> subprocess.CompletedProcess:
+            full = dict(os.environ, FITFLEET_ACL_TEMPLATE=str(ROOT / "deploy/compose/redis-users.acl"),
+                        FITFLEET_ACL_OUT=str(out), **passwords)
+            full.update(env)
+            return subprocess.run(["sh", str(script), "true"], env=full, capture_output=True, text=True)
+
+        result = run(FITFLEET_KEY_PREFIX="ff:")
+        if result.returncode != 0:
+            problem(f"redis-entrypoint.sh failed: {result.stderr.strip()}")
+            return
+        lines = out.read_text().splitlines()
+        found = {line.split()[1]: line for line in lines if line.startswith("user ")}
+        if set(found) != set(users) or len(lines) != len(users):
+            problem(f"redis-entrypoint.sh: expected exactly the users {sorted(users)}, got {lines}")
+        for user, var in users.items():
+            line = found.get(user, "")
+            if f"#{hashlib.sha256(passwords[var].encode()).hexdigest()}" not in line.split():
+                problem(f"redis-entrypoint.sh: user {user} lacks the SHA-256 of {var}")
+            if passwords[var] in line:
+                problem(f"redis-entrypoint.sh: the password of {user} is in the ACL file")
+        for user in ("fitfleet-worker", "fitfleet-client"):
+            words = found.get(user, "").split()
+            if "-@all" not in words or any(w.startswith("~") and not w.startswith("~ff:") for w in words):
+                problem(f"redis-entrypoint.sh: user {user} must start from -@all and only have keys under the prefix")
+            if "@" in found.get(user, "").replace("-@all", ""):
+                problem(f"redis-entrypoint.sh: user {user} has a command category or a placeholder left")
+        for env, why in (({"REDIS_WORKER_PASSWORD": ""}, "no worker password"),
+                         ({"REDIS_CLIENT_PASSWORD": "short"}, "a short password"),
+                         ({"REDIS_CLIENT_PASSWORD": passwords["REDIS_WORKER_PASSWORD"]}, "two users with one password"),
+                         ({"FITFLEET_KEY_PREFIX": "ff*"}, "a key prefix with a glob character")):
+            if run(**env).returncode == 0:
+                problem(f"redis-entrypoint.sh: accepted {why}")
+    print("redis-acl: users, password hashes, key prefix, least privilege, refusals")
+
+
 def main() -> int:
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
     what, args = sys.argv[1], sys.argv[2:]
     checks = {"compose": compose, "kubernetes": kubernetes, "dockerfiles": dockerfiles, "slurm": slurm,
-              "rabbitmq-definitions": rabbitmq_definitions}
+              "rabbitmq-definitions": rabbitmq_definitions, "redis-acl": redis_acl}
     if what not in checks:
         print(__doc__, file=sys.stderr)
         return 2

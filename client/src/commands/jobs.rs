@@ -18,10 +18,10 @@ pub fn run(args: &JobsArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         let now = broker::now_ms();
-        println!("{:<16}  {:<9}  {:>11}  {:>6}  {:>9}  LABEL", "JOB", "STATE", "FINISHED", "FAILED", "AGE");
+        println!("{:<32}  {:<9}  {:>11}  {:>6}  {:>9}  LABEL", "JOB", "STATE", "FINISHED", "FAILED", "AGE");
         for s in jobs.iter().take(args.limit) {
             println!(
-                "{:<16}  {:<9}  {:>11}  {:>6}  {:>9}  {}",
+                "{:<32}  {:<9}  {:>11}  {:>6}  {:>9}  {}",
                 s.job_id,
                 s.state,
                 format!("{}/{}", s.done + s.failed, s.total),

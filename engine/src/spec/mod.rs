@@ -11,11 +11,13 @@
 //!   JSON path (`error.rs`: [`SpecError`]);
 //! - `digest.rs`: [`digest()`], pyhf's `pyhf.utils.digest`, byte for byte;
 //! - `patchset.rs`: [`PatchSet`], look-up by name or grid values, digest check, patching;
+//! - `patch_limits.rs`: applying patch operations within bounds of size and depth;
 //! - `patched.rs`: [`load_workspace_with_patch`], all of it in one call.
 mod digest;
 mod error;
 mod load;
 mod modifier_serde;
+mod patch_limits;
 mod patched;
 mod patchset;
 mod similar;
@@ -25,6 +27,7 @@ mod workspace;
 pub use digest::{DigestAlgorithm, digest, digest_with, python_json_dumps, write_python_float};
 pub use error::{MAX_REPORTED_PROBLEMS, Problem, SpecError, SpecErrorKind};
 pub use load::{LoadedWorkspace, decompress, parse_value, read_file};
+pub use patch_limits::{COPY_ALLOWANCE, MAX_POINTER_DEPTH};
 pub use patched::{PatchedWorkspace, load_workspace_with_patch};
 pub use patchset::{apply_operations, check_patched_workspace, 
     Digests, PATCHSET_VERSION, Patch, PatchMetadata, PatchSet, PatchSetMetadata, PatchValue,

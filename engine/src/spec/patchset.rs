@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use super::digest::{DigestAlgorithm, digest_with};
 use super::error::{Problems, SpecError, SpecErrorKind, join_path, nested_error, path_string};
 use super::load::{parse, read_raw};
+use super::patch_limits::{PatchFailure, patch_bounded};
 use super::similar::closest;
 use super::validate::validate_workspace;
 use super::workspace::Workspace;
@@ -478,7 +479,18 @@ impl PatchSet {
     pub fn patched_value(&self, workspace: &Value, patch: &Patch) -> Result<Value, SpecError> {
         let operations = self.operations(patch)?;
         let mut doc = workspace.clone();
-        json_patch::patch_unsafe(&mut doc, &operations).map_err(|e| {
+        patch_bounded(&mut doc, &operations).map_err(|failure| {
+            let e = match failure {
+                PatchFailure::Operation(e) => e,
+                PatchFailure::TooLarge { operation, reason } => {
+                    return SpecError::new(
+                        SpecErrorKind::Patch,
+                        &self.source_name,
+                        format!("patches[{}].patch[{operation}]", patch.index),
+                        format!("{reason} (patch {})", patch.name()),
+                    );
+                }
+            };
             let op = operations.0.get(e.operation);
             let from = op.and_then(|op| match op {
                 json_patch::PatchOperation::Move(m) => Some(m.from.to_string()),
@@ -557,7 +569,10 @@ pub fn apply_operations(
     let ops: json_patch::Patch =
         serde_json::from_str(operations).map_err(|e| bad(format!("operations are not RFC 6902 JSON Patch: {e}")))?;
     let mut doc = workspace.clone();
-    json_patch::patch_unsafe(&mut doc, &ops).map_err(|e| bad(format!("operation {}: {} (path {})", e.operation, e.kind, e.path)))?;
+    patch_bounded(&mut doc, &ops).map_err(|failure| match failure {
+        PatchFailure::Operation(e) => bad(format!("operation {}: {} (path {})", e.operation, e.kind, e.path)),
+        PatchFailure::TooLarge { operation, reason } => bad(format!("operation {operation}: {reason}")),
+    })?;
     check_patched_workspace(&format!("{source_name} patched with {patch_name}"), workspace, &doc)
 }
 

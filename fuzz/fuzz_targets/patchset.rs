@@ -1,0 +1,7 @@
+//! libFuzzer target: see `harness::patchset`.
+#![no_main]
+
+#[path = "../src/harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::patchset(data));
