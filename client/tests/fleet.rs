@@ -19,7 +19,7 @@ fn submit(cfg: &broker::BrokerConfig, extra: &[&str]) -> String {
     );
     assert!(out.status.success(), "submit failed: {stderr}");
     let job = stdout.trim().to_string();
-    assert_eq!(job.len(), 16, "the job id alone on stdout: {stdout:?}");
+    assert_eq!(job.len(), 32, "the job id (128 bits in hex) alone on stdout: {stdout:?}");
     job
 }
 
