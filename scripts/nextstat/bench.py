@@ -41,9 +41,9 @@ cases = [
 ]
 for case, ws, ps, patch in cases:
     m = model_of(ws, ps, patch)
-    measure(case, "fit", runs(8), lambda: ns.fit(m))
+    measure(case, "fit", runs(3), lambda: ns.fit(m))
     if case != "erjr_ERJR_350p0_200p0":
-        measure(case, "hypotest", runs(8), lambda: ns.hypotest(1.0, m))
+        measure(case, "hypotest", runs(3), lambda: ns.hypotest(1.0, m))
     if case.startswith("1lbb"):
         measure(case, "upper_limit", 1, lambda: ns.upper_limit(m, method="root"))
     if case == "tttt":
