@@ -76,8 +76,7 @@ struct Kind {
 #[test]
 fn a_thousand_poison_tasks_of_each_kind_fail_with_reasons_and_the_real_tasks_succeed() {
     let _serial = serial();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let cfg = config("flood");
         let store = require_services(&cfg).await;
         let _cleanup = Cleanup(cfg.clone());

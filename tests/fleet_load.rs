@@ -30,8 +30,7 @@ const MAX_GROWTH_KIB: u64 = 8 * 1024;
 #[test]
 fn ten_thousand_queued_tasks_drain_with_flat_memory() {
     let _serial = serial();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let cfg = config("load");
         let store = require_services(&cfg).await;
         let _cleanup = Cleanup(cfg.clone());
