@@ -174,16 +174,22 @@ fn workers_killed_every_few_seconds_the_job_completes_exactly_once() {
         publisher.close().await;
 
         let mut pids: HashSet<u32> = workers.iter().map(|w| w.pid()).collect();
+        // A worker is killed every 2 s, or sooner, every `step` results: on a fast machine the
+        // whole pallet takes a few seconds, and a clock alone would kill only once or twice.
         let (mut kills, max_kills, every) = (0, 12, Duration::from_secs(2));
+        let step = tasks.len() as u64 / (max_kills as u64 + 1);
         let deadline = Instant::now() + Duration::from_secs(300);
         let mut next_kill = Instant::now() + every;
+        let mut next_kill_at_results = step;
         loop {
             let status = store.job_status(job).await.unwrap().unwrap();
             if status.state == broker::store::JobState::Done {
                 break;
             }
             assert!(Instant::now() < deadline, "job not done after {kills} kills: {status:?}");
-            if kills < max_kills && Instant::now() >= next_kill {
+            let results_so_far = status.done + status.failed;
+            if kills < max_kills && (Instant::now() >= next_kill || results_so_far >= next_kill_at_results) {
+                next_kill_at_results = results_so_far + step;
                 let i = kills % workers.len();
                 let name = format!("w{i}-{}", kills + 1);
                 tokio::task::block_in_place(|| {
