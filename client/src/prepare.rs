@@ -142,7 +142,7 @@ fn check_patches(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(patch) = chosen.get(i) else { break };
                 let checked = set
-                    .apply(&loaded.value, patch)
+                    .apply_to(loaded, patch)
                     .map_err(anyhow::Error::from)
                     .and_then(|ws| {
                         check_model(&ws, settings, needs_poi).with_context(|| {

@@ -551,7 +551,7 @@ fn patches_by_name_and_by_values() {
     assert_eq!(near.name(), "grid_400_200");
     set.verify_digest(&ws)
         .expect("the patchset was made for this workspace");
-    let patched = set.apply(&ws, patch).unwrap_or_else(|e| panic!("{e}"));
+    let patched = apply_both(&set, &ws, patch).unwrap_or_else(|e| panic!("{e}"));
     let susy = patched.channels[0].samples.last().expect("a sample");
     assert_eq!(susy.name, "susy");
     assert_eq!(susy.data, [2.0, 4.0, 1.0]);
@@ -602,8 +602,7 @@ fn failing_patch_operation_names_patch_and_op() {
     ops.insert(0, json!({"op": "remove", "path": "/channels/1"}));
     ops.push(json!({"op": "add", "path": "/channels/9/samples/-", "value": {}}));
     let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
-    let e = set
-        .apply(&ws, set.get("grid_400_200").unwrap())
+    let e = apply_both(&set, &ws, set.get("grid_400_200").unwrap())
         .unwrap_err();
     assert_eq!(e.kind, SpecErrorKind::Patch);
     assert_eq!(
@@ -618,14 +617,39 @@ fn patched_workspace_is_validated() {
     let mut ps = common::small_patchset(&digest(&ws));
     *at(&mut ps, "/patches/0/patch/0/value/data") = json!([1.0, 2.0]);
     let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
-    let e = set
-        .apply(&ws, set.get("grid_300_100").unwrap())
+    let e = apply_both(&set, &ws, set.get("grid_300_100").unwrap())
         .unwrap_err();
     assert_problem(
         &e,
         SpecErrorKind::Invalid,
         "workspace patched with grid_300_100 (patchset.json patches[0]): channels[0].samples[2].data: 2 bins",
     );
+}
+
+#[test]
+fn samples_added_at_an_index_land_where_rfc_6902_puts_them() {
+    let ws = common::small_workspace();
+    let mut ps = common::small_patchset(&digest(&ws));
+    let ops = at(&mut ps, "/patches/0/patch").as_array_mut().unwrap();
+    let mut first = ops[0].clone();
+    first["path"] = json!("/channels/0/samples/0");
+    first["value"]["name"] = json!("first");
+    let mut second = ops[0].clone();
+    second["path"] = json!("/channels/0/samples/1");
+    second["value"]["name"] = json!("second");
+    ops.extend([first, second]);
+    let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
+    let patched = apply_both(&set, &ws, set.get("grid_300_100").unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = patched.channels[0].samples.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names[..2], ["first", "second"]);
+    assert_eq!(names.last(), Some(&"susy"));
+
+    // Past the end: refused, by the general way's words.
+    let mut ps = common::small_patchset(&digest(&ws));
+    *at(&mut ps, "/patches/0/patch/0/path") = json!("/channels/0/samples/7");
+    let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
+    let e = apply_both(&set, &ws, set.get("grid_300_100").unwrap()).unwrap_err();
+    assert_eq!(e.kind, SpecErrorKind::Patch);
 }
 
 #[test]
@@ -638,8 +662,7 @@ fn removing_a_channel_may_leave_its_observation() {
         .unwrap()
         .push(json!({"op": "remove", "path": "/channels/1"}));
     let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
-    let patched = set
-        .apply(&ws, set.get("grid_300_100").unwrap())
+    let patched = apply_both(&set, &ws, set.get("grid_300_100").unwrap())
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(patched.channels.len(), 1);
     assert_eq!(patched.observations.len(), 2);
@@ -677,8 +700,7 @@ fn bad_patchsets() {
     *at(&mut ps, "/patches/1/patch/0/op") = json!("append");
     let set =
         PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("operations are read later");
-    let e = set
-        .apply(&ws, set.get("grid_400_100").unwrap())
+    let e = apply_both(&set, &ws, set.get("grid_400_100").unwrap())
         .unwrap_err();
     assert_problem(
         &e,
@@ -757,4 +779,19 @@ fn workspace_with_patch_in_one_call() {
     let from_bytes =
         PatchedWorkspace::new(loaded, Some(&set), Some("grid_400_200")).expect("applies");
     assert_eq!(from_bytes, patched);
+}
+
+/// Applies `patch` both ways, to the workspace's JSON ([`PatchSet::apply`]) and to the typed
+/// workspace ([`PatchSet::apply_to`], which takes a short way for patches that only add
+/// samples), and checks that they agree to the letter of the error.
+fn apply_both(set: &PatchSet, ws: &Value, patch: &engine::spec::Patch) -> Result<Workspace, SpecError> {
+    let general = set.apply(ws, patch);
+    let loaded = LoadedWorkspace::from_value("workspace.json", ws.clone()).expect("a valid background");
+    let typed = set.apply_to(&loaded, patch);
+    match (&general, &typed) {
+        (Ok(a), Ok(b)) => assert!(a == b, "the typed patch differs from the JSON patch"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("one way fails, the other not: {general:?} / {typed:?}"),
+    }
+    general
 }

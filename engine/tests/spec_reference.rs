@@ -93,6 +93,10 @@ fn every_patch_of_every_reference_patchset_applies_and_validates() {
             let ws = set
                 .apply(&background.value, patch)
                 .unwrap_or_else(|e| panic!("{e}"));
+            // The typed short way (every published patch only adds samples) gives the very
+            // workspace that patching the JSON and typing it again gives.
+            let typed = set.apply_to(&background, patch).unwrap_or_else(|e| panic!("{e}"));
+            assert!(typed == ws, "{}: patch {} applied to the typed workspace differs", path.display(), patch.name());
             assert!(!ws.channels.is_empty());
             assert_eq!(set.get(patch.name()).expect("by name").index, patch.index);
             assert_eq!(

@@ -46,8 +46,8 @@ pub const BACKGROUND: &str = r#"{
 /// workspace; the checks of the patchset itself cover all of them).
 const MAX_APPLIED: usize = 8;
 
-fn background() -> serde_json::Value {
-    serde_json::from_str(BACKGROUND).expect("the fuzz background workspace is JSON")
+fn background() -> LoadedWorkspace {
+    LoadedWorkspace::from_slice("fuzz-background.json", BACKGROUND.as_bytes()).expect("the fuzz background workspace is valid")
 }
 
 /// Bytes as a workspace file (plain or gzip JSON): parse, type, validate, then build the
@@ -60,17 +60,22 @@ pub fn workspace(data: &[u8]) {
 }
 
 /// Bytes as a patchset file: parse and check it, then apply its patches to [`BACKGROUND`]
-/// as the client does (`PatchSet::apply`) and as the worker does (`apply_operations` on the
+/// as the client does (`PatchSet::apply_to`, checked against the general `PatchSet::apply`)
+/// and as the worker does (`apply_operations` on the
 /// operations text a task carries), and build the model of each patched workspace.
 pub fn patchset(data: &[u8]) {
     let Ok(set) = PatchSet::from_slice("fuzz-patchset.json", data) else {
         return;
     };
     let bg = background();
-    let _ = set.verify_digest(&bg);
+    let _ = set.verify_digest(&bg.value);
     for patch in set.patches().iter().take(MAX_APPLIED) {
         let _ = set.by_values(patch.values());
-        if let Ok(ws) = set.apply(&bg, patch) {
+        let general = set.apply(&bg.value, patch);
+        let typed = set.apply_to(&bg, patch);
+        assert_eq!(general.is_ok(), typed.is_ok(), "a patch applies to the typed workspace as to its JSON");
+        if let Ok(ws) = general {
+            assert_eq!(Some(&ws), typed.as_ref().ok(), "the same patched workspace either way");
             let _ = Model::new(&ws, &ModelSettings::default());
         }
         let _ = apply_operations("fuzz", &bg, patch.name(), patch.operations_json());

@@ -32,7 +32,7 @@ pub fn compile(
         None => &loaded.workspace,
         // As the client checked it: observations of channels a patch removes may remain.
         Some(p) => {
-            patched = engine::spec::apply_operations(&source_name(digest), &loaded.value, &p.name, &p.operations)
+            patched = engine::spec::apply_operations(&source_name(digest), loaded, &p.name, &p.operations)
                 .map_err(|e| e.to_string())?;
             &patched
         }

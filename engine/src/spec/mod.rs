@@ -12,6 +12,7 @@
 //! - `digest.rs`: [`digest()`], pyhf's `pyhf.utils.digest`, byte for byte;
 //! - `patchset.rs`: [`PatchSet`], look-up by name or grid values, digest check, patching;
 //! - `patch_limits.rs`: applying patch operations within bounds of size and depth;
+//! - `sample_patch.rs`: patches that only add samples, applied to the typed workspace;
 //! - `patched.rs`: [`load_workspace_with_patch`], all of it in one call.
 mod digest;
 mod error;
@@ -20,6 +21,7 @@ mod modifier_serde;
 mod patch_limits;
 mod patched;
 mod patchset;
+mod sample_patch;
 mod similar;
 mod validate;
 mod workspace;

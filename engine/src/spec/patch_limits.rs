@@ -140,7 +140,13 @@ mod tests {
 
     #[test]
     fn the_worker_and_the_client_report_a_doubling_patch_as_a_patch_error() {
-        let ws = json!({"channels": [{"name": "c", "samples": []}]});
+        let ws = json!({
+            "channels": [{"name": "c", "samples": [{"name": "b", "data": [1.0], "modifiers": []}]}],
+            "observations": [{"name": "c", "data": [1.0]}],
+            "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+            "version": "1.0.0"
+        });
+        let ws = crate::spec::LoadedWorkspace::from_value("ws.json", ws).unwrap();
         let ops: Vec<Value> =
             (0..40).map(|i| json!({"op": "copy", "from": "", "path": format!("/x{i}")})).collect();
         let text = Value::Array(ops).to_string();

@@ -19,8 +19,9 @@ use serde_json::{Map, Value};
 
 use super::digest::{DigestAlgorithm, digest_with};
 use super::error::{Problems, SpecError, SpecErrorKind, join_path, nested_error, path_string};
-use super::load::{parse, read_raw};
+use super::load::{LoadedWorkspace, parse, read_raw};
 use super::patch_limits::{PatchFailure, patch_bounded};
+use super::sample_patch::added_samples;
 use super::similar::closest;
 use super::validate::validate_workspace;
 use super::workspace::Workspace;
@@ -529,6 +530,24 @@ impl PatchSet {
         self.check_patched(workspace, &patched, patch)
     }
 
+    /// [`PatchSet::apply`] to a loaded workspace, the same result: a patch that only adds
+    /// samples (every published signal patch) is applied to the typed workspace, the others
+    /// to its JSON (see `sample_patch.rs`).
+    pub fn apply_to(&self, background: &LoadedWorkspace, patch: &Patch) -> Result<Workspace, SpecError> {
+        if let Ok(operations) = self.operations(patch)
+            && let Some(ws) = added_samples(&background.workspace, &operations)
+        {
+            validate_workspace(&ws, &self.patched_source(patch), &HashSet::new())?;
+            return Ok(ws);
+        }
+        self.apply(&background.value, patch)
+    }
+
+    /// How a patched workspace is named in errors.
+    fn patched_source(&self, patch: &Patch) -> String {
+        format!("workspace patched with {} ({} patches[{}])", patch.name(), self.source_name, patch.index)
+    }
+
     /// Types and validates a patched workspace; observations of channels the patch removed
     /// may remain (pyhf ignores them).
     pub(crate) fn check_patched(
@@ -537,13 +556,7 @@ impl PatchSet {
         patched: &Value,
         patch: &Patch,
     ) -> Result<Workspace, SpecError> {
-        let source = format!(
-            "workspace patched with {} ({} patches[{}])",
-            patch.name(),
-            self.source_name,
-            patch.index
-        );
-        check_patched_workspace(&source, original, patched)
+        check_patched_workspace(&self.patched_source(patch), original, patched)
     }
 }
 
@@ -558,22 +571,27 @@ pub fn check_patched_workspace(source: &str, original: &Value, patched: &Value) 
 }
 
 /// Apply one patch given by its name and its RFC 6902 operations (JSON text, as tasks carry
-/// them) to a workspace, and type and validate the result like [`PatchSet::apply`].
+/// them) to a loaded workspace, and type and validate the result like [`PatchSet::apply_to`].
 pub fn apply_operations(
     source_name: &str,
-    workspace: &Value,
+    background: &LoadedWorkspace,
     patch_name: &str,
     operations: &str,
 ) -> Result<Workspace, SpecError> {
     let bad = |reason: String| SpecError::new(SpecErrorKind::Patch, source_name, "patch", format!("{reason} (patch {patch_name})"));
     let ops: json_patch::Patch =
         serde_json::from_str(operations).map_err(|e| bad(format!("operations are not RFC 6902 JSON Patch: {e}")))?;
-    let mut doc = workspace.clone();
+    let patched_source = format!("{source_name} patched with {patch_name}");
+    if let Some(ws) = added_samples(&background.workspace, &ops) {
+        validate_workspace(&ws, &patched_source, &HashSet::new())?;
+        return Ok(ws);
+    }
+    let mut doc = background.value.clone();
     patch_bounded(&mut doc, &ops).map_err(|failure| match failure {
         PatchFailure::Operation(e) => bad(format!("operation {}: {} (path {})", e.operation, e.kind, e.path)),
         PatchFailure::TooLarge { operation, reason } => bad(format!("operation {operation}: {reason}")),
     })?;
-    check_patched_workspace(&format!("{source_name} patched with {patch_name}"), workspace, &doc)
+    check_patched_workspace(&patched_source, &background.value, &doc)
 }
 
 /// The channel names in a workspace's JSON.
