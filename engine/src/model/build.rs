@@ -182,17 +182,22 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
 
     // staterror: widths combine every sample declaring it; parameters cover its bins.
     let mut staterror_bins: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut staterror_declared: HashMap<&str, Vec<&Declared>> = HashMap::new();
+    for d in declared.iter().filter(|d| matches!(d.modifier.kind, ModifierKind::Staterror { .. })) {
+        staterror_declared.entry(d.modifier.name.as_str()).or_default().push(d);
+    }
     for &(name, mtype) in &modifier_keys {
         if mtype != "staterror" {
             continue;
         }
+        let declarations = &staterror_declared[name];
         let mut nominals = Vec::new();
         let mut uncertainties = Vec::new();
         let mut mask: Option<Vec<bool>> = None;
         for (s, nominal_row) in nominal.iter().enumerate() {
             let mut unc = vec![0.0; nbins_total];
             let mut this_mask = vec![false; nbins_total];
-            for d in declared.iter().filter(|d| d.sample == s && d.modifier.name == name) {
+            for d in declarations.iter().filter(|d| d.sample == s) {
                 if let ModifierKind::Staterror { data } = &d.modifier.kind {
                     let ch = &channels[d.channel];
                     unc[ch.offset..ch.offset + ch.nbins].copy_from_slice(data);

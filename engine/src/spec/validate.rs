@@ -192,7 +192,9 @@ fn check_channels(ws: &Workspace, p: &mut Problems) -> Vec<usize> {
                     ),
                 );
             }
-            check_finite(p, &format!("{path}.data"), &sample.data);
+            if !sample.data.iter().all(|v| v.is_finite()) {
+                check_finite(p, &format!("{path}.data"), &sample.data);
+            }
         }
     }
     bins
@@ -281,6 +283,10 @@ fn check_modifiers<'w>(
 
 fn check_modifier_data(p: &mut Problems, at: At, kind: &ModifierKind, nbins: usize) {
     let mut per_bin = |field: &str, data: &[f64]| {
+        // The path is written only for a problem: a large workspace has many modifiers.
+        if data.len() == nbins && data.iter().all(|v| v.is_finite()) {
+            return;
+        }
         let path = format!("{}.{field}", at.path());
         if data.len() != nbins {
             p.push(
