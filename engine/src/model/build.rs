@@ -121,6 +121,7 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
     // requirement of the first declaration of each parameter name.
     let mut declared: Vec<Declared> = Vec::new();
     let mut requirements: HashMap<&str, Vec<(String, Requirement)>> = HashMap::new();
+    let mut required: BTreeSet<(&str, &str)> = BTreeSet::new();
     for (c, ch) in channels.iter().enumerate() {
         for (s, _) in sample_names.iter().enumerate() {
             let Some((ci, si, sample, moddict)) = sites.get(&(c, s)) else { continue };
@@ -169,11 +170,10 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
                         None // known once every sample sharing it has been seen
                     }
                 };
-                if let Some(req) = requirement {
-                    let list = requirements.entry(modifier.kind.type_name()).or_default();
-                    if !list.iter().any(|(n, _)| n == name) {
-                        list.push((name.to_string(), req));
-                    }
+                if let Some(req) = requirement
+                    && required.insert((modifier.kind.type_name(), name))
+                {
+                    requirements.entry(modifier.kind.type_name()).or_default().push((name.to_string(), req));
                 }
                 declared.push(Declared { channel: c, sample: s, modifier, sample_spec: sample });
             }
