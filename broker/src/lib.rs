@@ -5,7 +5,8 @@
 //!   [`amqp::TaskConsumer`] that survives broker restarts.
 //! * [`store`]: Redis, holding workspaces by digest, job records, results (first writer
 //!   wins), per-job progress streams, all with a TTL.
-//! * [`BrokerConfig`]: where RabbitMQ and Redis are, with defaults for a developer's machine.
+//! * [`BrokerConfig`]: where RabbitMQ and Redis are, with defaults for a developer's machine;
+//!   [`BrokerArgs`]: the flags that set it, shared by the client and the workers.
 //!
 //! The flow: the client stores the workspace ([`store::Store::put_workspace`]), creates the
 //! job ([`store::Store::create_job`]) and publishes one task per patch
@@ -53,6 +54,7 @@
 //! # }
 //! ```
 pub mod amqp;
+pub mod args;
 pub mod codec;
 pub mod config;
 pub mod settings;
@@ -64,6 +66,7 @@ mod result;
 mod task;
 pub mod tls;
 
+pub use args::BrokerArgs;
 pub use codec::{DecodeError, EncodeError, PROTOCOL_VERSION};
 pub use config::BrokerConfig;
 pub use dead_letter::{DeadLetterError, record_dead_letter, run_dead_letter_recorder};

@@ -2,6 +2,7 @@
 //! several subcommands are `#[command(flatten)]`ed into them.
 use std::path::PathBuf;
 
+use broker::BrokerArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use engine::infer::TestStatistic;
 use anyhow::bail;
@@ -280,46 +281,6 @@ impl LimitArgs {
 
 // ---- The fleet: submit, status, wait, results, jobs, cancel; and the embedded run. ----
 
-/// Where the fleet's RabbitMQ and Redis are. Defaults, then the settings file, then
-/// `FITFLEET_*` variables (`FITFLEET_BROKER_URL`, `FITFLEET_KEY_PREFIX`, ...), then these flags.
-#[derive(Debug, Args)]
-pub struct ConnectionArgs {
-    /// Settings file (TOML; keys as the FITFLEET_* variables without the prefix, in lower
-    /// case); default $FITFLEET_CONFIG, else ./fitfleet.toml when it exists.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// RabbitMQ's AMQP URL (default amqp://guest:guest@127.0.0.1:5672/%2f).
-    #[arg(long, value_name = "URL")]
-    pub broker_url: Option<String>,
-    /// Redis URL (default redis://127.0.0.1:6379/).
-    #[arg(long, value_name = "URL")]
-    pub redis_url: Option<String>,
-    /// Prefix of the fleet's Redis keys, to share one Redis between fleets (default "fitfleet:").
-    #[arg(long, value_name = "PREFIX")]
-    pub key_prefix: Option<String>,
-    /// Prefix of the fleet's queue names, to share one RabbitMQ vhost (default "fitfleet.").
-    #[arg(long, value_name = "PREFIX")]
-    pub queue_prefix: Option<String>,
-    /// PEM file of the CA of RabbitMQ's and Redis's TLS certificates, for amqps:// and
-    /// rediss:// URLs (default: the system's CA certificates).
-    #[arg(long, value_name = "FILE")]
-    pub tls_ca_file: Option<String>,
-}
-
-/// The fleet's maximum sizes, over the settings file and variables (`submit`).
-#[derive(Debug, Clone, Default, Args)]
-pub struct SizeLimitArgs {
-    /// Largest workspace file accepted, in bytes (default 67108864: 64 MiB).
-    #[arg(long, value_name = "BYTES")]
-    pub max_workspace_bytes: Option<u64>,
-    /// Largest patch (its JSON Patch operations) accepted, in bytes (default 16777216: 16 MiB).
-    #[arg(long, value_name = "BYTES")]
-    pub max_patch_bytes: Option<u64>,
-    /// Largest task message accepted, in bytes (default 33554432: 32 MiB).
-    #[arg(long, value_name = "BYTES")]
-    pub max_task_bytes: Option<u64>,
-}
-
 /// The workspace and the signal points to fit, for `run` and `submit`.
 #[derive(Debug, Args)]
 pub struct BatchInputArgs {
@@ -381,9 +342,7 @@ pub struct SubmitArgs {
     #[command(flatten)]
     pub work: WorkArgs,
     #[command(flatten)]
-    pub connection: ConnectionArgs,
-    #[command(flatten)]
-    pub sizes: SizeLimitArgs,
+    pub connection: BrokerArgs,
 }
 
 /// One job of the fleet.
@@ -392,7 +351,7 @@ pub struct JobArgs {
     /// The job id `fitfleet submit` printed.
     pub job: String,
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub connection: BrokerArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -413,7 +372,7 @@ pub struct ResultsArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub connection: BrokerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -422,7 +381,7 @@ pub struct JobsArgs {
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
     #[command(flatten)]
-    pub connection: ConnectionArgs,
+    pub connection: BrokerArgs,
 }
 
 #[derive(Debug, Args)]

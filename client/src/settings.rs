@@ -2,10 +2,9 @@
 //! run uses this machine. Loaded by [`broker::settings::load`]: defaults, then the settings
 //! file, then `FITFLEET_*` variables, then the command-line flags.
 use anyhow::{Context, Result};
-use broker::BrokerConfig;
+use broker::{BrokerArgs, BrokerConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::args::{ConnectionArgs, SizeLimitArgs};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -18,22 +17,11 @@ pub struct ClientSettings {
 }
 
 impl ClientSettings {
-    /// Load the settings with the command line's connection flags on top.
-    pub fn load(args: &ConnectionArgs) -> Result<Self> {
-        let mut flags: Vec<(&str, String)> = Vec::new();
-        for (key, value) in [
-            ("broker_url", &args.broker_url),
-            ("redis_url", &args.redis_url),
-            ("key_prefix", &args.key_prefix),
-            ("queue_prefix", &args.queue_prefix),
-            ("tls_ca_file", &args.tls_ca_file),
-        ] {
-            if let Some(v) = value {
-                flags.push((key, v.clone()));
-            }
-        }
-        let settings: ClientSettings =
-            broker::settings::load(args.config.as_deref(), &flags).context("loading the client's settings")?;
+    /// Load the settings with the command line's flags on top.
+    pub fn load(args: &BrokerArgs) -> Result<Self> {
+        let mut settings: ClientSettings =
+            broker::settings::load(args.config.as_deref(), &[]).context("loading the client's settings")?;
+        args.apply(&mut settings.broker);
         tracing::debug!(
             broker = %settings.broker.broker_url_redacted(),
             redis = %settings.broker.redis_url_redacted(),
@@ -42,22 +30,6 @@ impl ClientSettings {
             "settings"
         );
         Ok(settings)
-    }
-
-    /// The size limits given as flags over those loaded (typed: through `#[serde(flatten)]` a
-    /// text override cannot become a number).
-    pub fn with_size_limits(mut self, args: &SizeLimitArgs) -> Self {
-        let b = &mut self.broker;
-        for (field, flag) in [
-            (&mut b.max_workspace_bytes, args.max_workspace_bytes),
-            (&mut b.max_patch_bytes, args.max_patch_bytes),
-            (&mut b.max_task_bytes, args.max_task_bytes),
-        ] {
-            if let Some(v) = flag {
-                *field = v;
-            }
-        }
-        self
     }
 
     /// Settings without a command line: the file named by `FITFLEET_CONFIG` or ./fitfleet.toml,

@@ -6,10 +6,10 @@
 //! `FITFLEET_` and the key in capitals (`slots` → `FITFLEET_SLOTS`), its flag the key with
 //! dashes (`--slots`).
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use broker::BrokerConfig;
+use broker::args::set;
+use broker::{BrokerArgs, BrokerConfig};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 
@@ -101,51 +101,11 @@ impl WorkerSettings {
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "fitfleet-worker", version, about, long_about = None)]
 pub struct WorkerArgs {
-    /// TOML settings file [default: $FITFLEET_CONFIG, else ./fitfleet.toml if present]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
     /// Print the settings in effect (passwords hidden) as JSON and exit
     #[arg(long)]
     pub print_settings: bool,
-    /// RabbitMQ URL, e.g. amqp://user:pass@host:5672/%2f [key broker_url]
-    #[arg(long, value_name = "URL")]
-    pub broker_url: Option<String>,
-    /// Redis URL, e.g. redis://host:6379/ [key redis_url]
-    #[arg(long, value_name = "URL")]
-    pub redis_url: Option<String>,
-    /// Prefix of every Redis key (the same as the client's) [key key_prefix]
-    #[arg(long, value_name = "PREFIX")]
-    pub key_prefix: Option<String>,
-    /// Prefix of every queue and exchange (the same as the client's) [key queue_prefix]
-    #[arg(long, value_name = "PREFIX")]
-    pub queue_prefix: Option<String>,
-    /// Seconds jobs, results and workspaces stay in Redis after their last write [key ttl_secs]
-    #[arg(long, value_name = "SECS")]
-    pub ttl_secs: Option<u64>,
-    /// Deliveries of a task before RabbitMQ dead-letters it (the same across the fleet) [key delivery_limit]
-    #[arg(long, value_name = "N")]
-    pub delivery_limit: Option<u32>,
-    /// AMQP heartbeat in seconds [key heartbeat_secs]
-    #[arg(long, value_name = "SECS")]
-    pub heartbeat_secs: Option<u16>,
-    /// Seconds a task may stay unacknowledged before RabbitMQ redelivers it (RabbitMQ 3.12+) [key consumer_timeout_secs]
-    #[arg(long, value_name = "SECS")]
-    pub consumer_timeout_secs: Option<u64>,
-    /// Longest wait between reconnection attempts, in seconds [key reconnect_max_delay_secs]
-    #[arg(long, value_name = "SECS")]
-    pub reconnect_max_delay_secs: Option<u64>,
-    /// PEM file of the CA of RabbitMQ's and Redis's TLS certificates (amqps://, rediss://) [default: the system's CAs] [key tls_ca_file]
-    #[arg(long, value_name = "FILE")]
-    pub tls_ca_file: Option<String>,
-    /// Largest workspace accepted, in bytes [default: 67108864] [key max_workspace_bytes]
-    #[arg(long, value_name = "BYTES")]
-    pub max_workspace_bytes: Option<u64>,
-    /// Largest patch (JSON Patch operations) accepted, in bytes [default: 16777216] [key max_patch_bytes]
-    #[arg(long, value_name = "BYTES")]
-    pub max_patch_bytes: Option<u64>,
-    /// Largest task message accepted, in bytes [default: 33554432] [key max_task_bytes]
-    #[arg(long, value_name = "BYTES")]
-    pub max_task_bytes: Option<u64>,
+    #[command(flatten)]
+    pub fleet: BrokerArgs,
     /// Fits run at once [default: the cores available] [key slots]
     #[arg(long, value_name = "N")]
     pub slots: Option<u16>,
@@ -170,31 +130,10 @@ pub struct WorkerArgs {
 }
 
 impl WorkerArgs {
-    /// Put the flags given over `settings` (the last layer).
-    ///
-    /// The flags are applied typed rather than as text overrides of
-    /// [`broker::settings::load`]: through `#[serde(flatten)]` a text override cannot become a
-    /// number (`--delivery-limit 9` would fail with "invalid type: string").
+    /// Put the flags given over `settings` (the last layer), typed as [`BrokerArgs::apply`]
+    /// explains.
     pub fn apply(&self, s: &mut WorkerSettings) {
-        fn set<T: Clone>(field: &mut T, flag: &Option<T>) {
-            if let Some(v) = flag {
-                *field = v.clone();
-            }
-        }
-        let b = &mut s.broker;
-        set(&mut b.broker_url, &self.broker_url);
-        set(&mut b.redis_url, &self.redis_url);
-        set(&mut b.key_prefix, &self.key_prefix);
-        set(&mut b.queue_prefix, &self.queue_prefix);
-        set(&mut b.ttl_secs, &self.ttl_secs);
-        set(&mut b.delivery_limit, &self.delivery_limit);
-        set(&mut b.heartbeat_secs, &self.heartbeat_secs);
-        set(&mut b.consumer_timeout_secs, &self.consumer_timeout_secs);
-        set(&mut b.reconnect_max_delay_secs, &self.reconnect_max_delay_secs);
-        set(&mut b.tls_ca_file, &self.tls_ca_file);
-        set(&mut b.max_workspace_bytes, &self.max_workspace_bytes);
-        set(&mut b.max_patch_bytes, &self.max_patch_bytes);
-        set(&mut b.max_task_bytes, &self.max_task_bytes);
+        self.fleet.apply(&mut s.broker);
         set(&mut s.slots, &self.slots);
         set(&mut s.cache_models, &self.cache_models);
         set(&mut s.cache_bytes, &self.cache_bytes);
@@ -208,7 +147,7 @@ impl WorkerArgs {
 /// Load the settings: defaults, file, `FITFLEET_*` variables, then the flags in `args`.
 pub fn load(args: &WorkerArgs) -> Result<WorkerSettings, String> {
     let mut settings: WorkerSettings =
-        broker::settings::load(args.config.as_deref(), &[]).map_err(|e| e.to_string())?;
+        broker::settings::load(args.fleet.config.as_deref(), &[]).map_err(|e| e.to_string())?;
     args.apply(&mut settings);
     settings.validate().map_err(|e| format!("settings: {e}"))?;
     Ok(settings)

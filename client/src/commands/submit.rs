@@ -16,7 +16,7 @@ pub fn run(args: &SubmitArgs) -> Result<ExitCode> {
     // Everything that can be wrong with the inputs is found before any connection is made,
     // the sizes the fleet accepts included.
     let works = tasks::works(&args.work)?;
-    let settings = ClientSettings::load(&args.connection)?.with_size_limits(&args.sizes);
+    let settings = ClientSettings::load(&args.connection)?;
     let limits = settings.broker.limits();
     let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work), &limits)?;
     let label = JobLabel { summary: format!("{} on {}", tasks::describe(&args.work), prepared.describe()), labels: prepared.labels.clone() };
