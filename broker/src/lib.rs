@@ -73,7 +73,7 @@ pub use dead_letter::{DeadLetterError, record_dead_letter, run_dead_letter_recor
 pub use ids::{IdError, JobId, TaskId, WorkspaceDigest};
 pub use limits::{Limit, Limits, TooLarge};
 pub use result::{Outcome, Status, TaskResult, Timings, WorkerId};
-pub use task::{Patch, PatchLabel, PatchValue, ScanGrid, Task, Work};
+pub use task::{MAX_SCAN_POINTS, MAX_TOYS_PER_TASK, Patch, PatchLabel, PatchValue, ScanGrid, Task, Work};
 
 /// Milliseconds since the Unix epoch, for `enqueued_at_ms` and the like.
 pub fn now_ms() -> u64 {

@@ -197,7 +197,45 @@ pub enum Work {
     Significance,
 }
 
+/// The most POI values an upper-limit scan may have: a Brazil plot needs tens to hundreds.
+pub const MAX_SCAN_POINTS: u32 = 10_000;
+
+/// The most pseudo-experiments one toys task may run (a job splits more into several tasks).
+pub const MAX_TOYS_PER_TASK: u64 = 1_000_000;
+
 impl Work {
+    /// Whether the numbers of the work are ones a worker can run: finite POI values, `alpha`
+    /// in (0, 1), a scan of at most [`MAX_SCAN_POINTS`] finite points, at most
+    /// [`MAX_TOYS_PER_TASK`] toys. A task is data from anywhere: the worker checks before it
+    /// allocates or fits, and the client before it publishes. The reason names the field.
+    pub fn check(&self) -> Result<(), String> {
+        let finite = |what: &str, v: f64| if v.is_finite() { Ok(()) } else { Err(format!("{what} is {v}, not a finite number")) };
+        match self {
+            Work::Hypotest { poi, .. } => finite("work.poi", *poi),
+            Work::UpperLimit { alpha, scan, .. } => {
+                if !(*alpha > 0.0 && *alpha < 1.0) {
+                    return Err(format!("work.alpha is {alpha}, not between 0 and 1"));
+                }
+                if let Some(grid) = scan {
+                    finite("work.scan.start", grid.start)?;
+                    finite("work.scan.stop", grid.stop)?;
+                    if grid.points < 2 || grid.points > MAX_SCAN_POINTS {
+                        return Err(format!("work.scan.points is {}, not from 2 to {MAX_SCAN_POINTS}", grid.points));
+                    }
+                }
+                Ok(())
+            }
+            Work::Toys { poi, count, .. } => {
+                finite("work.poi", *poi)?;
+                if *count == 0 || *count > MAX_TOYS_PER_TASK {
+                    return Err(format!("work.count is {count} toys, not from 1 to {MAX_TOYS_PER_TASK}"));
+                }
+                Ok(())
+            }
+            Work::Fit | Work::Significance => Ok(()),
+        }
+    }
+
     /// The kind of work as a word, for logs and job records.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -230,6 +268,48 @@ impl ScanGrid {
                     .map(|i| if i == n - 1 { self.stop } else { self.start + step * f64::from(i) })
                     .collect()
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use engine::infer::{Calculator, TestStatistic};
+
+    use super::*;
+
+    fn limit(alpha: f64, scan: Option<ScanGrid>) -> Work {
+        Work::UpperLimit { alpha, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics, scan }
+    }
+
+    fn toys(poi: f64, count: u64) -> Work {
+        Work::Toys { poi, test_stat: TestStatistic::QmuTilde, seed: 1, first: 0, count }
+    }
+
+    #[test]
+    fn work_a_worker_can_run_passes_the_check() {
+        let grid = ScanGrid { start: 0.0, stop: 5.0, points: MAX_SCAN_POINTS };
+        for w in [limit(0.05, Some(grid)), limit(0.05, None), toys(1.0, MAX_TOYS_PER_TASK), Work::Fit, Work::Significance] {
+            assert_eq!(w.check(), Ok(()), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn work_that_would_exhaust_a_worker_or_means_nothing_is_refused_naming_the_field() {
+        let grid = |start: f64, points: u32| Some(ScanGrid { start, stop: 5.0, points });
+        let hypotest = Work::Hypotest { poi: f64::NAN, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics };
+        for (w, field) in [
+            (hypotest, "work.poi is NaN"),
+            (limit(0.05, grid(0.0, u32::MAX)), "work.scan.points is 4294967295, not from 2 to 10000"),
+            (limit(0.05, grid(0.0, 1)), "work.scan.points is 1"),
+            (limit(0.05, grid(f64::NEG_INFINITY, 10)), "work.scan.start is -inf"),
+            (limit(1.5, None), "work.alpha is 1.5"),
+            (toys(1.0, u64::MAX), "work.count is 18446744073709551615 toys"),
+            (toys(1.0, 0), "work.count is 0 toys"),
+            (toys(f64::INFINITY, 10), "work.poi is inf"),
+        ] {
+            let e = w.check().unwrap_err();
+            assert!(e.starts_with(field), "{e}");
         }
     }
 }

@@ -268,12 +268,13 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    /// The scan grid, checked: N a whole number of at least 2.
+    /// The scan grid, checked: N a whole number from 2 to [`broker::MAX_SCAN_POINTS`].
     pub fn grid(&self) -> anyhow::Result<Option<broker::ScanGrid>> {
         let Some(v) = &self.scan else { return Ok(None) };
         let n = v[2];
-        if n < 2.0 || n.fract() != 0.0 || n > f64::from(u32::MAX) {
-            bail!("--scan START STOP N: N must be a whole number of at least 2, got {n}");
+        let max = broker::MAX_SCAN_POINTS;
+        if n < 2.0 || n.fract() != 0.0 || n > f64::from(max) {
+            bail!("--scan START STOP N: N must be a whole number from 2 to {max}, got {n}");
         }
         Ok(Some(broker::ScanGrid { start: v[0], stop: v[1], points: n as u32 }))
     }

@@ -8,8 +8,17 @@ use engine::infer::Calculator;
 use crate::args::{CalcType, WorkArgs};
 use crate::prepare::Prepared;
 
-/// The work of each patch's tasks (several for toys: one per shard).
+/// The work of each patch's tasks (several for toys: one per shard), checked as workers
+/// check it ([`Work::check`]).
 pub fn works(args: &WorkArgs) -> Result<Vec<Work>> {
+    let works = plan(args)?;
+    for w in &works {
+        w.check().map_err(|e| anyhow::anyhow!("the work asked for cannot run: {e} (--poi, --alpha, --scan, --toys-per-task)"))?;
+    }
+    Ok(works)
+}
+
+fn plan(args: &WorkArgs) -> Result<Vec<Work>> {
     let test_stat = args.test.test_stat.into();
     let toys = args.test.calctype == CalcType::Toys;
     if args.limit.scan.is_some() && !args.upper_limit {

@@ -140,3 +140,21 @@ fn task_over_max_task_bytes() {
         &["the task of patch SIG_1000_0", "limit of 2000 bytes", "max_task_bytes"],
     );
 }
+
+#[test]
+fn work_a_worker_could_not_run() {
+    refused(
+        "hugescan",
+        &common::pallet_workspace(),
+        &common::pallet_patchset(),
+        &["--upper-limit", "--scan", "0", "5", "20000"],
+        &["--scan START STOP N", "from 2 to 10000", "20000"],
+    );
+    refused(
+        "hugetoys",
+        &common::pallet_workspace(),
+        &common::pallet_patchset(),
+        &["--calctype", "toys", "--ntoys", "2000000", "--toys-per-task", "2000000"],
+        &["work.count is 2000000 toys", "--toys-per-task"],
+    );
+}

@@ -471,6 +471,22 @@ fn gzip_files_load_like_plain_ones() {
 }
 
 #[test]
+fn gzip_that_unpacks_past_the_bound_is_refused_unpacked_no_further() {
+    let text = bytes(&common::small_workspace());
+    let gz = gzip(&text);
+    let limit = text.len() as u64 - 1;
+    let e = engine::spec::decompress_at_most("bomb.json.gz", &gz, limit).unwrap_err();
+    assert_eq!(e.kind, SpecErrorKind::Gzip, "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("bomb.json.gz: unpacks to more than {limit} bytes, the most a gzip-compressed document may hold")
+    );
+    let exact = engine::spec::decompress_at_most("ok.json.gz", &gz, text.len() as u64).expect("at the bound");
+    assert_eq!(exact.as_ref(), text.as_slice());
+    assert_eq!(engine::spec::MAX_DECOMPRESSED_BYTES, 1 << 30);
+}
+
+#[test]
 fn gzip_files_with_bad_content() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let gz = gzip(&bytes(&common::small_workspace()));

@@ -25,6 +25,7 @@ pub fn execute(model: &CompiledModel, work: &Work) -> Result<Outcome, String> {
 }
 
 fn run(model: &CompiledModel, work: &Work) -> Result<Outcome, String> {
+    work.check()?;
     let data = model.config().observed_data.clone();
     let options = FitOptions::default();
     let err = |e: engine::infer::InferError| e.to_string();

@@ -114,13 +114,24 @@ pub(crate) fn read_raw(path: &Path) -> Result<Vec<u8>, SpecError> {
     })
 }
 
+/// The most bytes a gzip-compressed document may unpack to (1 GiB; the largest published
+/// workspaces and patchsets are tens of megabytes). gzip packs up to about 1000 to 1, so
+/// without a bound a small upload could ask a worker for far more memory than it has.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
+
 /// The bytes, gunzipped when they start with gzip's magic bytes.
 pub fn decompress<'a>(source_name: &str, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>, SpecError> {
+    decompress_at_most(source_name, bytes, MAX_DECOMPRESSED_BYTES)
+}
+
+/// [`decompress`] with another bound on the unpacked size.
+pub fn decompress_at_most<'a>(source_name: &str, bytes: &'a [u8], limit: u64) -> Result<Cow<'a, [u8]>, SpecError> {
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(Cow::Borrowed(bytes));
     }
-    let mut out = Vec::with_capacity(bytes.len() * 8);
+    let mut out = Vec::with_capacity((bytes.len() * 8).min(64 << 20));
     flate2::read::MultiGzDecoder::new(bytes)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| {
             SpecError::new(
@@ -130,6 +141,14 @@ pub fn decompress<'a>(source_name: &str, bytes: &'a [u8]) -> Result<Cow<'a, [u8]
                 format!("starts like gzip but does not decompress: {e}"),
             )
         })?;
+    if out.len() as u64 > limit {
+        return Err(SpecError::new(
+            SpecErrorKind::Gzip,
+            source_name,
+            "",
+            format!("unpacks to more than {limit} bytes, the most a gzip-compressed document may hold"),
+        ));
+    }
     Ok(Cow::Owned(out))
 }
 

@@ -28,7 +28,7 @@ mod workspace;
 
 pub use digest::{DigestAlgorithm, digest, digest_with, python_json_dumps, write_python_float};
 pub use error::{MAX_REPORTED_PROBLEMS, Problem, SpecError, SpecErrorKind};
-pub use load::{LoadedWorkspace, decompress, parse_value, read_file};
+pub use load::{LoadedWorkspace, MAX_DECOMPRESSED_BYTES, decompress, decompress_at_most, parse_value, read_file};
 pub use patch_limits::{COPY_ALLOWANCE, MAX_POINTER_DEPTH};
 pub use patched::{PatchedWorkspace, load_workspace_with_patch};
 pub use patchset::{apply_operations, check_patched_workspace, 
