@@ -97,8 +97,11 @@ pub fn task(data: &[u8]) {
     let again = Task::decode(&bytes).expect("an encoded task decodes");
     assert_eq!(again.task_id, task.task_id, "task ids survive a round trip");
     let _ = task.label();
-    if let Work::UpperLimit { scan: Some(grid), .. } = &task.work {
-        let _ = grid.values();
+    // As the worker: the work is checked before anything is laid out for it.
+    if task.work.check().is_ok()
+        && let Work::UpperLimit { scan: Some(grid), .. } = &task.work
+    {
+        assert!(grid.values().len() <= broker::MAX_SCAN_POINTS as usize);
     }
     if let Some(patch) = &task.patch {
         if let Ok(ws) = apply_operations("fuzz", &background(), &patch.name, &patch.operations) {
