@@ -21,7 +21,7 @@ use super::digest::{DigestAlgorithm, digest_with};
 use super::error::{Problems, SpecError, SpecErrorKind, join_path, nested_error, path_string};
 use super::load::{LoadedWorkspace, parse, read_raw};
 use super::patch_limits::{PatchFailure, patch_bounded};
-use super::sample_patch::added_samples;
+use super::sample_patch::apply_adding_samples;
 use super::similar::closest;
 use super::validate::validate_workspace;
 use super::workspace::Workspace;
@@ -535,10 +535,9 @@ impl PatchSet {
     /// to its JSON (see `sample_patch.rs`).
     pub fn apply_to(&self, background: &LoadedWorkspace, patch: &Patch) -> Result<Workspace, SpecError> {
         if let Ok(operations) = self.operations(patch)
-            && let Some(ws) = added_samples(&background.workspace, &operations)
+            && let Some(result) = apply_adding_samples(&background.workspace, &operations, &self.patched_source(patch))
         {
-            validate_workspace(&ws, &self.patched_source(patch), &HashSet::new())?;
-            return Ok(ws);
+            return result;
         }
         self.apply(&background.value, patch)
     }
@@ -582,9 +581,8 @@ pub fn apply_operations(
     let ops: json_patch::Patch =
         serde_json::from_str(operations).map_err(|e| bad(format!("operations are not RFC 6902 JSON Patch: {e}")))?;
     let patched_source = format!("{source_name} patched with {patch_name}");
-    if let Some(ws) = added_samples(&background.workspace, &ops) {
-        validate_workspace(&ws, &patched_source, &HashSet::new())?;
-        return Ok(ws);
+    if let Some(result) = apply_adding_samples(&background.workspace, &ops, &patched_source) {
+        return result;
     }
     let mut doc = background.value.clone();
     patch_bounded(&mut doc, &ops).map_err(|failure| match failure {

@@ -10,15 +10,31 @@
 //! whose path or sample this does not take as it is, goes the general way, which also names
 //! the error: [`added_samples`] only decides whether the short way applies.
 
+use std::collections::HashSet;
+
 use json_patch::PatchOperation;
 use serde::Deserialize;
 
+use super::error::SpecError;
+use super::validate::validate_workspace;
 use super::workspace::{Sample, Workspace};
+
+/// The patch applied the short way and the result validated (errors named after `source`),
+/// or `None` when the patch must go the general way.
+pub(crate) fn apply_adding_samples(
+    ws: &Workspace,
+    ops: &json_patch::Patch,
+    source: &str,
+) -> Option<Result<Workspace, SpecError>> {
+    let patched = added_samples(ws, ops)?;
+    // A patch that only adds samples removes no channel.
+    Some(validate_workspace(&patched, source, &HashSet::new()).map(|()| patched))
+}
 
 /// `ws` with the patch's samples added, when every operation adds a well-formed sample to an
 /// existing channel at a valid position; `None` when the patch must go the general way. The
 /// result is not validated.
-pub(crate) fn added_samples(ws: &Workspace, ops: &json_patch::Patch) -> Option<Workspace> {
+fn added_samples(ws: &Workspace, ops: &json_patch::Patch) -> Option<Workspace> {
     let mut patched = ws.clone();
     for op in &ops.0 {
         let PatchOperation::Add(add) = op else { return None };
