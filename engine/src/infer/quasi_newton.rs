@@ -24,6 +24,8 @@ struct Row {
     t: f64,
     iterations: usize,
     evaluations: usize,
+    /// Trials the current line search has rejected.
+    rejections: usize,
     done: Option<(bool, String)>,
 }
 
@@ -37,15 +39,47 @@ pub fn minimize_from_curvature(
     curvature: &DMatrix<f64>,
     options: &FitOptions,
 ) -> Result<Vec<Minimum>> {
-    let p = model.npars();
     // One inverse per pattern of fixed parameters.
     let mut inverses: Vec<(Vec<bool>, DMatrix<f64>)> = Vec::new();
-    let mut rows: Vec<Row> = Vec::with_capacity(starts.len());
+    let mut per_row = Vec::with_capacity(starts.len());
     for s in starts {
         if !inverses.iter().any(|(f, _)| *f == s.fixed) {
             inverses.push((s.fixed.clone(), inverse_on_free(curvature, &s.fixed)));
         }
-        let inverse = inverses.iter().find(|(f, _)| *f == s.fixed).expect("computed").1.clone();
+        per_row.push(inverses.iter().find(|(f, _)| *f == s.fixed).expect("computed").1.clone());
+    }
+    bfgs(model, obs, starts, bounds, per_row, None, options)
+}
+
+/// Minimise from each start with BFGS from the inverse of its own `curvatures[i]` (as
+/// [`fisher_curvatures`] gives). A row whose line search rejects `max_rejections` trials in a
+/// row stops there, unconverged (BFGS struggles on a very stiff constraint, where Gauss-Newton
+/// does not): the caller continues it by another method.
+pub fn minimize_from_curvatures(
+    model: &CompiledModel,
+    obs: &Observations,
+    starts: &[Start],
+    bounds: &[[f64; 2]],
+    curvatures: &[DMatrix<f64>],
+    max_rejections: Option<usize>,
+    options: &FitOptions,
+) -> Result<Vec<Minimum>> {
+    let inverses = starts.iter().zip(curvatures).map(|(s, h)| inverse_on_free(h, &s.fixed)).collect();
+    bfgs(model, obs, starts, bounds, inverses, max_rejections, options)
+}
+
+fn bfgs(
+    model: &CompiledModel,
+    obs: &Observations,
+    starts: &[Start],
+    bounds: &[[f64; 2]],
+    inverses: Vec<DMatrix<f64>>,
+    max_rejections: Option<usize>,
+    options: &FitOptions,
+) -> Result<Vec<Minimum>> {
+    let p = model.npars();
+    let mut rows: Vec<Row> = Vec::with_capacity(starts.len());
+    for (s, inverse) in starts.iter().zip(inverses) {
         let x: Vec<f64> = s
             .x
             .iter()
@@ -64,6 +98,7 @@ pub fn minimize_from_curvature(
             t: 1.0,
             iterations: 0,
             evaluations: 0,
+            rejections: 0,
             done: None,
         });
     }
@@ -89,7 +124,10 @@ pub fn minimize_from_curvature(
             } else {
                 let dx: f64 = row.trial.iter().zip(&row.x).zip(&row.g).map(|((t, x), g)| (t - x) * g).sum();
                 if !(f.is_finite() && f <= row.f + 1e-4 * dx.min(0.0)) {
-                    if row.t > 1e-4 {
+                    row.rejections += 1;
+                    if max_rejections.is_some_and(|m| row.rejections >= m) {
+                        row.done = Some((false, format!("stopped after {} rejected trials in a row", row.rejections)));
+                    } else if row.t > 1e-4 {
                         row.t *= 0.25;
                         set_trial(row, bounds);
                     } else if -dx < 1e3 * options.tolerance.max(f64::EPSILON * row.f.abs()) {
@@ -100,6 +138,7 @@ pub fn minimize_from_curvature(
                     continue;
                 }
                 row.iterations += 1;
+                row.rejections = 0;
                 update(row, g);
             }
             row.x = row.trial.clone();
@@ -203,6 +242,10 @@ fn propose(row: &mut Row, bounds: &[[f64; 2]], options: &FitOptions) {
         }
     }
     let decrement = g.dot(&hg);
+    if g.iter().all(|v| *v == 0.0) {
+        row.done = Some((true, "converged: zero gradient on the free parameters".into()));
+        return;
+    }
     if decrement <= 0.0 {
         // Not a descent direction: fall back to steepest descent scaled by the diagonal.
         for i in 0..p {
@@ -238,20 +281,54 @@ pub fn expected_curvature(model: &CompiledModel, x: &[f64]) -> Result<DMatrix<f6
     let e = model.nll_grad_jacobian(&model.params(&[x.to_vec()])?, &obs)?;
     let (p, nb) = (model.npars(), model.nbins());
     let mut h = DMatrix::zeros(p, p);
-    for b in 0..nb {
-        let w = 1.0 / e.lambda[b].max(1e-300);
-        let row = &e.jacobian[b * p..(b + 1) * p];
-        for i in 0..p {
-            if row[i] == 0.0 {
-                continue;
-            }
-            for j in 0..p {
-                h[(i, j)] += w * row[i] * row[j];
-            }
-        }
-    }
+    fisher_add(&mut h, &e.jacobian[..nb * p], &e.lambda[..nb]);
     for (i, c) in model.constraint_curvature(x, &asimov).into_iter().enumerate() {
         h[(i, i)] += c;
     }
     Ok(h)
+}
+
+/// The Fisher information of each dataset's NLL at each point `xs[i]` (clamped to `bounds` where
+/// free): J^T diag(1/lambda) J from one batched Jacobian evaluation, plus the constraints'
+/// curvature at the dataset's auxiliary data. `obs` holds one dataset per point or one for all.
+pub fn fisher_curvatures(
+    model: &CompiledModel,
+    obs: &Observations,
+    xs: &[Vec<f64>],
+) -> Result<Vec<DMatrix<f64>>> {
+    let e = model.nll_grad_jacobian(&model.params(xs)?, obs)?;
+    let (p, nb) = (model.npars(), model.nbins());
+    Ok(xs
+        .iter()
+        .enumerate()
+        .map(|(k, x)| {
+            let jac = &e.jacobian[k * nb * p..(k + 1) * nb * p];
+            let lambda = &e.lambda[k * nb..(k + 1) * nb];
+            let data = obs.row(if obs.rows() == 1 { 0 } else { k });
+            let mut h = DMatrix::zeros(p, p);
+            fisher_add(&mut h, jac, lambda);
+            for (i, c) in model.constraint_curvature(x, data).into_iter().enumerate() {
+                h[(i, i)] += c;
+            }
+            h
+        })
+        .collect())
+}
+
+/// h += J^T diag(1/lambda) J for the rate Jacobian `jac` `[NB * P]`, row-major.
+fn fisher_add(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64]) {
+    let p = h.nrows();
+    for (b, l) in lambda.iter().enumerate() {
+        let w = 1.0 / l.max(1e-300);
+        let row = &jac[b * p..(b + 1) * p];
+        for (j, &rj) in row.iter().enumerate() {
+            if rj == 0.0 {
+                continue;
+            }
+            // Column j of h (column-major storage): h[i, j] += w J_bi J_bj.
+            for (hij, &ri) in h.column_mut(j).iter_mut().zip(row) {
+                *hij += w * ri * rj;
+            }
+        }
+    }
 }
