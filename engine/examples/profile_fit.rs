@@ -62,4 +62,12 @@ fn main() {
         t_bf * 1e3, t_curv * 1e3, bf.iterations, bf.evaluations, bf.evaluations as f64 * t_grad * 1e3,
         cm.twice_nll_from(&[bf.nll], &obs)[0], bf.message
     );
+    if cm.config().poi_index.is_some() {
+        use engine::infer::calculators::{AsymptoticCalculator, Hypotests};
+        let t_h = per_call(20, || {
+            let calc = AsymptoticCalculator::new(&cm, &data, engine::infer::TestStatistic::QmuTilde, &opts).unwrap();
+            calc.hypotests(&[1.0]).unwrap();
+        });
+        println!("hypotest (qtilde, mu = 1): {:.2} ms", t_h * 1e3);
+    }
 }

