@@ -3,7 +3,8 @@
 //! Asimov dataset of the background-only hypothesis (signal, for q0).
 //!
 //! Fits that do not depend on the tested mu (the free fit to the data, the Asimov dataset and
-//! its free fit) are made once; each tested mu then costs two fixed-POI fits, warm-started from
+//! its free fit, which is known without a search: the parameters the dataset was made from) are
+//! made once; each tested mu then costs two fixed-POI fits, warm-started from
 //! the free fits and batched over every mu asked for at once.
 use super::super::mle::{poi_index, with_poi_fixed};
 use super::super::optimize::{minimize, FitOptions, Minimum, Start};
@@ -72,14 +73,22 @@ impl<'a> AsymptoticCalculator<'a> {
         )?;
         let asimov = model.expected_data(std::slice::from_ref(&at_asimov_mu.min.x))?.remove(0);
         let asimov_obs = model.observations(std::slice::from_ref(&asimov))?;
-        let asimov_free = fit_one(
-            model,
-            &asimov_obs,
-            Start { x: at_asimov_mu.min.x.clone(), fixed: start.fixed },
-            &bounds,
-            options,
-            "free fit to the Asimov dataset",
-        )?;
+        // Its free fit needs no search: the Asimov dataset is the expected data (main and
+        // auxiliary) at those parameters, where every Poisson and Gaussian term of the NLL is at
+        // its minimum (deviance 0), so they are its maximum-likelihood estimate.
+        let x = at_asimov_mu.min.x;
+        let nll = model.nll(&model.params(std::slice::from_ref(&x))?, &asimov_obs)?[0];
+        let asimov_free = Fitted {
+            twice_nll: model.twice_nll_from(&[nll], &asimov_obs)[0],
+            min: Minimum {
+                x,
+                nll,
+                converged: true,
+                iterations: 0,
+                evaluations: 1,
+                message: "the parameters the Asimov dataset was made from".into(),
+            },
+        };
         Ok(AsymptoticCalculator {
             model,
             stat,
