@@ -363,7 +363,7 @@ fn gauss_newton_matrix(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64], n: &[f
     let p = c.len();
     h.fill(0.0);
     // H = Jw^T Jw with Jw_b. = sqrt(w_b) J_b., one bin at a time over the columns its row
-    // touches (most parameters act on few bins).
+    // touches (most parameters act on few bins), on and below the diagonal, then mirrored.
     let mut jw = vec![0.0; p];
     for (b, (&l, &nb_count)) in lambda.iter().zip(n).enumerate() {
         let w = if nb_count > 0.0 { nb_count / (l * l) } else { 1.0 / l.max(1e-300) };
@@ -379,11 +379,12 @@ fn gauss_newton_matrix(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64], n: &[f
             if wj == 0.0 {
                 continue;
             }
-            for (hij, &wi) in hs[j * p..(j + 1) * p].iter_mut().zip(&jw) {
+            for (hij, &wi) in hs[j * p + j..(j + 1) * p].iter_mut().zip(&jw[j..]) {
                 *hij += wi * wj;
             }
         }
     }
+    quasi_newton::mirror_lower(h);
     for i in 0..p {
         h[(i, i)] += c[i];
     }

@@ -348,9 +348,11 @@ pub fn fisher_curvatures(
         .collect())
 }
 
-/// h += J^T diag(1/lambda) J for the rate Jacobian `jac` `[NB * P]`, row-major.
+/// h += J^T diag(1/lambda) J for the rate Jacobian `jac` `[NB * P]`, row-major; `h` must be
+/// symmetric (the lower triangle is accumulated, then mirrored).
 fn fisher_add(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64]) {
     let p = h.nrows();
+    let hs = h.as_mut_slice(); // column-major: h_ij = hs[j * p + i]
     for (b, l) in lambda.iter().enumerate() {
         let w = 1.0 / l.max(1e-300);
         let row = &jac[b * p..(b + 1) * p];
@@ -358,10 +360,21 @@ fn fisher_add(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64]) {
             if rj == 0.0 {
                 continue;
             }
-            // Column j of h (column-major storage): h[i, j] += w J_bi J_bj.
-            for (hij, &ri) in h.column_mut(j).iter_mut().zip(row) {
+            // Column j of h, on and below the diagonal: h[i, j] += w J_bi J_bj.
+            for (hij, &ri) in hs[j * p + j..(j + 1) * p].iter_mut().zip(&row[j..]) {
                 *hij += w * ri * rj;
             }
+        }
+    }
+    mirror_lower(h);
+}
+
+/// Copy the lower triangle of `h` onto its upper triangle.
+pub(crate) fn mirror_lower(h: &mut DMatrix<f64>) {
+    let p = h.nrows();
+    for j in 0..p {
+        for i in j + 1..p {
+            h[(j, i)] = h[(i, j)];
         }
     }
 }
