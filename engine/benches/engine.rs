@@ -63,9 +63,9 @@ fn main() {
     for (case, ws, ps, patch) in cases {
         let model = compile(ws, ps, patch);
         let data = model.config().observed_data.clone();
-        let obs = model.observations(&[data.clone()]).unwrap();
+        let obs = model.observations(std::slice::from_ref(&data)).unwrap();
         let x = model.config().suggested_init.clone();
-        let one = model.params(&[x.clone()]).unwrap();
+        let one = model.params(std::slice::from_ref(&x)).unwrap();
         measure(case, "nll_grad", runs(200), || {
             model.nll_grad(&one, &obs).unwrap();
         });
