@@ -3,12 +3,12 @@
 //! The default, [`minimize`], depends on the model:
 //! - smooth NLL (interpolation codes 4/4p, 2: no kinks): gradient-only BFGS started from the
 //!   Fisher information at each start (one batched Jacobian evaluation), then projected
-//!   Gauss-Newton from where BFGS stopped. Gauss-Newton's convergence test certifies the minimum,
-//!   usually at its first evaluation, and finishes the fits BFGS leaves short (a line search that
-//!   keeps failing, as on ERJR's very stiff constraint, hands over at once). A BFGS step needs only
-//!   the gradient and O(P^2) work, a Gauss-Newton step the Jacobian and a Cholesky factorisation:
-//!   on the 1Lbb patch the fit takes about 60% of the time of Gauss-Newton alone, at the same
-//!   minima over the whole parity suite (docs/benchmarks.md);
+//!   Gauss-Newton from BFGS's minimum: Gauss-Newton's convergence test certifies it, usually at
+//!   its first evaluation. Where BFGS does not converge (a line search rejecting 3 trials in a
+//!   row stops it, as on ERJR's very stiff constraints), Gauss-Newton makes the fit from the
+//!   start. A BFGS step needs only the gradient and O(P^2) work, a Gauss-Newton step the Jacobian
+//!   and a Cholesky factorisation: the 1Lbb and tttt fits take 55-60% of the time of
+//!   Gauss-Newton alone, at the same minima over the whole parity suite (docs/benchmarks.md);
 //! - NLL with kinks (histosys code 0, normsys code 1): projected Gauss-Newton with the kink
 //!   handling below, [`minimize_gauss_newton`].
 //!
@@ -192,8 +192,9 @@ pub fn minimize_gauss_newton(
 }
 
 /// A smooth NLL (no kinks): gradient-only BFGS from the Fisher information at each start, then
-/// Gauss-Newton from where it stopped. The Gauss-Newton descent certifies the minimum with its own
-/// convergence test (usually at its first evaluation) and finishes any fit BFGS left short.
+/// Gauss-Newton from the minimum BFGS found, which certifies it with its own convergence test
+/// (usually at its first evaluation) or finishes it; fits where BFGS did not converge are made
+/// by Gauss-Newton from their start.
 fn minimize_smooth(
     model: &CompiledModel,
     obs: &Observations,
@@ -204,10 +205,13 @@ fn minimize_smooth(
     let xs: Vec<Vec<f64>> = starts.iter().map(|s| clamp_free(s, bounds)).collect();
     let curvatures = quasi_newton::fisher_curvatures(model, obs, &xs)?;
     let quick = quasi_newton::minimize_from_curvatures(model, obs, starts, bounds, &curvatures, Some(BFGS_MAX_REJECTIONS), options)?;
+    // Where BFGS did not converge, Gauss-Newton starts afresh: from where BFGS gave up on a stiff
+    // problem it can crawl for a hundred steps (ERJR's signal patches) where from the start it
+    // takes a handful.
     let polish: Vec<Start> = quick
         .iter()
         .zip(starts)
-        .map(|(m, s)| Start { x: if m.nll.is_finite() { m.x.clone() } else { s.x.clone() }, fixed: s.fixed.clone() })
+        .map(|(m, s)| Start { x: if m.converged { m.x.clone() } else { s.x.clone() }, fixed: s.fixed.clone() })
         .collect();
     let mut out = descend(model, obs, &polish, bounds, options)?;
     for (m, q) in out.iter_mut().zip(&quick) {
