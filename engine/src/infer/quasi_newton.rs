@@ -7,6 +7,11 @@
 //! serves them all and each fit then needs only gradients. Bounds: parameters at a bound whose
 //! gradient pushes outward are held, and the step uses the inverse Hessian of the others (a
 //! Schur complement of the full inverse).
+//!
+//! The same BFGS, from each start's own Fisher information ([`fisher_curvatures`],
+//! [`minimize_from_curvatures`]), is the first stage of the default fit of smooth models (see
+//! [`super::optimize`]), which stops it after 3 rejected trials in a row and has Gauss-Newton
+//! certify or redo each fit.
 use nalgebra::{DMatrix, DVector};
 
 use super::optimize::{FitOptions, Minimum, Start};
