@@ -13,6 +13,6 @@ fn main() {
         &cm, &data, 1.0, engine::infer::TestStatistic::QmuTilde, 1, 0, n as u64, &Default::default(),
     )
     .unwrap();
-    let r = engine::infer::calculators::toys::result(&[shard.clone()]).unwrap();
+    let r = engine::infer::calculators::toys::result(std::slice::from_ref(&shard)).unwrap();
     println!("{n} toys: {:?}, failed {}, CLs {} {:?}", t.elapsed(), shard.failed, r.cls_obs, r.cls_exp);
 }

@@ -116,7 +116,7 @@ fn toys_are_reproducible_and_shards_merge_exactly() {
     let mut merged_sb = a.signal_plus_background.clone();
     merged_sb.extend(&b.signal_plus_background);
     assert_eq!(merged_sb, whole.signal_plus_background);
-    assert_eq!(toys::result(&[a, b]).unwrap(), toys::result(&[whole.clone()]).unwrap());
+    assert_eq!(toys::result(&[a, b]).unwrap(), toys::result(std::slice::from_ref(&whole)).unwrap());
     // Another seed gives other toys.
     let other = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 8, 0, 60, &opt).unwrap();
     assert_ne!(other.signal_plus_background, whole.signal_plus_background);

@@ -202,7 +202,7 @@ fn gradient_matches_finite_differences() {
                 _ => 1.05,
             })
             .collect();
-        let g = c.nll_grad(&c.params(&[x.clone()]).unwrap(), &obs).unwrap().grad;
+        let g = c.nll_grad(&c.params(std::slice::from_ref(&x)).unwrap(), &obs).unwrap().grad;
         for i in 0..x.len() {
             let h = 1e-6;
             let (mut up, mut dn) = (x.clone(), x.clone());

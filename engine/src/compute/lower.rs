@@ -111,12 +111,13 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
                 for k in 0..6 {
                     let scale = if scaled { (k + 1) as f64 } else { 1.0 };
                     let v: Vec<f64> = poly.iter().map(|a| a[k] * scale).collect();
-                    out.push(Tensor::from_vec(v, (k_slots, groups, 1), device)?);
+                    out.push(Tensor::from_vec(v, (1, k_slots, groups), device)?);
                 }
                 Ok(out.try_into().expect("six coefficient rows"))
             };
-            let slots = if dense { None } else { Some(Tensor::from_vec(slot_param, k_slots * groups, device)?) };
-            Some(code4::PolynomialRows { a: rows(false)?, da: rows(true)?, slots })
+            let gather = Tensor::from_vec(slot_param, k_slots * groups, device)?;
+            let slots = if dense { None } else { Some(gather.clone()) };
+            Some(code4::PolynomialRows { a: rows(false)?, da: rows(true)?, slots, gather })
         } else {
             None
         };

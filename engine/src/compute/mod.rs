@@ -131,7 +131,7 @@ struct NormsysTensors {
     /// u32 `[S*NB]`: the group of each mega-bin.
     bin_group: Tensor,
     groups: usize,
-    /// Code 4 only: the polynomial of each (parameter, group) in slots `[K, G, 1]`.
+    /// Code 4 only: the polynomial of each (parameter, group) in slots `[1, K, G]`.
     polynomial: Option<crate::interpolators::code4::PolynomialRows>,
 }
 

@@ -23,7 +23,7 @@ pub struct Rates {
     rate: Tensor,
     histosys_basis: Option<Basis>,
     normsys_basis: Option<Basis>,
-    /// Code 4: d ln(1 + p) / d alpha per (parameter, group), `[N, G, B]`, and the mask of
+    /// Code 4: d ln(1 + p) / d alpha per (slot, group), batch-major `[B, K, G]`, and the mask of
     /// parameters inside |alpha| < 1, `[N, B]`.
     polynomial_ratio: Option<(Tensor, Tensor)>,
 }
@@ -145,21 +145,20 @@ impl CompiledModel {
             kinks.push(kink);
             if let (Some((ratio, inside)), Some(rows)) = (&rates.polynomial_ratio, &n.polynomial) {
                 // sum over the slots of each parameter of p'/(1 + p) u_g, per point's columns.
-                let (slots, groups, _) = ratio.dims3()?;
+                let (_, slots, groups) = ratio.dims3()?; // [B, K, G]
                 let np = d_alpha.dim(0)?;
                 let d = match &rows.slots {
-                    None if b == 1 => ratio.squeeze(2)?.matmul(&u)?,
+                    None if b == 1 => ratio.squeeze(0)?.matmul(&u)?,
                     None => {
-                        let ratio = ratio.permute((2, 0, 1))?.contiguous()?; // [B, N, G]
                         let u = u.reshape((groups, b, r / b))?.permute((1, 0, 2))?.contiguous()?;
                         ratio.matmul(&u)?.permute((1, 0, 2))?.contiguous()?.reshape((np, r))?
                     }
                     Some(index) => {
                         let per_slot = if b == 1 {
-                            ratio.broadcast_mul(&u.unsqueeze(0)?)? // [K, G, R]
+                            ratio.squeeze(0)?.unsqueeze(2)?.broadcast_mul(&u.unsqueeze(0)?)? // [K, G, R]
                         } else {
                             let u = u.reshape((groups, b, r / b))?.unsqueeze(0)?;
-                            ratio.unsqueeze(3)?.broadcast_mul(&u)?
+                            ratio.permute((1, 2, 0))?.contiguous()?.unsqueeze(3)?.broadcast_mul(&u)?
                         };
                         Tensor::zeros((np, r), DTYPE, g.device())?
                             .index_add(index, &per_slot.reshape((slots * groups, r))?, 0)?

@@ -1,15 +1,27 @@
-//! Bounded minimisation of the NLL: projected Gauss-Newton with Levenberg-Marquardt damping,
-//! batched over many fits at once.
+//! Bounded minimisation of the NLL, batched over many fits at once.
 //!
-//! Each step solves `(H + mu diag H) d = -g` on the free parameters, where `H` is the
-//! Gauss-Newton (Fisher) matrix `J^T W J` of the Poisson terms plus the exact curvature of the
-//! constraints, and `J = d lambda / d theta` comes from the batched reverse pass. Parameters at
-//! a bound whose gradient pushes outward are held (projected Newton, Bertsekas 1982); the step
+//! The default, [`minimize`], depends on the model:
+//! - smooth NLL (interpolation codes 4/4p, 2: no kinks): gradient-only BFGS started from the
+//!   Fisher information at each start (one batched Jacobian evaluation), then projected
+//!   Gauss-Newton from BFGS's minimum: Gauss-Newton's convergence test certifies it, usually at
+//!   its first evaluation. Where BFGS does not converge (a line search rejecting 3 trials in a
+//!   row stops it, as on ERJR's very stiff constraints), Gauss-Newton makes the fit from the
+//!   start. A BFGS step needs only the gradient and O(P^2) work, a Gauss-Newton step the Jacobian
+//!   and a Cholesky factorisation: the 1Lbb and tttt fits take 55-60% of the time of
+//!   Gauss-Newton alone, at the same minima over the whole parity suite (docs/benchmarks.md);
+//! - NLL with kinks (histosys code 0, normsys code 1): projected Gauss-Newton with the kink
+//!   handling below, [`minimize_gauss_newton`].
+//!
+//! Gauss-Newton: each step solves `(H + mu diag H) d = -g` on the free parameters, where `H` is
+//! the Gauss-Newton (Fisher) matrix `J^T W J` of the Poisson terms plus the exact curvature of
+//! the constraints, and `J = d lambda / d theta` comes from the batched reverse pass. Parameters
+//! at a bound whose gradient pushes outward are held (projected Newton, Bertsekas 1982); the step
 //! is projected onto the box and accepted by an Armijo test. A fit has converged when the
 //! Newton decrement `-g.d / 2` (the predicted distance to the minimum in NLL) is below the
 //! tolerance. Rows of the batch move independently: finished fits leave the batch.
 use nalgebra::{DMatrix, DVector};
 
+use super::quasi_newton;
 use crate::compute::{CompiledModel, Observations, Result};
 
 /// Stopping rules of a fit.
@@ -97,6 +109,23 @@ pub fn minimize(
     bounds: &[[f64; 2]],
     options: &FitOptions,
 ) -> Result<Vec<Minimum>> {
+    if model.kinked().iter().any(|k| *k) {
+        minimize_gauss_newton(model, obs, starts, bounds, options)
+    } else {
+        minimize_smooth(model, obs, starts, bounds, options)
+    }
+}
+
+/// [`minimize`] by projected Gauss-Newton alone, with the kink trials: the default where the
+/// NLL has kinks, and the method every fit used before BFGS became the default for smooth
+/// models (kept for the benchmark that justifies the choice, `fit_gauss_newton`).
+pub fn minimize_gauss_newton(
+    model: &CompiledModel,
+    obs: &Observations,
+    starts: &[Start],
+    bounds: &[[f64; 2]],
+    options: &FitOptions,
+) -> Result<Vec<Minimum>> {
     let mut best = descend(model, obs, starts, bounds, options)?;
     if !model.kinked().iter().any(|k| *k) {
         return Ok(best);
@@ -160,6 +189,50 @@ pub fn minimize(
         }
     }
     Ok(best)
+}
+
+/// A smooth NLL (no kinks): gradient-only BFGS from the Fisher information at each start, then
+/// Gauss-Newton from the minimum BFGS found, which certifies it with its own convergence test
+/// (usually at its first evaluation) or finishes it; fits where BFGS did not converge are made
+/// by Gauss-Newton from their start.
+fn minimize_smooth(
+    model: &CompiledModel,
+    obs: &Observations,
+    starts: &[Start],
+    bounds: &[[f64; 2]],
+    options: &FitOptions,
+) -> Result<Vec<Minimum>> {
+    let xs: Vec<Vec<f64>> = starts.iter().map(|s| clamp_free(s, bounds)).collect();
+    let curvatures = quasi_newton::fisher_curvatures(model, obs, &xs)?;
+    let quick = quasi_newton::minimize_from_curvatures(model, obs, starts, bounds, &curvatures, Some(BFGS_MAX_REJECTIONS), options)?;
+    // Where BFGS did not converge, Gauss-Newton starts afresh: from where BFGS gave up on a stiff
+    // problem it can crawl for a hundred steps (ERJR's signal patches) where from the start it
+    // takes a handful.
+    let polish: Vec<Start> = quick
+        .iter()
+        .zip(starts)
+        .map(|(m, s)| Start { x: if m.converged { m.x.clone() } else { s.x.clone() }, fixed: s.fixed.clone() })
+        .collect();
+    let mut out = descend(model, obs, &polish, bounds, options)?;
+    for (m, q) in out.iter_mut().zip(&quick) {
+        m.iterations += q.iterations;
+        m.evaluations += q.evaluations + 1;
+    }
+    Ok(out)
+}
+
+/// Trials one BFGS line search may reject before the descent hands over to Gauss-Newton. Over
+/// the parity suite's smooth fits BFGS rejects at most 3 trials in a whole fit in all but a
+/// handful; the stiff constraints of ERJR make it reject hundreds (and, alone, not converge).
+const BFGS_MAX_REJECTIONS: usize = 3;
+
+/// The start's values, free ones clamped into `bounds`.
+fn clamp_free(s: &Start, bounds: &[[f64; 2]]) -> Vec<f64> {
+    s.x.iter()
+        .zip(bounds)
+        .zip(&s.fixed)
+        .map(|((v, b), fixed)| if *fixed { *v } else { v.clamp(b[0], b[1]) })
+        .collect()
 }
 
 /// How close to a kink a parameter must be for its other side to be tried.
@@ -292,20 +365,30 @@ fn descend(
 /// curvature in lambda), or 1 / lambda in bins with no events (the expected one).
 fn gauss_newton_matrix(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64], n: &[f64], c: &[f64]) {
     let p = c.len();
-    let nb = lambda.len();
-    // sqrt(w_b) J_b., so that H = Jw^T Jw (one matrix product).
-    let mut jw = DMatrix::zeros(nb, p);
+    h.fill(0.0);
+    // H = Jw^T Jw with Jw_b. = sqrt(w_b) J_b., one bin at a time over the columns its row
+    // touches (most parameters act on few bins), on and below the diagonal, then mirrored.
+    let mut jw = vec![0.0; p];
     for (b, (&l, &nb_count)) in lambda.iter().zip(n).enumerate() {
         let w = if nb_count > 0.0 { nb_count / (l * l) } else { 1.0 / l.max(1e-300) };
         if !w.is_finite() || w == 0.0 {
             continue;
         }
         let sw = w.sqrt();
-        for i in 0..p {
-            jw[(b, i)] = sw * jac[b * p + i];
+        for (v, j) in jw.iter_mut().zip(&jac[b * p..(b + 1) * p]) {
+            *v = sw * j;
+        }
+        let hs = h.as_mut_slice();
+        for (j, &wj) in jw.iter().enumerate() {
+            if wj == 0.0 {
+                continue;
+            }
+            for (hij, &wi) in hs[j * p + j..(j + 1) * p].iter_mut().zip(&jw[j..]) {
+                *hij += wi * wj;
+            }
         }
     }
-    jw.tr_mul_to(&jw, h);
+    quasi_newton::mirror_lower(h);
     for i in 0..p {
         h[(i, i)] += c[i];
     }

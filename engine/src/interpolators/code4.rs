@@ -66,47 +66,50 @@ pub fn outside_basis(alpha: &Tensor) -> Result<(Basis, Tensor)> {
     Ok((basis, inside))
 }
 
-/// Polynomial coefficients `[K, G, 1]` in slots: a_1..a_6 and k a_k for the derivative (zero
+/// Polynomial coefficients `[1, K, G]` in slots: a_1..a_6 and k a_k for the derivative (zero
 /// in empty slots). Dense layout: slot k of every group is parameter k (`slots` is `None`).
 /// Packed layout, for models where each group sees few of the parameters: `slots` (u32
-/// `[K * G]`) names the parameter of each slot.
+/// `[K * G]`) names the parameter of each slot. `gather` (u32 `[K * G]`) names it in both
+/// layouts (any parameter for an empty slot: its coefficients are 0).
 #[derive(Debug, Clone)]
 pub struct PolynomialRows {
     pub a: [Tensor; 6],
     pub da: [Tensor; 6],
     pub slots: Option<Tensor>,
+    pub gather: Tensor,
 }
 
 /// ln prod_slots (1 + p(alpha)) per group, `[G, B]`, and the derivatives p'/(1 + p) of each
-/// slot's factor, `[K, G, B]`. `alpha` is `[N, B]`, with parameters outside |alpha| < 1 set to
-/// 0 where the polynomial is 0 (their derivatives must be masked by the caller).
+/// slot's factor, batch-major `[B, K, G]`. `alpha` is `[N, B]`, with parameters outside
+/// |alpha| < 1 set to 0 where the polynomial is 0 (their derivatives must be masked by the
+/// caller).
+///
+/// Batch-major, unlike the rest of the model: every product with a coefficient row `[1, K, G]`
+/// then runs over B contiguous blocks of K * G values (Candle's vectorised path), where the
+/// feature-major layout would make K * G blocks of B values each.
 pub fn inside_log_factor(alpha: &Tensor, rows: &PolynomialRows) -> Result<(Tensor, Tensor)> {
     let (_, b) = alpha.dims2()?;
-    let (k, groups, _) = rows.a[0].dims3()?;
-    let alpha = match &rows.slots {
-        // One broadcast, then same-shape products (Candle's fast path).
-        None => alpha.unsqueeze(1)?.broadcast_as((k, groups, b))?.contiguous()?,
-        Some(slots) => alpha.index_select(slots, 0)?.reshape((k, groups, b))?,
-    };
+    let (_, k, groups) = rows.a[0].dims3()?;
+    let alpha = alpha.t()?.contiguous()?.index_select(&rows.gather, 1)?.reshape((b, k, groups))?;
     // Horner: p = alpha (a1 + alpha (a2 + ... alpha a6)).
-    let mut t = rows.a[5].broadcast_mul(&alpha)?;
+    let mut t = alpha.broadcast_mul(&rows.a[5])?;
     for j in (0..5).rev() {
         t = (t.broadcast_add(&rows.a[j])? * &alpha)?;
     }
     let factor = (t + 1.0)?;
-    let mut dt = rows.da[5].broadcast_mul(&alpha)?;
+    let mut dt = alpha.broadcast_mul(&rows.da[5])?;
     for j in (1..5).rev() {
         dt = (dt.broadcast_add(&rows.da[j])? * &alpha)?;
     }
     let ratio = (dt.broadcast_add(&rows.da[0])? / &factor)?;
-    // Product over slots by pairing the leading dimension's halves (contiguous blocks).
+    // Product over slots by pairing the halves of the slot dimension (contiguous blocks).
     let mut prod = factor;
     let mut n = k;
     while n > 1 {
         let h = n / 2;
-        let paired = (prod.narrow(0, 0, h)? * prod.narrow(0, n - h, h)?)?;
-        prod = if n % 2 == 1 { Tensor::cat(&[&paired, &prod.narrow(0, h, 1)?], 0)? } else { paired };
+        let paired = (prod.narrow(1, 0, h)? * prod.narrow(1, n - h, h)?)?;
+        prod = if n % 2 == 1 { Tensor::cat(&[&paired, &prod.narrow(1, h, 1)?], 1)? } else { paired };
         n -= h;
     }
-    Ok((prod.squeeze(0)?.log()?, ratio))
+    Ok((prod.squeeze(1)?.log()?.t()?, ratio))
 }

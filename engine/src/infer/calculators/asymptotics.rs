@@ -3,12 +3,16 @@
 //! Asimov dataset of the background-only hypothesis (signal, for q0).
 //!
 //! Fits that do not depend on the tested mu (the free fit to the data, the Asimov dataset and
-//! its free fit) are made once; each tested mu then costs two fixed-POI fits, warm-started from
+//! its free fit, which is known without a search: the parameters the dataset was made from) are
+//! made once; each tested mu then costs two fixed-POI fits, warm-started from
 //! the free fits and batched over every mu asked for at once.
 use super::super::mle::{poi_index, with_poi_fixed};
 use super::super::optimize::{minimize, FitOptions, Minimum, Start};
 use super::super::{normal, test_statistics, HypotestResult, InferError, TestStatistic};
 use super::Hypotests;
+use nalgebra::{DMatrix, DVector};
+
+use super::super::quasi_newton;
 use crate::compute::{CompiledModel, Observations};
 
 /// A free fit and its -2 ln L.
@@ -27,6 +31,9 @@ pub struct AsymptoticCalculator<'a> {
     free: Fitted,
     asimov: Vec<f64>,
     asimov_free: Fitted,
+    /// Smooth models only: how the fitted parameters move with the POI near the free fits to
+    /// the data and to the Asimov dataset (see [`profile_direction`]).
+    directions: Option<[Vec<f64>; 2]>,
     /// Fixed-POI fits made so far (mu, to the data, to the Asimov dataset): the next mu starts
     /// from the nearest, as a limit search walks towards its root.
     done: std::sync::Mutex<Vec<FixedFits>>,
@@ -59,9 +66,23 @@ impl<'a> AsymptoticCalculator<'a> {
         };
         let obs = model.observations(&[data.to_vec()])?;
         let free = fit_one(model, &obs, start.clone(), &bounds, options, "free fit to the data")?;
+        // Across kinks (code 0/1) a start moved along the curvature may settle in another of the
+        // local minima the kinks make: there the fixed fits start from the free fits as they are.
+        let smooth = !model.kinked().iter().any(|k| *k);
+        let data_direction =
+            if smooth { profile_direction(model, &obs, &free.min.x, poi, &start.fixed)? } else { None };
         // The Asimov dataset: expected data at the nuisance parameters fitted with mu fixed.
         let asimov_mu = test_statistics::asimov_mu(stat);
-        let warm = Start { x: free.min.x.clone(), fixed: start.fixed.clone() };
+        let warm = Start {
+            x: closer(
+                model,
+                &[data.to_vec()],
+                vec![moved(&free.min.x, data_direction.as_deref(), poi, asimov_mu, &bounds, &start.fixed)],
+                vec![moved(&free.min.x, None, poi, asimov_mu, &bounds, &start.fixed)],
+            )?
+            .remove(0),
+            fixed: start.fixed.clone(),
+        };
         let at_asimov_mu = fit_one(
             model,
             &obs,
@@ -72,14 +93,28 @@ impl<'a> AsymptoticCalculator<'a> {
         )?;
         let asimov = model.expected_data(std::slice::from_ref(&at_asimov_mu.min.x))?.remove(0);
         let asimov_obs = model.observations(std::slice::from_ref(&asimov))?;
-        let asimov_free = fit_one(
-            model,
-            &asimov_obs,
-            Start { x: at_asimov_mu.min.x.clone(), fixed: start.fixed },
-            &bounds,
-            options,
-            "free fit to the Asimov dataset",
-        )?;
+        // Its free fit needs no search: the Asimov dataset is the expected data (main and
+        // auxiliary) at those parameters, where every Poisson and Gaussian term of the NLL is at
+        // its minimum (deviance 0), so they are its maximum-likelihood estimate.
+        let x = at_asimov_mu.min.x;
+        let nll = model.nll(&model.params(std::slice::from_ref(&x))?, &asimov_obs)?[0];
+        let asimov_free = Fitted {
+            twice_nll: model.twice_nll_from(&[nll], &asimov_obs)[0],
+            min: Minimum {
+                x,
+                nll,
+                converged: true,
+                iterations: 0,
+                evaluations: 1,
+                message: "the parameters the Asimov dataset was made from".into(),
+            },
+        };
+        let asimov_direction = if smooth {
+            profile_direction(model, &asimov_obs, &asimov_free.min.x, poi, &start.fixed)?
+        } else {
+            None
+        };
+        let directions = data_direction.zip(asimov_direction).map(|(d, a)| [d, a]);
         Ok(AsymptoticCalculator {
             model,
             stat,
@@ -90,6 +125,7 @@ impl<'a> AsymptoticCalculator<'a> {
             free,
             asimov,
             asimov_free,
+            directions,
             done: std::sync::Mutex::new(Vec::new()),
         })
     }
@@ -121,6 +157,7 @@ impl Hypotests for AsymptoticCalculator<'_> {
         // Per tested mu: a fixed fit to the data and one to the Asimov dataset.
         let mut starts = Vec::with_capacity(2 * mus.len());
         let mut rows = Vec::with_capacity(2 * mus.len());
+        let mut plain = Vec::with_capacity(2 * mus.len());
         let done = self.done.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let kinked = model.kinked().iter().any(|k| *k);
         for &mu in mus {
@@ -132,10 +169,19 @@ impl Hypotests for AsymptoticCalculator<'_> {
                 Some((m, d, a)) if (m - mu).abs() < (self.mu_hat() - mu).abs() && !kinked => (d, a),
                 _ => (&self.free.min.x, &self.asimov_free.min.x),
             };
-            for (from, data) in [(from_data, &self.data), (from_asimov, &self.asimov)] {
-                let start = Start { x: from.clone(), fixed: fixed.clone() };
+            for (k, (from, data)) in [(from_data, &self.data), (from_asimov, &self.asimov)].into_iter().enumerate() {
+                let direction = self.directions.as_ref().map(|d| d[k].as_slice());
+                let x = moved(from, direction, self.poi, mu, &self.bounds, fixed);
+                plain.push(moved(from, None, self.poi, mu, &self.bounds, fixed));
+                let start = Start { x, fixed: fixed.clone() };
                 starts.push(with_poi_fixed(model, start, mu)?);
                 rows.push(data.clone());
+            }
+        }
+        if self.directions.is_some() {
+            let xs = closer(model, &rows, starts.iter().map(|s| s.x.clone()).collect(), plain)?;
+            for (s, x) in starts.iter_mut().zip(xs) {
+                s.x = x;
             }
         }
         let obs = model.observations(&rows)?;
@@ -216,4 +262,79 @@ fn fit_one(
     }
     let twice_nll = model.twice_nll_from(&[min.nll], obs)[0];
     Ok(Fitted { min, twice_nll })
+}
+
+/// How the minimum moves with the POI, from the curvature `H` of the NLL at a minimum `x` (the
+/// Fisher information there): the minimiser of the quadratic model with the POI moved by one is
+/// `x + H^-1 e_poi / (H^-1)_poi,poi`. Zero for fixed parameters; `None` where `H` is singular.
+fn profile_direction(
+    model: &CompiledModel,
+    obs: &Observations,
+    x: &[f64],
+    poi: usize,
+    fixed: &[bool],
+) -> Result<Option<Vec<f64>>, InferError> {
+    let h = quasi_newton::fisher_curvatures(model, obs, &[x.to_vec()])?.remove(0);
+    let free: Vec<usize> = (0..x.len()).filter(|&i| !fixed[i] || i == poi).collect();
+    let n = free.len();
+    let scale: Vec<f64> = free.iter().map(|&i| if h[(i, i)] > 0.0 { 1.0 / h[(i, i)].sqrt() } else { 1.0 }).collect();
+    let m = DMatrix::from_fn(n, n, |a, b| h[(free[a], free[b])] * scale[a] * scale[b] + if a == b { 1e-10 } else { 0.0 });
+    let Some(chol) = m.cholesky() else { return Ok(None) };
+    let p = free.iter().position(|&i| i == poi).expect("the POI is among the free parameters");
+    let z = chol.solve(&DVector::from_fn(n, |a, _| if a == p { scale[a] } else { 0.0 }));
+    let zp = z[p] * scale[p];
+    if !(zp > 0.0 && zp.is_finite()) {
+        return Ok(None);
+    }
+    let mut d = vec![0.0; x.len()];
+    for (a, &i) in free.iter().enumerate() {
+        d[i] = z[a] * scale[a] / zp;
+    }
+    d[poi] = 1.0;
+    Ok(Some(d))
+}
+
+/// `from` with the POI moved to `mu` and the free parameters along `direction` (when given),
+/// kept inside `bounds`.
+fn moved(from: &[f64], direction: Option<&[f64]>, poi: usize, mu: f64, bounds: &[[f64; 2]], fixed: &[bool]) -> Vec<f64> {
+    let mut x = from.to_vec();
+    if let Some(d) = direction {
+        let shift = mu - from[poi];
+        if shift.is_finite() {
+            for (i, v) in x.iter_mut().enumerate() {
+                if !fixed[i] && i != poi {
+                    *v = (*v + d[i] * shift).clamp(bounds[i][0], bounds[i][1]);
+                }
+            }
+        }
+    }
+    x[poi] = mu;
+    x
+}
+
+/// For each dataset of `rows` (one, or one per point), whichever of `moved[i]` and `plain[i]`
+/// has the lower NLL (one batched evaluation): a start moved along the profile direction is
+/// kept only where it is an improvement (far from the minimum it can leave the region where the
+/// rates are positive).
+fn closer(
+    model: &CompiledModel,
+    rows: &[Vec<f64>],
+    moved: Vec<Vec<f64>>,
+    plain: Vec<Vec<f64>>,
+) -> Result<Vec<Vec<f64>>, InferError> {
+    let n = moved.len();
+    let mut data: Vec<Vec<f64>> = Vec::with_capacity(2 * n);
+    for _ in 0..2 {
+        for i in 0..n {
+            data.push(rows[if rows.len() == 1 { 0 } else { i }].clone());
+        }
+    }
+    let points: Vec<Vec<f64>> = moved.iter().chain(&plain).cloned().collect();
+    let nll = model.nll(&model.params(&points)?, &model.observations(&data)?)?;
+    Ok(moved
+        .into_iter()
+        .zip(plain)
+        .enumerate()
+        .map(|(i, (m, p))| if nll[i] < nll[n + i] || (nll[i].is_finite() && !nll[n + i].is_finite()) { m } else { p })
+        .collect())
 }
