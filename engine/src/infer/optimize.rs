@@ -321,7 +321,7 @@ fn descend(
                     row.mu = 0.0;
                 }
             }
-            if std::env::var("FF_OPT").is_ok() { eprintln!("it {} f {:.10} t {} mu {:e}", row.iterations, f, row.t, row.mu); }
+            tracing::trace!(iteration = row.iterations, nll = f, step = row.t, damping = row.mu, "Gauss-Newton step");
             let previous = (row.x.clone(), row.g.clone());
             row.x = row.trial.clone();
             row.f = f;
