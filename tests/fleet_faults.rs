@@ -53,7 +53,7 @@ fn killed_worker_mid_job_the_job_still_completes_exactly_once() {
         let mut w1 = WorkerProcess::spawn(&cfg, "w1", 1, &[]);
         let w2 = WorkerProcess::spawn(&cfg, "w2", 1, &[]);
         let (ws, ps) = pallet_1lbb();
-        let patches: Vec<_> = ps.patches().iter().skip(10).take(24).collect();
+        let patches: Vec<_> = ps.patches().iter().skip(10).take(100).collect();
         let tasks = submit(&cfg, &store, &ws, &patches).await;
         let job = &tasks[0].job_id;
 
@@ -207,7 +207,7 @@ fn sigterm_drains_fits_in_flight_and_exits_0() {
         let _cleanup = Cleanup(cfg.clone());
         let mut w = WorkerProcess::spawn(&cfg, "draining", 2, &[]);
         let (ws, ps) = pallet_1lbb();
-        let patches: Vec<_> = ps.patches().iter().skip(60).take(20).collect();
+        let patches: Vec<_> = ps.patches().iter().skip(60).take(60).collect();
         let tasks = submit(&cfg, &store, &ws, &patches).await;
         let job = &tasks[0].job_id;
 
@@ -255,7 +255,7 @@ fn drain_timeout_gives_unfinished_fits_back_to_the_queue() {
         let _cleanup = Cleanup(cfg.clone());
         let mut w = WorkerProcess::spawn(&cfg, "impatient", 2, &["--drain-timeout-secs", "0"]);
         let (ws, ps) = pallet_1lbb();
-        let patches: Vec<_> = ps.patches().iter().skip(90).take(8).collect();
+        let patches: Vec<_> = ps.patches().iter().skip(90).take(30).collect();
         let tasks = submit(&cfg, &store, &ws, &patches).await;
         let job = &tasks[0].job_id;
         wait_in_flight(&w, 2.0);

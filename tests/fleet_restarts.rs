@@ -108,7 +108,7 @@ fn redis_restarted_mid_job_loses_no_result_and_workers_retry_their_writes() {
         let store = require_services(&cfg).await;
         let w1 = WorkerProcess::spawn(&cfg, "w1", 1, &[]);
         let w2 = WorkerProcess::spawn(&cfg, "w2", 1, &[]);
-        let tasks = create_1lbb_job(&store, 30, 20).await;
+        let tasks = create_1lbb_job(&store, 30, 60).await;
         let job = &tasks[0].job_id;
         let mut publisher = Publisher::connect(&cfg).await.unwrap();
         publisher.publish(&tasks).await.unwrap();
@@ -228,7 +228,7 @@ fn worker_drained_with_sigterm_finishes_its_fits_and_nothing_is_redelivered() {
         let cfg = services.cfg.clone();
         let store = require_services(&cfg).await;
         let mut w = WorkerProcess::spawn(&cfg, "draining", 2, &[]);
-        let tasks = create_1lbb_job(&store, 90, 14).await;
+        let tasks = create_1lbb_job(&store, 90, 30).await;
         let job = &tasks[0].job_id;
         let mut publisher = Publisher::connect(&cfg).await.unwrap();
         publisher.publish(&tasks).await.unwrap();

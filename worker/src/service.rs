@@ -15,9 +15,10 @@
 //!    result stored.
 //!
 //! On shutdown (the future given to [`Service::run`]: SIGTERM or SIGINT in the binary) the
-//! worker cancels its consumer and requeues tasks it had received but not started, finishes
-//! the fits in flight (up to `drain_timeout_secs`), stores and acknowledges them, and closes
-//! its connections.
+//! worker cancels its consumer, finishes the fits in flight and those of the tasks RabbitMQ had
+//! already delivered (at most the free slots' worth: they run beside the others), up to
+//! `drain_timeout_secs`, stores and acknowledges them, and closes its connections. Nothing is
+//! given back to be delivered again unless the drain timeout runs out.
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -51,7 +52,8 @@ pub struct Summary {
     /// Tasks another delivery had already stored, or skipped (cancelled job, result there).
     pub duplicates: u64,
     pub skipped: u64,
-    /// Tasks given back to the queue (received but not started at shutdown, or unfetchable).
+    /// Tasks given back to the queue (Redis not answering, or no slot for one received at
+    /// shutdown).
     pub requeued: u64,
     /// Fits still running when the drain timeout ran out (their tasks go back to the queue).
     pub abandoned: usize,
@@ -203,13 +205,23 @@ impl Service {
             ),
             Some(e) => error!(error = %e, in_flight = tasks.len(), "RabbitMQ refused the worker; finishing the fits in flight"),
         }
+        // Tasks RabbitMQ delivered before the cancel are ours already: finish them too, so that
+        // a drain gives nothing back to be delivered again. There is a free slot for each (the
+        // prefetch equals the slots, and a delivery is taken only with a free slot), so they run
+        // beside the fits in flight and the drain takes no longer; one without a slot (never
+        // expected) is requeued.
         for unstarted in consumer.stop_consuming().await {
-            match unstarted.requeue().await {
-                Ok(()) => {
-                    summary.requeued += 1;
-                    metrics.task(TaskOutcome::requeued);
+            match slots.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    tasks.spawn(handle(ctx.clone(), unstarted, permit));
                 }
-                Err(e) => warn!(error = %e, "could not requeue an unstarted task; RabbitMQ requeues it when we close"),
+                Err(_) => match unstarted.requeue().await {
+                    Ok(()) => {
+                        summary.requeued += 1;
+                        metrics.task(TaskOutcome::requeued);
+                    }
+                    Err(e) => warn!(error = %e, "could not requeue an unstarted task; RabbitMQ requeues it when we close"),
+                },
             }
         }
         let deadline = tokio::time::Instant::now() + drain_timeout;
