@@ -392,7 +392,8 @@ impl WorkerProcess {
             .args(["--reconnect-max-delay-secs", "2"])
             .args(["--tls-ca-file", &cfg.tls_ca_file])
             .args(extra)
-            .env("FITFLEET_LOG", "info,lapin=warn,redis=warn")
+            // FITFLEET_E2E_WORKER_LOG: another filter for the workers' logs, to debug a test.
+            .env("FITFLEET_LOG", std::env::var("FITFLEET_E2E_WORKER_LOG").unwrap_or_else(|_| "info,lapin=warn,redis=warn".into()))
             .env_remove("FITFLEET_CONFIG")
             .current_dir(&dir)
             .stdin(Stdio::null())
