@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use broker::store::{JobSpec, TaskEntry};
 use broker::{JobId, Status, Task, Work, WorkspaceDigest};
-use engine::infer::{Calculator, TestStatistic};
-use engine::model::ModelSettings;
+use fitfleet_engine::infer::{Calculator, TestStatistic};
+use fitfleet_engine::model::ModelSettings;
 use fleet_common::*;
 
 fn hypotest(poi: f64) -> Work {

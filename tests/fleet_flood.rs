@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use broker::store::{JobSpec, TaskEntry};
 use broker::{JobId, Patch, Status, Task, Work, WorkspaceDigest};
-use engine::infer::{Calculator, TestStatistic};
-use engine::model::ModelSettings;
+use fitfleet_engine::infer::{Calculator, TestStatistic};
+use fitfleet_engine::model::ModelSettings;
 use fleet_common::*;
 
 /// Poison tasks of each kind (nine kinds: 9000 in all).

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use broker::{JobId, Patch, Task, Work};
-use engine::infer::{Calculator, TestStatistic};
-use engine::model::ModelSettings;
+use fitfleet_engine::infer::{Calculator, TestStatistic};
+use fitfleet_engine::model::ModelSettings;
 use fleet_common::*;
 
 const TASKS: usize = 10_000;

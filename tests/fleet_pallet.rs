@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use broker::Outcome;
 use candle_core::Device;
-use engine::compute::CompiledModel;
-use engine::infer::{Calculator, FitOptions, HypotestOptions, HypotestResult, TestStatistic, hypotest};
-use engine::model::{Model, ModelSettings};
-use engine::spec::PatchSet;
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::infer::{Calculator, FitOptions, HypotestOptions, HypotestResult, TestStatistic, hypotest};
+use fitfleet_engine::model::{Model, ModelSettings};
+use fitfleet_engine::spec::PatchSet;
 use fleet_common::*;
 
 /// CLs of a patch computed here, by the engine alone.

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use broker::{BrokerConfig, JobId, Task, Work};
 use broker::store::Store;
-use engine::infer::{Calculator, TestStatistic};
-use engine::model::ModelSettings;
+use fitfleet_engine::infer::{Calculator, TestStatistic};
+use fitfleet_engine::model::ModelSettings;
 use fleet_common::servers::{RabbitServer, RedisServer, TestCerts};
 use fleet_common::*;
 

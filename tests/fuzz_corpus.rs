@@ -49,5 +49,5 @@ fn task_corpus_replays() {
 #[test]
 fn the_fuzzed_background_workspace_is_valid() {
     // Otherwise the patchset and task targets would only ever exercise error paths.
-    engine::spec::LoadedWorkspace::from_slice("fuzz background", harness::BACKGROUND.as_bytes()).unwrap();
+    fitfleet_engine::spec::LoadedWorkspace::from_slice("fuzz background", harness::BACKGROUND.as_bytes()).unwrap();
 }

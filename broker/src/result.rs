@@ -2,7 +2,7 @@
 use crate::codec::{self, DecodeError, EncodeError, Message};
 use crate::ids::{JobId, TaskId};
 use crate::task::{PatchLabel, Task};
-use engine::infer::{FitResult, HypotestResult, SignificanceResult, ToyShard, UpperLimitResult};
+use fitfleet_engine::infer::{FitResult, HypotestResult, SignificanceResult, ToyShard, UpperLimitResult};
 use serde::{Deserialize, Serialize};
 
 /// The result of one task, as stored (first writer wins) under its task id.

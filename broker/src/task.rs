@@ -1,8 +1,8 @@
 //! What the client asks a worker to do: one task per signal patch, scan point or toy batch.
 use crate::codec::{self, DecodeError, EncodeError, Message};
 use crate::ids::{JobId, TaskId, WorkspaceDigest};
-use engine::infer::{Calculator, TestStatistic};
-use engine::model::ModelSettings;
+use fitfleet_engine::infer::{Calculator, TestStatistic};
+use fitfleet_engine::model::ModelSettings;
 use serde::{Deserialize, Serialize};
 
 /// One unit of work: fit one patched workspace in one way.
@@ -274,7 +274,7 @@ impl ScanGrid {
 
 #[cfg(test)]
 mod tests {
-    use engine::infer::{Calculator, TestStatistic};
+    use fitfleet_engine::infer::{Calculator, TestStatistic};
 
     use super::*;
 

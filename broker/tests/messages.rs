@@ -6,11 +6,11 @@ use broker::{
     DecodeError, JobId, Outcome, PROTOCOL_VERSION, Patch, PatchValue, ScanGrid, Status, Task,
     TaskResult, Timings, WorkerId, Work, WorkspaceDigest,
 };
-use engine::infer::{
+use fitfleet_engine::infer::{
     Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyShard,
     UpperLimitResult,
 };
-use engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
+use fitfleet_engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
 use serde::Serialize;
 
 fn sample_task(work: Work) -> Task {

@@ -3,7 +3,7 @@ mod common;
 
 use broker::store::{CancelOutcome, JobSpec, JobState, ProgressEvent, RecordOutcome, StoreError};
 use broker::{JobId, Outcome, Status, TaskResult, Timings, WorkerId};
-use engine::infer::{HypotestResult, TestStatistic};
+use fitfleet_engine::infer::{HypotestResult, TestStatistic};
 use std::collections::HashSet;
 use std::time::Duration;
 

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use broker::BrokerArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use engine::infer::TestStatistic;
+use fitfleet_engine::infer::TestStatistic;
 use anyhow::bail;
-use engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
+use fitfleet_engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
 
 /// Hypothesis tests for every signal point of a published HistFactory likelihood (pyhf JSON),
 /// on this machine or on a fleet of workers.
@@ -213,10 +213,10 @@ pub struct TestArgs {
 }
 
 impl TestArgs {
-    pub fn calculator(&self) -> engine::infer::Calculator {
+    pub fn calculator(&self) -> fitfleet_engine::infer::Calculator {
         match self.calctype {
-            CalcType::Asymptotics => engine::infer::Calculator::Asymptotics,
-            CalcType::Toys => engine::infer::Calculator::Toys { ntoys: self.ntoys, seed: self.seed },
+            CalcType::Asymptotics => fitfleet_engine::infer::Calculator::Asymptotics,
+            CalcType::Toys => fitfleet_engine::infer::Calculator::Toys { ntoys: self.ntoys, seed: self.seed },
         }
     }
 }

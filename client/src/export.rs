@@ -88,7 +88,7 @@ fn mass_value(v: &PatchValue) -> Value {
 mod tests {
     use super::*;
     use crate::results::Entry;
-    use engine::infer::UpperLimitResult;
+    use fitfleet_engine::infer::UpperLimitResult;
 
     fn entry(m: [f64; 2], status: &str) -> Entry {
         Entry {

@@ -1,8 +1,8 @@
 //! From command-line arguments to a compiled model and its observed data.
 use anyhow::{Context, Result};
 use candle_core::Device;
-use engine::compute::CompiledModel;
-use engine::model::Model;
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::model::Model;
 
 use crate::args::ModelArgs;
 
@@ -16,7 +16,7 @@ pub struct Loaded {
 
 /// Read the workspace (applying the patch, when one is named), build and compile the model.
 pub fn load(args: &ModelArgs) -> Result<Loaded> {
-    let patched = engine::spec::load_workspace_with_patch(
+    let patched = fitfleet_engine::spec::load_workspace_with_patch(
         &args.workspace,
         args.patchset.as_deref(),
         args.patch.as_deref(),

@@ -31,7 +31,7 @@ use clap::Parser;
 
 /// Parse the command line, run the subcommand, and map errors to a message and exit code 2.
 pub fn main() -> ExitCode {
-    engine::compute::configure_cpu_threads();
+    fitfleet_engine::compute::configure_cpu_threads();
     let cli = args::Cli::parse();
     init_tracing(cli.global.verbose);
     match commands::run(cli) {

@@ -35,7 +35,7 @@ const CHANNELS: [(&str, usize); 3] = [("CR_Top", 3), ("SR_highDM", 4), ("SR_lowD
 pub fn generate() -> Result<(String, String)> {
     let workspace = pretty(&workspace())?;
     let value: serde_json::Value = serde_json::from_str(&workspace)?;
-    let digest = engine::spec::digest(&value);
+    let digest = fitfleet_engine::spec::digest(&value);
     let patchset = pretty(&patchset(&digest))?;
     Ok((workspace, patchset))
 }
@@ -376,8 +376,8 @@ mod tests {
     #[test]
     fn patchset_loads_and_belongs_to_the_workspace() {
         let (ws, ps) = generate().unwrap();
-        let loaded = engine::spec::LoadedWorkspace::from_slice("BkgOnly.json", ws.as_bytes()).unwrap();
-        let set = engine::spec::PatchSet::from_slice("patchset.json", ps.as_bytes()).unwrap();
+        let loaded = fitfleet_engine::spec::LoadedWorkspace::from_slice("BkgOnly.json", ws.as_bytes()).unwrap();
+        let set = fitfleet_engine::spec::PatchSet::from_slice("patchset.json", ps.as_bytes()).unwrap();
         set.verify_digest(&loaded.value).unwrap();
         assert_eq!(set.len(), 54);
         for p in set.patches() {

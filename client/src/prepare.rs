@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use broker::{Limit, Limits, PatchValue, WorkspaceDigest};
-use engine::model::{Model, ModelSettings};
-use engine::spec::{LoadedWorkspace, PatchSet, Workspace};
+use fitfleet_engine::model::{Model, ModelSettings};
+use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, Workspace};
 
 use crate::args::BatchInputArgs;
 
@@ -73,7 +73,7 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
     let set = PatchSet::from_path(patchset_path)?;
     set.verify_digest(&loaded.value)
         .with_context(|| format!("{}: not the workspace this patchset was made for", path.display()))?;
-    let chosen: Vec<&engine::spec::Patch> = if input.patches.is_empty() {
+    let chosen: Vec<&fitfleet_engine::spec::Patch> = if input.patches.is_empty() {
         set.patches().iter().collect()
     } else {
         let mut seen = std::collections::HashSet::new();
@@ -129,7 +129,7 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
 fn check_patches(
     set: &PatchSet,
     loaded: &LoadedWorkspace,
-    chosen: &[&engine::spec::Patch],
+    chosen: &[&fitfleet_engine::spec::Patch],
     settings: &ModelSettings,
     needs_poi: bool,
 ) -> Vec<(usize, String)> {
@@ -177,9 +177,9 @@ fn check_model(ws: &Workspace, settings: &ModelSettings, needs_poi: bool) -> Res
     Ok(())
 }
 
-fn value(v: &engine::spec::PatchValue) -> PatchValue {
+fn value(v: &fitfleet_engine::spec::PatchValue) -> PatchValue {
     match v {
-        engine::spec::PatchValue::Number(n) => n.as_f64().map_or_else(|| PatchValue::Text(n.to_string()), PatchValue::Number),
-        engine::spec::PatchValue::Text(s) => PatchValue::Text(s.clone()),
+        fitfleet_engine::spec::PatchValue::Number(n) => n.as_f64().map_or_else(|| PatchValue::Text(n.to_string()), PatchValue::Number),
+        fitfleet_engine::spec::PatchValue::Text(s) => PatchValue::Text(s.clone()),
     }
 }

@@ -43,13 +43,13 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upper_limit: Option<engine::infer::UpperLimitResult>,
+    pub upper_limit: Option<fitfleet_engine::infer::UpperLimitResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fit: Option<engine::infer::FitResult>,
+    pub fit: Option<fitfleet_engine::infer::FitResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub significance: Option<engine::infer::SignificanceResult>,
+    pub significance: Option<fitfleet_engine::infer::SignificanceResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub toys: Option<engine::infer::ToyShard>,
+    pub toys: Option<fitfleet_engine::infer::ToyShard>,
 }
 
 /// The document: entries by patch name, in name order.

@@ -3,7 +3,7 @@
 //! `fitfleet run` processes the very same values in process.
 use anyhow::{bail, Result};
 use broker::{JobId, Limit, Limits, Task, Work};
-use engine::infer::Calculator;
+use fitfleet_engine::infer::Calculator;
 
 use crate::args::{CalcType, WorkArgs};
 use crate::prepare::Prepared;

@@ -90,7 +90,7 @@ mod tests {
             JobId::generate(),
             broker::WorkspaceDigest::of(b"{}"),
             None,
-            engine::model::ModelSettings::default(),
+            fitfleet_engine::model::ModelSettings::default(),
             broker::Work::Fit,
             0,
         );

@@ -1,10 +1,10 @@
 //! The results document of a job whose tasks are shards of pseudo-experiments: each patch's
-//! shards merge (exactly, with `engine::infer::calculators::toys::result`) into one entry
+//! shards merge (exactly, with `fitfleet_engine::infer::calculators::toys::result`) into one entry
 //! with its CLs, as an asymptotic hypotest's entry.
 use std::collections::{BTreeMap, HashMap};
 
 use broker::{Outcome, Status, TaskResult};
-use engine::infer::calculators::toys;
+use fitfleet_engine::infer::calculators::toys;
 
 use crate::results::{self, Entry, ResultsDoc};
 
@@ -65,7 +65,7 @@ fn merge(shards: &[&TaskResult], labels: &[String]) -> Entry {
         entry.reason = Some(format!("{} of {} toy shards failed: {reason}", failed.len(), shards.len()));
         return entry;
     }
-    let parts: Vec<engine::infer::ToyShard> = shards
+    let parts: Vec<fitfleet_engine::infer::ToyShard> = shards
         .iter()
         .filter_map(|r| match &r.outcome {
             Some(Outcome::Toys(t)) => Some(t.clone()),

@@ -12,11 +12,11 @@ use broker::PatchValue;
 use candle_core::Device;
 use client::plot::{self, PlotOptions, Polyline};
 use client::results::{Entry, ResultsDoc};
-use engine::compute::CompiledModel;
-use engine::infer::calculators::{AsymptoticCalculator, Hypotests};
-use engine::infer::{FitOptions, TestStatistic};
-use engine::model::{Model, ModelSettings};
-use engine::spec::{LoadedWorkspace, PatchSet, PatchedWorkspace};
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests};
+use fitfleet_engine::infer::{FitOptions, TestStatistic};
+use fitfleet_engine::model::{Model, ModelSettings};
+use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, PatchedWorkspace};
 
 fn reference_dir() -> PathBuf {
     let (dir, how) = match std::env::var_os("FITFLEET_REFERENCE") {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use broker::PatchValue;
 use client::plot::{self, Drawn, PlotKind, PlotOptions};
 use client::results::{Entry, ResultsDoc};
-use engine::infer::{ScanPoint, UpperLimitResult};
+use fitfleet_engine::infer::{ScanPoint, UpperLimitResult};
 
 fn reference_dir() -> PathBuf {
     let (dir, how) = match std::env::var_os("FITFLEET_REFERENCE") {
@@ -63,13 +63,13 @@ fn entry(ul: Option<UpperLimitResult>) -> Entry {
 #[test]
 fn an_engine_scan_of_a_1lbb_point_draws_its_brazil_band() {
     use candle_core::Device;
-    use engine::compute::CompiledModel;
-    use engine::infer::calculators::AsymptoticCalculator;
-    use engine::infer::{FitOptions, TestStatistic, UpperLimitOptions, intervals};
-    use engine::model::{Model, ModelSettings};
+    use fitfleet_engine::compute::CompiledModel;
+    use fitfleet_engine::infer::calculators::AsymptoticCalculator;
+    use fitfleet_engine::infer::{FitOptions, TestStatistic, UpperLimitOptions, intervals};
+    use fitfleet_engine::model::{Model, ModelSettings};
 
     let dir = reference_dir().join("atlas-susy-2019-08-1lbb");
-    let patched = engine::spec::load_workspace_with_patch(
+    let patched = fitfleet_engine::spec::load_workspace_with_patch(
         dir.join("BkgOnly.json"),
         Some(&dir.join("patchset.json")),
         Some("C1N2_Wh_hbb_900_0"),
@@ -81,7 +81,7 @@ fn an_engine_scan_of_a_1lbb_point_draws_its_brazil_band() {
     let calc =
         AsymptoticCalculator::new(&compiled, &data, TestStatistic::QmuTilde, &FitOptions::default()).unwrap();
     let options = UpperLimitOptions { scan: Some(intervals::linspace(0.0, 4.0, 41)), ..Default::default() };
-    let ul = engine::infer::upper_limit(&calc, &options).unwrap();
+    let ul = fitfleet_engine::infer::upper_limit(&calc, &options).unwrap();
     assert!(
         ul.obs.is_some_and(|v| v > 1.0),
         "CLs_obs at mu = 1 is 0.35 for (900, 0): the limit lies above 1, got {:?}",

@@ -59,7 +59,7 @@ fn run_on_the_example_pallet_gives_every_patch_with_sensible_cls() {
 fn run_on_a_workspace_alone_is_one_task() {
     // A full workspace: the background-only one with one signal patch applied.
     let dir = tempfile::tempdir().unwrap();
-    let ws = engine::spec::load_workspace_with_patch(
+    let ws = fitfleet_engine::spec::load_workspace_with_patch(
         common::pallet_workspace(),
         Some(&common::pallet_patchset()),
         Some("SIG_500_100"),

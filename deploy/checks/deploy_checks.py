@@ -337,7 +337,7 @@ def dockerfiles(bins_path: str) -> None:
     import dockerfile
 
     workspace_bins = set(Path(bins_path).read_text().split())
-    features = tomllib.loads((ROOT / "engine/Cargo.toml").read_text()).get("features", {})
+    features = tomllib.loads((ROOT / "crates/engine/Cargo.toml").read_text()).get("features", {})
     for name, final_base in (("Dockerfile", r"^debian:[^ ]*-slim$"), ("Dockerfile.cuda", r"^nvidia/cuda:[^ ]*-runtime-")):
         path = ROOT / name
         try:
@@ -382,10 +382,10 @@ def dockerfiles(bins_path: str) -> None:
         if name == "Dockerfile.cuda":
             if "-devel-" not in " ".join(c.value[0] for c in cmds if c.cmd == "FROM"):
                 problem("Dockerfile.cuda: must build on an nvidia/cuda devel image (nvcc)")
-            if runs.count("--features engine/cuda") < 2:
-                problem("Dockerfile.cuda: cook and build must both use --features engine/cuda")
+            if runs.count("--features fitfleet-engine/cuda") < 2:
+                problem("Dockerfile.cuda: cook and build must both use --features fitfleet-engine/cuda")
             if "cuda" not in features:
-                problem("engine/Cargo.toml: no feature cuda, which Dockerfile.cuda enables")
+                problem("crates/engine/Cargo.toml: no feature cuda, which Dockerfile.cuda enables")
             if "UNTESTED" not in path.read_text():
                 problem("Dockerfile.cuda: must say that it is untested")
     ignore = (ROOT / ".dockerignore").read_text().split()

@@ -7,8 +7,8 @@
 #![allow(dead_code)]
 
 use broker::{Task, TaskResult, Work};
-use engine::model::{Model, ModelSettings};
-use engine::spec::{LoadedWorkspace, PatchSet, apply_operations};
+use fitfleet_engine::model::{Model, ModelSettings};
+use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, apply_operations};
 
 /// The background-only workspace the patchset and task targets patch: two channels, the
 /// modifier types pyhf knows, one measurement. Small, so that an execution stays fast.

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use broker::amqp::Publisher;
 use broker::store::{JobSpec, JobState, JobStatus, Store};
 use broker::{BrokerConfig, JobId, Patch, PatchValue, Task, TaskResult, Work, WorkspaceDigest};
-use engine::infer::{Calculator, TestStatistic};
-use engine::model::ModelSettings;
-use engine::spec::PatchSet;
+use fitfleet_engine::infer::{Calculator, TestStatistic};
+use fitfleet_engine::model::ModelSettings;
+use fitfleet_engine::spec::PatchSet;
 
 /// The binary under test.
 pub const WORKER_BIN: &str = env!("CARGO_BIN_EXE_fitfleet-worker-e2e");
@@ -153,7 +153,7 @@ pub fn hypotest_mu1() -> Work {
 }
 
 /// A patchset's patch as a task's patch (operations verbatim).
-pub fn task_patch(p: &engine::spec::Patch) -> Patch {
+pub fn task_patch(p: &fitfleet_engine::spec::Patch) -> Patch {
     let values = p
         .values()
         .iter()
@@ -170,7 +170,7 @@ pub fn task_patch(p: &engine::spec::Patch) -> Patch {
 }
 
 /// One task per patch, of one new job, on the workspace `digest`.
-pub fn tasks_for(digest: &WorkspaceDigest, patches: &[&engine::spec::Patch], work: &Work) -> Vec<Task> {
+pub fn tasks_for(digest: &WorkspaceDigest, patches: &[&fitfleet_engine::spec::Patch], work: &Work) -> Vec<Task> {
     let job = JobId::generate();
     patches
         .iter()
@@ -188,7 +188,7 @@ pub fn tasks_for(digest: &WorkspaceDigest, patches: &[&engine::spec::Patch], wor
 }
 
 /// Store the workspace, then tasks for `patches` as one job: the client's submission.
-pub async fn submit(cfg: &BrokerConfig, store: &Store, workspace: &[u8], patches: &[&engine::spec::Patch]) -> Vec<Task> {
+pub async fn submit(cfg: &BrokerConfig, store: &Store, workspace: &[u8], patches: &[&fitfleet_engine::spec::Patch]) -> Vec<Task> {
     let put = store.put_workspace(workspace).await.expect("storing the workspace");
     let tasks = tasks_for(&put.digest, patches, &hypotest_mu1());
     create_and_publish(cfg, store, &tasks).await;

@@ -4,8 +4,8 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use engine::compute::CompiledModel;
-use engine::model::ModelSettings;
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::model::ModelSettings;
 use lru::LruCache;
 
 /// What decides a compiled model: the workspace, the patch applied and the model settings.
@@ -115,8 +115,8 @@ impl ModelCache {
 mod tests {
     use super::*;
     use candle_core::Device;
-    use engine::model::Model;
-    use engine::spec::LoadedWorkspace;
+    use fitfleet_engine::model::Model;
+    use fitfleet_engine::spec::LoadedWorkspace;
 
     /// A one-channel model with `bins` bins: its size grows with them.
     fn model(bins: usize) -> Arc<CompiledModel> {

@@ -12,7 +12,7 @@ use crate::{logs, service};
 /// Run the worker until SIGTERM or SIGINT, then drain and exit 0; exit 1 when it cannot
 /// start or RabbitMQ refuses it, 2 on bad settings. A second signal exits at once.
 pub fn main() -> ExitCode {
-    engine::compute::configure_cpu_threads();
+    fitfleet_engine::compute::configure_cpu_threads();
     let args = WorkerArgs::parse();
     let settings = match settings::load(&args) {
         Ok(s) => s,

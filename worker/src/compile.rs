@@ -3,9 +3,9 @@
 //! each patch is applied to it and the model built and lowered ([`compile`]).
 use broker::Patch;
 use candle_core::Device;
-use engine::compute::CompiledModel;
-use engine::model::{Model, ModelSettings};
-use engine::spec::LoadedWorkspace;
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::model::{Model, ModelSettings};
+use fitfleet_engine::spec::LoadedWorkspace;
 
 /// How a workspace is named in errors: `workspace <first 12 digits of its digest>`.
 fn source_name(digest: &str) -> String {
@@ -32,7 +32,7 @@ pub fn compile(
         None => &loaded.workspace,
         // As the client checked it: observations of channels a patch removes may remain.
         Some(p) => {
-            patched = engine::spec::apply_operations(&source_name(digest), loaded, &p.name, &p.operations)
+            patched = fitfleet_engine::spec::apply_operations(&source_name(digest), loaded, &p.name, &p.operations)
                 .map_err(|e| e.to_string())?;
             &patched
         }

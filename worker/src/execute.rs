@@ -2,9 +2,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use broker::{Outcome, Work};
-use engine::compute::CompiledModel;
-use engine::infer::calculators::{toys, AsymptoticCalculator};
-use engine::infer::{
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::infer::calculators::{toys, AsymptoticCalculator};
+use fitfleet_engine::infer::{
     fit, hypotest, significance, upper_limit, Calculator, FitOptions, HypotestOptions, UpperLimitOptions,
 };
 
@@ -28,7 +28,7 @@ fn run(model: &CompiledModel, work: &Work) -> Result<Outcome, String> {
     work.check()?;
     let data = model.config().observed_data.clone();
     let options = FitOptions::default();
-    let err = |e: engine::infer::InferError| e.to_string();
+    let err = |e: fitfleet_engine::infer::InferError| e.to_string();
     match work {
         Work::Hypotest { poi, test_stat, calculator } => {
             let o = HypotestOptions { test_stat: *test_stat, calculator: *calculator, fit: options };

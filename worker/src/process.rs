@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use broker::{Limit, Limits, Task, TaskResult, Timings, WorkerId};
 use candle_core::Device;
-use engine::spec::LoadedWorkspace;
+use fitfleet_engine::spec::LoadedWorkspace;
 
 use crate::cache::{ModelCache, ModelKey};
 use crate::{compile, execute};
@@ -146,7 +146,7 @@ impl Processor {
 mod tests {
     use super::*;
     use broker::{JobId, Patch, Status, Work, WorkspaceDigest};
-    use engine::model::ModelSettings;
+    use fitfleet_engine::model::ModelSettings;
 
     fn task(patch: Option<Patch>) -> Task {
         let ws = WorkspaceDigest::of(b"never parsed");

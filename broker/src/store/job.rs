@@ -2,7 +2,7 @@
 use super::{Store, StoreError};
 use crate::ids::{JobId, TaskId, WorkspaceDigest};
 use crate::task::{PatchLabel, Task};
-use engine::model::ModelSettings;
+use fitfleet_engine::model::ModelSettings;
 use redis::Script;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -4,8 +4,8 @@
 use broker::amqp::Topology;
 use broker::store::Store;
 use broker::{BrokerConfig, JobId, Patch, PatchValue, Task, Work, WorkspaceDigest};
-use engine::infer::{Calculator, TestStatistic};
-use engine::model::ModelSettings;
+use fitfleet_engine::infer::{Calculator, TestStatistic};
+use fitfleet_engine::model::ModelSettings;
 
 /// A configuration whose queues and keys belong to this test only. The services are the
 /// developer defaults unless `FITFLEET_BROKER_URL` / `FITFLEET_REDIS_URL` say otherwise.

@@ -2,8 +2,8 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use engine::infer::calculators::AsymptoticCalculator;
-use engine::infer::{hypotest, intervals, significance as discovery, FitOptions, HypotestOptions, UpperLimitOptions};
+use fitfleet_engine::infer::calculators::AsymptoticCalculator;
+use fitfleet_engine::infer::{hypotest, intervals, significance as discovery, FitOptions, HypotestOptions, UpperLimitOptions};
 use serde_json::json;
 
 use crate::args::{ClsArgs, SignificanceArgs, UpperLimitArgs};
@@ -37,7 +37,7 @@ pub fn upper_limit(args: &UpperLimitArgs) -> Result<ExitCode> {
     let scan = args.limit.grid()?.map(|g| intervals::linspace(g.start, g.stop, g.points as usize));
     let calc = AsymptoticCalculator::new(&loaded.compiled, &loaded.data, args.test_stat.into(), &FitOptions::default())?;
     let options = UpperLimitOptions { alpha: args.limit.alpha, scan, ..Default::default() };
-    let r = engine::infer::upper_limit(&calc, &options)?;
+    let r = fitfleet_engine::infer::upper_limit(&calc, &options)?;
     for note in &r.notes {
         eprintln!("fitfleet: {note}");
     }

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use engine::model::{Constraint, Model, ModelSettings};
+use fitfleet_engine::model::{Constraint, Model, ModelSettings};
 use serde::Serialize;
 
 use crate::args::InspectArgs;
@@ -21,7 +21,7 @@ struct Summary {
 }
 
 pub fn run(args: &InspectArgs) -> Result<ExitCode> {
-    let loaded = engine::spec::LoadedWorkspace::from_path(&args.workspace)?;
+    let loaded = fitfleet_engine::spec::LoadedWorkspace::from_path(&args.workspace)?;
     let ws = &loaded.workspace;
     let model = Model::new(ws, &ModelSettings::default())?;
     let mut types: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -3,7 +3,7 @@
 //! usage: cargo run --release -p engine --example profile_fit -- WORKSPACE [PATCHSET PATCH]
 use std::time::Instant;
 
-use engine::infer::{mle, quasi_newton, FitOptions};
+use fitfleet_engine::infer::{mle, quasi_newton, FitOptions};
 
 fn per_call(n: u32, mut f: impl FnMut()) -> f64 {
     f();
@@ -15,16 +15,16 @@ fn per_call(n: u32, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    engine::compute::configure_cpu_threads();
+    fitfleet_engine::compute::configure_cpu_threads();
     let args: Vec<String> = std::env::args().collect();
-    let patched = engine::spec::load_workspace_with_patch(
+    let patched = fitfleet_engine::spec::load_workspace_with_patch(
         &args[1],
         args.get(2).map(std::path::Path::new),
         args.get(3).map(String::as_str),
     )
     .unwrap();
-    let model = engine::model::Model::new(&patched.workspace, &Default::default()).unwrap();
-    let cm = engine::compute::CompiledModel::new(&model, &candle_core::Device::Cpu).unwrap();
+    let model = fitfleet_engine::model::Model::new(&patched.workspace, &Default::default()).unwrap();
+    let cm = fitfleet_engine::compute::CompiledModel::new(&model, &candle_core::Device::Cpu).unwrap();
     println!("P = {}, NB = {}", cm.npars(), cm.nbins());
     let data = cm.config().observed_data.clone();
     let obs = cm.observations(std::slice::from_ref(&data)).unwrap();
@@ -46,7 +46,7 @@ fn main() {
     let gn = gn.unwrap();
     let mut gn_only = None;
     let t_gn_only = per_call(5, || {
-        gn_only = Some(engine::infer::optimize::minimize_gauss_newton(&cm, &obs, std::slice::from_ref(&start), &cm.config().suggested_bounds, &opts).unwrap().remove(0))
+        gn_only = Some(fitfleet_engine::infer::optimize::minimize_gauss_newton(&cm, &obs, std::slice::from_ref(&start), &cm.config().suggested_bounds, &opts).unwrap().remove(0))
     });
     let gn_only = gn_only.unwrap();
     println!(
@@ -72,9 +72,9 @@ fn main() {
         cm.twice_nll_from(&[bf.nll], &obs)[0], bf.message
     );
     if cm.config().poi_index.is_some() {
-        use engine::infer::calculators::{AsymptoticCalculator, Hypotests};
+        use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests};
         let t_h = per_call(20, || {
-            let calc = AsymptoticCalculator::new(&cm, &data, engine::infer::TestStatistic::QmuTilde, &opts).unwrap();
+            let calc = AsymptoticCalculator::new(&cm, &data, fitfleet_engine::infer::TestStatistic::QmuTilde, &opts).unwrap();
             calc.hypotests(&[1.0]).unwrap();
         });
         println!("hypotest (qtilde, mu = 1): {:.2} ms", t_h * 1e3);

@@ -3,17 +3,17 @@
 use std::time::Instant;
 
 fn main() {
-    engine::compute::configure_cpu_threads();
+    fitfleet_engine::compute::configure_cpu_threads();
     let args: Vec<String> = std::env::args().collect();
     let b: usize = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(1);
-    let patched = engine::spec::load_workspace_with_patch(
+    let patched = fitfleet_engine::spec::load_workspace_with_patch(
         &args[1],
         args.get(3).map(std::path::Path::new),
         args.get(4).map(String::as_str),
     )
     .unwrap();
-    let model = engine::model::Model::new(&patched.workspace, &Default::default()).unwrap();
-    let cm = engine::compute::CompiledModel::new(&model, &candle_core::Device::Cpu).unwrap();
+    let model = fitfleet_engine::model::Model::new(&patched.workspace, &Default::default()).unwrap();
+    let cm = fitfleet_engine::compute::CompiledModel::new(&model, &candle_core::Device::Cpu).unwrap();
     let obs = cm.observations(&[cm.config().observed_data.clone()]).unwrap();
     let x = cm.config().suggested_init.clone();
     let theta = cm.params(&vec![x; b]).unwrap();
@@ -32,7 +32,7 @@ fn main() {
     let t = Instant::now();
     let mut it = 0;
     for _ in 0..20 {
-        it = engine::infer::fit(&cm, &data, &Default::default()).unwrap().iterations;
+        it = fitfleet_engine::infer::fit(&cm, &data, &Default::default()).unwrap().iterations;
     }
     println!("fit: {:?} per fit, {it} iterations", t.elapsed() / 20);
 }

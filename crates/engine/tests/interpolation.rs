@@ -1,8 +1,8 @@
 //! Each interpolation code against values computed by hand, and its batched tensor form
 //! against its scalar formula.
 use candle_core::{Device, Tensor};
-use engine::interpolators::{self, code0, code1, code2, code4, code4p};
-use engine::model::HistosysInterp;
+use fitfleet_engine::interpolators::{self, code0, code1, code2, code4, code4p};
+use fitfleet_engine::model::HistosysInterp;
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + b.abs())

@@ -4,9 +4,9 @@
 //! usage: cargo run --release -p engine --example compile_timing -- WORKSPACE PATCHSET [N]
 use std::time::Instant;
 
-use engine::compute::CompiledModel;
-use engine::model::{Model, ModelSettings};
-use engine::spec::{LoadedWorkspace, PatchSet};
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::model::{Model, ModelSettings};
+use fitfleet_engine::spec::{LoadedWorkspace, PatchSet};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -14,7 +14,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    engine::compute::configure_cpu_threads();
+    fitfleet_engine::compute::configure_cpu_threads();
     let args: Vec<String> = std::env::args().collect();
     let t = Instant::now();
     let loaded = LoadedWorkspace::from_path(&args[1]).unwrap();

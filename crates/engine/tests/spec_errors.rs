@@ -4,7 +4,7 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 
-use engine::spec::{
+use fitfleet_engine::spec::{
     LoadedWorkspace, PatchSet, PatchValue, PatchedWorkspace, SpecError, SpecErrorKind, Workspace,
     digest, load_workspace_with_patch,
 };
@@ -416,7 +416,7 @@ fn every_problem_is_reported_up_to_a_cap() {
     assert!(text.lines().all(|l| l.starts_with("ws.json: ")), "{text}");
 
     let e = error_after(|ws| *at(ws, "/observations/0/data") = json!(vec![-1.0; 30]));
-    assert_eq!(e.problems().count(), engine::spec::MAX_REPORTED_PROBLEMS);
+    assert_eq!(e.problems().count(), fitfleet_engine::spec::MAX_REPORTED_PROBLEMS);
     assert!(
         e.omitted > 0 && e.to_string().contains("more problems"),
         "{e}"
@@ -475,15 +475,15 @@ fn gzip_that_unpacks_past_the_bound_is_refused_unpacked_no_further() {
     let text = bytes(&common::small_workspace());
     let gz = gzip(&text);
     let limit = text.len() as u64 - 1;
-    let e = engine::spec::decompress_at_most("bomb.json.gz", &gz, limit).unwrap_err();
+    let e = fitfleet_engine::spec::decompress_at_most("bomb.json.gz", &gz, limit).unwrap_err();
     assert_eq!(e.kind, SpecErrorKind::Gzip, "{e}");
     assert_eq!(
         e.to_string(),
         format!("bomb.json.gz: unpacks to more than {limit} bytes, the most a gzip-compressed document may hold")
     );
-    let exact = engine::spec::decompress_at_most("ok.json.gz", &gz, text.len() as u64).expect("at the bound");
+    let exact = fitfleet_engine::spec::decompress_at_most("ok.json.gz", &gz, text.len() as u64).expect("at the bound");
     assert_eq!(exact.as_ref(), text.as_slice());
-    assert_eq!(engine::spec::MAX_DECOMPRESSED_BYTES, 1 << 30);
+    assert_eq!(fitfleet_engine::spec::MAX_DECOMPRESSED_BYTES, 1 << 30);
 }
 
 #[test]
@@ -800,7 +800,7 @@ fn workspace_with_patch_in_one_call() {
 /// Applies `patch` both ways, to the workspace's JSON ([`PatchSet::apply`]) and to the typed
 /// workspace ([`PatchSet::apply_to`], which takes a short way for patches that only add
 /// samples), and checks that they agree to the letter of the error.
-fn apply_both(set: &PatchSet, ws: &Value, patch: &engine::spec::Patch) -> Result<Workspace, SpecError> {
+fn apply_both(set: &PatchSet, ws: &Value, patch: &fitfleet_engine::spec::Patch) -> Result<Workspace, SpecError> {
     let general = set.apply(ws, patch);
     let loaded = LoadedWorkspace::from_value("workspace.json", ws.clone()).expect("a valid background");
     let typed = set.apply_to(&loaded, patch);

@@ -4,15 +4,15 @@
 mod common;
 
 use candle_core::Device;
-use engine::compute::CompiledModel;
-use engine::infer::calculators::{toys, AsymptoticCalculator, Hypotests};
-use engine::infer::{fit, intervals, upper_limit, FitOptions, TestStatistic, UpperLimitOptions};
-use engine::model::{Model, ModelSettings};
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::infer::calculators::{toys, AsymptoticCalculator, Hypotests};
+use fitfleet_engine::infer::{fit, intervals, upper_limit, FitOptions, TestStatistic, UpperLimitOptions};
+use fitfleet_engine::model::{Model, ModelSettings};
 use serde_json::json;
 
 /// One bin: signal 10, background 50 +- 5 (shapesys), `observed` events; POI bounds given.
 fn counting(observed: f64, poi_bounds: [f64; 2]) -> CompiledModel {
-    let ws: engine::spec::Workspace = serde_json::from_value(json!({
+    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
         "channels": [{"name": "SR", "samples": [
             {"name": "signal", "data": [10.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
             {"name": "background", "data": [50.0], "modifiers": [{"name": "bkg", "type": "shapesys", "data": [5.0]}]}
@@ -53,7 +53,7 @@ fn data_below_background_gives_a_negative_mu_hat_and_bounded_qtilde() {
 #[test]
 fn limits_are_found_when_cls_at_zero_is_undefined() {
     let dir = common::reference_dir();
-    let ws = engine::spec::Workspace::from_path(dir.join("pyhf-validation/1bin_lumi_mu1/workspace.json")).unwrap();
+    let ws = fitfleet_engine::spec::Workspace::from_path(dir.join("pyhf-validation/1bin_lumi_mu1/workspace.json")).unwrap();
     let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
     let data = model.config().observed_data.clone();
     let calc = AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &FitOptions::default()).unwrap();
@@ -134,7 +134,7 @@ fn toy_cls_agrees_with_pyhf_within_binomial_errors() {
     let cases = doc["cases"].as_array().unwrap();
     assert!(cases.len() >= 2);
     for case in cases {
-        let ws = engine::spec::Workspace::from_path(dir.join(case["workspace"].as_str().unwrap())).unwrap();
+        let ws = fitfleet_engine::spec::Workspace::from_path(dir.join(case["workspace"].as_str().unwrap())).unwrap();
         let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
         let data = model.config().observed_data.clone();
         let n = case["ntoys"].as_u64().unwrap() as usize;
@@ -166,10 +166,10 @@ fn significance_matches_pyhf() {
     .unwrap();
     let dir = common::reference_dir();
     for case in doc["cases"].as_array().unwrap() {
-        let ws = engine::spec::Workspace::from_path(dir.join(case["workspace"].as_str().unwrap())).unwrap();
+        let ws = fitfleet_engine::spec::Workspace::from_path(dir.join(case["workspace"].as_str().unwrap())).unwrap();
         let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
         let data = model.config().observed_data.clone();
-        let r = engine::infer::significance(&model, &data, &FitOptions::default()).unwrap();
+        let r = fitfleet_engine::infer::significance(&model, &data, &FitOptions::default()).unwrap();
         for (name, got, want) in [("z_obs", r.z_obs, &case["z_obs"]), ("z_exp", r.z_exp, &case["z_exp"])] {
             let want = want.as_f64().unwrap_or(f64::INFINITY);
             assert!(

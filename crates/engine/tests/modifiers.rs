@@ -1,9 +1,9 @@
 //! Each modifier type on a small workspace, against rates, parameters and likelihoods computed
 //! by hand.
 use candle_core::Device;
-use engine::compute::CompiledModel;
-use engine::model::{Constraint, HistosysInterp, Model, ModelSettings, NormsysInterp};
-use engine::spec::Workspace;
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::model::{Constraint, HistosysInterp, Model, ModelSettings, NormsysInterp};
+use fitfleet_engine::spec::Workspace;
 use serde_json::{json, Value};
 
 /// A one-channel workspace with a signal and a background sample.
@@ -69,7 +69,7 @@ fn normsys_interpolates_the_normalisation() {
     assert_close(&rates(&m, &c, &[("xsec", -2.0)]), &[5.0 + 50.0 * f, 10.0 + 60.0 * f]);
     // code 4: the polynomial inside, the exponential outside.
     let (m, c) = build(&ws, &ModelSettings::default());
-    let f = engine::interpolators::code4::factor(0.5, 0.9, 1.2);
+    let f = fitfleet_engine::interpolators::code4::factor(0.5, 0.9, 1.2);
     assert_close(&rates(&m, &c, &[("xsec", 0.5)]), &[5.0 + 50.0 * f, 10.0 + 60.0 * f]);
     let f = 1.2f64.powf(1.5);
     assert_close(&rates(&m, &c, &[("xsec", 1.5)]), &[5.0 + 50.0 * f, 10.0 + 60.0 * f]);
@@ -84,7 +84,7 @@ fn histosys_adds_interpolated_shape_deltas() {
     assert_close(&rates(&m, &c, &[("jes", 0.5)]), &[5.0 + 53.0, 10.0 + 60.5]);
     assert_close(&rates(&m, &c, &[("jes", -1.0)]), &[5.0 + 45.0, 10.0 + 58.0]);
     let (m, c) = build(&ws, &ModelSettings::default());
-    let d = |lo, nom, hi| engine::interpolators::code4p::delta(0.5, lo, nom, hi);
+    let d = |lo, nom, hi| fitfleet_engine::interpolators::code4p::delta(0.5, lo, nom, hi);
     assert_close(&rates(&m, &c, &[("jes", 0.5)]), &[55.0 + d(45.0, 50.0, 56.0), 70.0 + d(58.0, 60.0, 61.0)]);
 }
 

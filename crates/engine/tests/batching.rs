@@ -3,7 +3,7 @@
 //! (1Lbb: dense; tttt: packed), under both interpolation settings.
 mod common;
 
-use engine::compute::CompiledModel;
+use fitfleet_engine::compute::CompiledModel;
 use serde_json::json;
 
 fn close(a: f64, b: f64) -> bool {

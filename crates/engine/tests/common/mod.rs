@@ -7,21 +7,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use candle_core::Device;
-use engine::compute::CompiledModel;
-use engine::model::{HistosysInterp, Model, ModelSettings, NormsysInterp};
-use engine::spec::Workspace;
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::model::{HistosysInterp, Model, ModelSettings, NormsysInterp};
+use fitfleet_engine::spec::Workspace;
 use serde_json::Value;
 
 /// The shared reference data (published workspaces and pyhf's answers).
 ///
 /// `FITFLEET_REFERENCE` when set, else `shared/reference` beside the repository's root (from
-/// `engine/`: `../../shared/reference`). Panics with a clear message when it is missing: tests
+/// `crates/engine/`: `../../../shared/reference`). Panics with a clear message when it is missing: tests
 /// that need it fail rather than skip.
 pub fn reference_dir() -> PathBuf {
     let (dir, how) = match std::env::var_os("FITFLEET_REFERENCE") {
         Some(dir) => (PathBuf::from(dir), "FITFLEET_REFERENCE"),
         None => (
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference"),
             "the default beside the repository (set FITFLEET_REFERENCE to override)",
         ),
     };
@@ -222,11 +222,11 @@ pub fn seed_cases() -> Vec<Value> {
         .collect()
 }
 
-/// The workspace of a case, with its patch applied, read by `engine::spec`.
+/// The workspace of a case, with its patch applied, read by `fitfleet_engine::spec`.
 pub fn workspace(case: &Value) -> Workspace {
     let dir = reference_dir();
     let patchset = case.get("patchset").and_then(Value::as_str).map(|p| dir.join(p));
-    engine::spec::load_workspace_with_patch(
+    fitfleet_engine::spec::load_workspace_with_patch(
         dir.join(case["workspace"].as_str().unwrap()),
         patchset.as_deref(),
         case.get("patch").and_then(Value::as_str),

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use engine::spec::{PatchSet, digest, parse_value, python_json_dumps};
+use fitfleet_engine::spec::{PatchSet, digest, parse_value, python_json_dumps};
 
 /// Edge cases of Python's float repr, strings and key order, as JSON text.
 const EDGE_CASES: &str = r#"{

@@ -10,8 +10,8 @@
 //! instead of comparing numbers that derive from pyhf's poorer fit.
 mod common;
 
-use engine::infer::calculators::{AsymptoticCalculator, Hypotests};
-use engine::infer::{fit, upper_limit, FitOptions, UpperLimitOptions};
+use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests};
+use fitfleet_engine::infer::{fit, upper_limit, FitOptions, UpperLimitOptions};
 use serde_json::Value;
 
 /// Cases (id prefix, interpolation) where fitfleet finds a minimum deeper than pyhf's by at

@@ -8,20 +8,20 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use candle_core::Device;
-use engine::compute::CompiledModel;
-use engine::infer::calculators::{toys, AsymptoticCalculator, Hypotests};
-use engine::infer::{fit, upper_limit, FitOptions, TestStatistic, UpperLimitOptions};
-use engine::model::{Model, ModelSettings};
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::infer::calculators::{toys, AsymptoticCalculator, Hypotests};
+use fitfleet_engine::infer::{fit, upper_limit, FitOptions, TestStatistic, UpperLimitOptions};
+use fitfleet_engine::model::{Model, ModelSettings};
 
 fn reference() -> PathBuf {
     std::env::var_os("FITFLEET_REFERENCE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference"))
 }
 
 fn compile(workspace: &str, patchset: Option<&str>, patch: Option<&str>) -> CompiledModel {
     let dir = reference();
-    let patched = engine::spec::load_workspace_with_patch(
+    let patched = fitfleet_engine::spec::load_workspace_with_patch(
         dir.join(workspace),
         patchset.map(|p| dir.join(p)).as_deref(),
         patch,
@@ -52,7 +52,7 @@ fn measure(case: &str, what: &str, runs: usize, mut f: impl FnMut()) {
 }
 
 fn main() {
-    engine::compute::configure_cpu_threads();
+    fitfleet_engine::compute::configure_cpu_threads();
     let quick = std::env::var_os("FITFLEET_BENCH_QUICK").is_some();
     let runs = |n: usize| if quick { n.div_ceil(4).max(1) } else { n };
     let cases = [
@@ -77,25 +77,25 @@ fn main() {
         // Beside it, the same fit by projected Gauss-Newton alone (the previous default, still
         // the method where interpolation codes 0/1 put kinks in the NLL)...
         measure(case, "fit_gauss_newton", runs(20), || {
-            let start = engine::infer::mle::suggested_start(&model);
+            let start = fitfleet_engine::infer::mle::suggested_start(&model);
             let bounds = &model.config().suggested_bounds;
-            let m = engine::infer::optimize::minimize_gauss_newton(&model, &obs, &[start], bounds, &FitOptions::default()).unwrap();
+            let m = fitfleet_engine::infer::optimize::minimize_gauss_newton(&model, &obs, &[start], bounds, &FitOptions::default()).unwrap();
             assert!(m[0].converged, "{}", m[0].message);
         });
         // ...and by gradient-only BFGS alone (the quasi-Newton family of L-BFGS-B, what toys
         // use), started from the expected curvature at the start, without the Gauss-Newton
         // certificate. Curvature included in the time.
         measure(case, "fit_bfgs", runs(20), || {
-            let start = engine::infer::mle::suggested_start(&model);
-            let h = engine::infer::quasi_newton::expected_curvature(&model, &start.x).unwrap();
+            let start = fitfleet_engine::infer::mle::suggested_start(&model);
+            let h = fitfleet_engine::infer::quasi_newton::expected_curvature(&model, &start.x).unwrap();
             let bounds = &model.config().suggested_bounds;
-            let m = engine::infer::quasi_newton::minimize_from_curvature(&model, &obs, &[start], bounds, &h, &FitOptions::default()).unwrap();
+            let m = fitfleet_engine::infer::quasi_newton::minimize_from_curvature(&model, &obs, &[start], bounds, &h, &FitOptions::default()).unwrap();
             assert!(m[0].converged, "{}", m[0].message);
         });
         // Batched: 32 fits of the same data from jittered starts, time per fit.
-        let starts: Vec<engine::infer::Start> = (0..32)
+        let starts: Vec<fitfleet_engine::infer::Start> = (0..32)
             .map(|i| {
-                let mut s = engine::infer::mle::suggested_start(&model);
+                let mut s = fitfleet_engine::infer::mle::suggested_start(&model);
                 let poi = model.config().poi_index.unwrap_or(0);
                 s.x[poi] *= 1.0 + 0.01 * i as f64;
                 s
@@ -104,7 +104,7 @@ fn main() {
         let t = Instant::now();
         let n = runs(4);
         for _ in 0..n {
-            engine::infer::mle::fit_batch(&model, &obs, &starts, &FitOptions::default()).unwrap();
+            fitfleet_engine::infer::mle::fit_batch(&model, &obs, &starts, &FitOptions::default()).unwrap();
         }
         println!(
             "{}",

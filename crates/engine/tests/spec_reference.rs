@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use engine::spec::{LoadedWorkspace, PatchSet, digest, load_workspace_with_patch, parse_value};
+use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, digest, load_workspace_with_patch, parse_value};
 use serde_json::Value;
 
 /// The reference JSON files whose top level has `key` (workspaces: "channels"; patchsets:
@@ -62,7 +62,7 @@ fn every_reference_workspace_loads_and_validates() {
         assert!(!loaded.workspace.channels.is_empty());
         // The typed workspace written back is the same JSON (numbers compared as doubles).
         let rewritten = serde_json::to_value(&loaded.workspace).expect("serialises");
-        let reread: engine::spec::Workspace =
+        let reread: fitfleet_engine::spec::Workspace =
             serde_json::from_value(rewritten).expect("reads back");
         assert_eq!(reread, loaded.workspace, "{}", path.display());
     }
