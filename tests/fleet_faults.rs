@@ -6,8 +6,8 @@ mod fleet_common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use broker::store::{JobSpec, TaskEntry};
-use broker::{JobId, Status, Task, Work, WorkspaceDigest};
+use fitfleet_fleet::store::{JobSpec, TaskEntry};
+use fitfleet_protocol::{JobId, Status, Task, Work, WorkspaceDigest};
 use fitfleet_engine::infer::{Calculator, TestStatistic};
 use fitfleet_engine::model::ModelSettings;
 use fleet_common::*;
@@ -22,7 +22,7 @@ fn hypotest(poi: f64) -> Work {
 
 /// Tasks of one job: each 1Lbb patch in `names` at each POI in `pois` (a scan, so that a
 /// patch's model is compiled once and then found in the cache).
-async fn submit_scan(cfg: &broker::BrokerConfig, store: &broker::store::Store, first: usize, n: usize, pois: &[f64]) -> Vec<Task> {
+async fn submit_scan(cfg: &fitfleet_fleet::FleetConfig, store: &fitfleet_fleet::store::Store, first: usize, n: usize, pois: &[f64]) -> Vec<Task> {
     let (ws, ps) = pallet_1lbb();
     let digest = store.put_workspace(&ws).await.unwrap().digest;
     let job = JobId::generate();
@@ -35,7 +35,7 @@ async fn submit_scan(cfg: &broker::BrokerConfig, store: &broker::store::Store, f
                 Some(task_patch(p)),
                 ModelSettings::default(),
                 hypotest(poi),
-                broker::now_ms(),
+                fitfleet_protocol::now_ms(),
             ));
         }
     }
@@ -49,9 +49,9 @@ fn killed_worker_mid_job_the_job_still_completes_exactly_once() {
     runtime().block_on(async {
         let cfg = config("kill9");
         let store = require_services(&cfg).await;
-        let _cleanup = Cleanup(cfg.clone());
-        let mut w1 = WorkerProcess::spawn(&cfg, "w1", 1, &[]);
-        let w2 = WorkerProcess::spawn(&cfg, "w2", 1, &[]);
+        let _cleanup = Cleanup::both(&cfg);
+        let mut w1 = spawn_worker(&cfg, "w1", 1, &[]);
+        let w2 = spawn_worker(&cfg, "w2", 1, &[]);
         let (ws, ps) = pallet_1lbb();
         let patches: Vec<_> = ps.patches().iter().skip(10).take(100).collect();
         let tasks = submit(&cfg, &store, &ws, &patches).await;
@@ -79,8 +79,8 @@ fn restarted_worker_with_an_empty_cache_finishes_the_job() {
     runtime().block_on(async {
         let cfg = config("restart");
         let store = require_services(&cfg).await;
-        let _cleanup = Cleanup(cfg.clone());
-        let mut first = WorkerProcess::spawn(&cfg, "first", 2, &[]);
+        let _cleanup = Cleanup::both(&cfg);
+        let mut first = spawn_worker(&cfg, "first", 2, &[]);
         let tasks = submit_scan(&cfg, &store, 40, 4, &[0.5, 1.0, 1.5]).await;
         let job = &tasks[0].job_id;
 
@@ -91,7 +91,7 @@ fn restarted_worker_with_an_empty_cache_finishes_the_job() {
         let done_before = store.results(job).await.unwrap().len();
         assert!(done_before < tasks.len(), "the job was not finished when the worker died");
 
-        let second = WorkerProcess::spawn(&cfg, "second", 2, &[]);
+        let second = spawn_worker(&cfg, "second", 2, &[]);
         wait_done(&store, job, Duration::from_secs(180)).await;
         let results = assert_exactly_once(&store, &tasks).await;
         assert!(results.iter().all(|r| r.is_success()));
@@ -116,13 +116,13 @@ fn unreadable_and_unfetchable_tasks_fail_with_reasons_and_the_worker_goes_on() {
     runtime().block_on(async {
         let cfg = config("malformed");
         let store = require_services(&cfg).await;
-        let _cleanup = Cleanup(cfg.clone());
-        let mut worker = WorkerProcess::spawn(&cfg, "w", 1, &[]);
+        let _cleanup = Cleanup::both(&cfg);
+        let mut worker = spawn_worker(&cfg, "w", 1, &[]);
 
         let digest = store.put_workspace(&small_workspace()).await.unwrap().digest;
         let job = JobId::generate();
         let task = |ws: &WorkspaceDigest, poi: f64| {
-            Task::new(job.clone(), ws.clone(), None, ModelSettings::default(), hypotest(poi), broker::now_ms())
+            Task::new(job.clone(), ws.clone(), None, ModelSettings::default(), hypotest(poi), fitfleet_protocol::now_ms())
         };
         let good: Vec<Task> = [0.5, 1.0, 1.5].iter().map(|&p| task(&digest, p)).collect();
         let garbled = task(&digest, 2.0);
@@ -150,7 +150,7 @@ fn unreadable_and_unfetchable_tasks_fail_with_reasons_and_the_worker_goes_on() {
         .await;
         // Then the rest, through the client's publisher.
         let rest: Vec<Task> = good.iter().cloned().chain([unknown.clone()]).collect();
-        let mut publisher = broker::amqp::Publisher::connect(&cfg).await.unwrap();
+        let mut publisher = fitfleet_fleet::amqp::Publisher::connect(&cfg).await.unwrap();
         publisher.publish(&rest).await.unwrap();
         publisher.close().await;
 
@@ -172,11 +172,11 @@ fn unreadable_and_unfetchable_tasks_fail_with_reasons_and_the_worker_goes_on() {
         // Tasks of a cancelled job are acknowledged and skipped, without results.
         let cancelled: Vec<Task> = {
             let job = JobId::generate();
-            [0.5, 1.0].iter().map(|&p| Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), hypotest(p), broker::now_ms())).collect()
+            [0.5, 1.0].iter().map(|&p| Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), hypotest(p), fitfleet_protocol::now_ms())).collect()
         };
         store.create_job(&JobSpec::from_tasks("to cancel", &cancelled)).await.unwrap();
         store.cancel_job(&cancelled[0].job_id).await.unwrap();
-        let mut publisher = broker::amqp::Publisher::connect(&cfg).await.unwrap();
+        let mut publisher = fitfleet_fleet::amqp::Publisher::connect(&cfg).await.unwrap();
         publisher.publish(&cancelled).await.unwrap();
         publisher.close().await;
         wait_ready(&cfg, 0, Duration::from_secs(15)).await;
@@ -204,8 +204,8 @@ fn sigterm_drains_fits_in_flight_and_exits_0() {
     runtime().block_on(async {
         let cfg = config("drain");
         let store = require_services(&cfg).await;
-        let _cleanup = Cleanup(cfg.clone());
-        let mut w = WorkerProcess::spawn(&cfg, "draining", 2, &[]);
+        let _cleanup = Cleanup::both(&cfg);
+        let mut w = spawn_worker(&cfg, "draining", 2, &[]);
         let (ws, ps) = pallet_1lbb();
         let patches: Vec<_> = ps.patches().iter().skip(60).take(60).collect();
         let tasks = submit(&cfg, &store, &ws, &patches).await;
@@ -226,7 +226,7 @@ fn sigterm_drains_fits_in_flight_and_exits_0() {
         // Every task without a result is back in the queue, and none with one: nothing the
         // worker finished will be delivered again.
         wait_ready(&cfg, (tasks.len() - after) as u32, Duration::from_secs(15)).await;
-        let next = WorkerProcess::spawn(&cfg, "next", 2, &[]);
+        let next = spawn_worker(&cfg, "next", 2, &[]);
         wait_done(&store, job, Duration::from_secs(180)).await;
         assert_exactly_once(&store, &tasks).await;
         let m = next.metrics();
@@ -252,8 +252,8 @@ fn drain_timeout_gives_unfinished_fits_back_to_the_queue() {
     runtime().block_on(async {
         let cfg = config("drain-timeout");
         let store = require_services(&cfg).await;
-        let _cleanup = Cleanup(cfg.clone());
-        let mut w = WorkerProcess::spawn(&cfg, "impatient", 2, &["--drain-timeout-secs", "0"]);
+        let _cleanup = Cleanup::both(&cfg);
+        let mut w = spawn_worker(&cfg, "impatient", 2, &["--drain-timeout-secs", "0"]);
         let (ws, ps) = pallet_1lbb();
         let patches: Vec<_> = ps.patches().iter().skip(90).take(30).collect();
         let tasks = submit(&cfg, &store, &ws, &patches).await;
@@ -267,7 +267,7 @@ fn drain_timeout_gives_unfinished_fits_back_to_the_queue() {
         let stored = store.results(job).await.unwrap().len();
         // The abandoned fits' tasks, like the unstarted ones, are back in the queue.
         wait_ready(&cfg, (tasks.len() - stored) as u32, Duration::from_secs(15)).await;
-        let _next = WorkerProcess::spawn(&cfg, "next", 2, &[]);
+        let _next = spawn_worker(&cfg, "next", 2, &[]);
         wait_done(&store, job, Duration::from_secs(120)).await;
         assert_exactly_once(&store, &tasks).await;
     });
@@ -279,15 +279,15 @@ fn metrics_endpoint_answers_with_the_counters() {
     runtime().block_on(async {
         let cfg = config("metrics");
         let store = require_services(&cfg).await;
-        let _cleanup = Cleanup(cfg.clone());
+        let _cleanup = Cleanup::both(&cfg);
         // In process this time: the library's service API, as an embedding program uses it.
-        let settings = worker::WorkerSettings {
+        let settings = fitfleet_worker::WorkerSettings {
             broker: cfg.clone(),
             slots: 1,
             metrics_addr: "127.0.0.1:0".into(),
             ..Default::default()
         };
-        let service = worker::Service::start(settings).await.unwrap();
+        let service = fitfleet_worker::Service::start(settings).await.unwrap();
         let addr = service.metrics_addr();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(service.run(async move {
@@ -298,7 +298,7 @@ fn metrics_endpoint_answers_with_the_counters() {
         let job = JobId::generate();
         let tasks: Vec<Task> = [0.5, 1.0, 1.5]
             .iter()
-            .map(|&p| Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), hypotest(p), broker::now_ms()))
+            .map(|&p| Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), hypotest(p), fitfleet_protocol::now_ms()))
             .collect();
         create_and_publish(&cfg, &store, &tasks).await;
         wait_done(&store, &job, Duration::from_secs(60)).await;

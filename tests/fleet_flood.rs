@@ -9,8 +9,8 @@ mod fleet_common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use broker::store::{JobSpec, TaskEntry};
-use broker::{JobId, Patch, Status, Task, Work, WorkspaceDigest};
+use fitfleet_fleet::store::{JobSpec, TaskEntry};
+use fitfleet_protocol::{JobId, Patch, Status, Task, Work, WorkspaceDigest};
 use fitfleet_engine::infer::{Calculator, TestStatistic};
 use fitfleet_engine::model::ModelSettings;
 use fleet_common::*;
@@ -79,7 +79,7 @@ fn a_thousand_poison_tasks_of_each_kind_fail_with_reasons_and_the_real_tasks_suc
     runtime().block_on(async {
         let cfg = config("flood");
         let store = require_services(&cfg).await;
-        let _cleanup = Cleanup(cfg.clone());
+        let _cleanup = Cleanup::both(&cfg);
         let limits = [
             "--max-task-bytes", &MAX_TASK.to_string(), "--max-patch-bytes", &MAX_PATCH.to_string(),
             "--max-workspace-bytes", &MAX_WORKSPACE.to_string(),
@@ -87,7 +87,7 @@ fn a_thousand_poison_tasks_of_each_kind_fail_with_reasons_and_the_real_tasks_suc
         .map(String::from);
         let limits: Vec<&str> = limits.iter().map(String::as_str).collect();
         let workers: Vec<WorkerProcess> =
-            ["w1", "w2"].iter().map(|n| WorkerProcess::spawn(&cfg, n, 1, &limits)).collect();
+            ["w1", "w2"].iter().map(|n| spawn_worker(&cfg, n, 1, &limits)).collect();
 
         let good = store.put_workspace(&small_workspace()).await.unwrap().digest;
         let invalid = store.put_workspace(&invalid_workspace()).await.unwrap().digest;
@@ -98,7 +98,7 @@ fn a_thousand_poison_tasks_of_each_kind_fail_with_reasons_and_the_real_tasks_suc
 
         let job = JobId::generate();
         let task = |ws: &WorkspaceDigest, patch: Option<Patch>, work: Work| {
-            Task::new(job.clone(), ws.clone(), patch, ModelSettings::default(), work, broker::now_ms())
+            Task::new(job.clone(), ws.clone(), patch, ModelSettings::default(), work, fitfleet_protocol::now_ms())
         };
         // Each kind's tasks are distinct (their own POI range or patch names).
         let poi = |kind: usize, i: usize| 10.0 * (kind + 1) as f64 + i as f64 * 1e-3;
@@ -135,7 +135,7 @@ fn a_thousand_poison_tasks_of_each_kind_fail_with_reasons_and_the_real_tasks_suc
                 needles: vec!["could not be read".into(), format!("more than the limit of {MAX_TASK} bytes (max_task_bytes)")],
                 tasks: (0..PER_KIND)
                     .map(|i| {
-                        let padded = Patch { name: format!("padded-{i}"), values: vec![broker::PatchValue::Text("x".repeat(MAX_TASK))], operations: "[]".into() };
+                        let padded = Patch { name: format!("padded-{i}"), values: vec![fitfleet_protocol::PatchValue::Text("x".repeat(MAX_TASK))], operations: "[]".into() };
                         task(&good, Some(padded), hypotest(1.0))
                     })
                     .collect(),
@@ -207,7 +207,7 @@ fn a_thousand_poison_tasks_of_each_kind_fail_with_reasons_and_the_real_tasks_suc
             }
             rest
         };
-        let mut publisher = broker::amqp::Publisher::connect(&cfg).await.unwrap();
+        let mut publisher = fitfleet_fleet::amqp::Publisher::connect(&cfg).await.unwrap();
         assert_eq!(publisher.publish(&published).await.unwrap().published, published.len());
         publisher.close().await;
 

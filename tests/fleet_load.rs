@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use broker::{JobId, Patch, Task, Work};
+use fitfleet_protocol::{JobId, Patch, Task, Work};
 use fitfleet_engine::infer::{Calculator, TestStatistic};
 use fitfleet_engine::model::ModelSettings;
 use fleet_common::*;
@@ -33,7 +33,7 @@ fn ten_thousand_queued_tasks_drain_with_flat_memory() {
     runtime().block_on(async {
         let cfg = config("load");
         let store = require_services(&cfg).await;
-        let _cleanup = Cleanup(cfg.clone());
+        let _cleanup = Cleanup::both(&cfg);
         let digest = store.put_workspace(&small_workspace()).await.unwrap().digest;
         let job = JobId::generate();
         let padded = Patch { name: "padded".into(), values: vec![], operations: format!("[{}]", " ".repeat(PADDING)) };
@@ -44,7 +44,7 @@ fn ten_thousand_queued_tasks_drain_with_flat_memory() {
                     test_stat: TestStatistic::QmuTilde,
                     calculator: Calculator::Asymptotics,
                 };
-                Task::new(job.clone(), digest.clone(), Some(padded.clone()), ModelSettings::default(), work, broker::now_ms())
+                Task::new(job.clone(), digest.clone(), Some(padded.clone()), ModelSettings::default(), work, fitfleet_protocol::now_ms())
             })
             .collect();
         let message_bytes: usize = tasks.iter().map(|t| t.encode().unwrap().len()).sum();
@@ -53,13 +53,13 @@ fn ten_thousand_queued_tasks_drain_with_flat_memory() {
 
         // The reference: the same worker on an empty queue of its own.
         let idle_cfg = config("load-idle");
-        let _idle_cleanup = Cleanup(idle_cfg.clone());
-        let idle = WorkerProcess::spawn(&idle_cfg, "idle", 2, &[]);
+        let _idle_cleanup = Cleanup::both(&idle_cfg);
+        let idle = spawn_worker(&idle_cfg, "idle", 2, &[]);
         tokio::time::sleep(Duration::from_secs(2)).await;
         let rss_idle = rss_kib(idle.pid()).expect("the idle worker runs");
         drop(idle);
 
-        let worker = WorkerProcess::spawn(&cfg, "load", 2, &[]);
+        let worker = spawn_worker(&cfg, "load", 2, &[]);
         let start = Instant::now();
         let pid = worker.pid();
         let rss_start = rss_kib(pid).expect("the worker runs");

@@ -6,7 +6,7 @@ mod fleet_common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use broker::Outcome;
+use fitfleet_protocol::Outcome;
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::infer::{Calculator, FitOptions, HypotestOptions, HypotestResult, TestStatistic, hypotest};
@@ -61,16 +61,16 @@ fn pallet_1lbb_through_two_workers() {
     runtime().block_on(async {
         let cfg = config("pallet");
         let store = require_services(&cfg).await;
-        let _cleanup = Cleanup(cfg.clone());
+        let _cleanup = Cleanup::both(&cfg);
         let (workspace, patchset) = pallet_1lbb();
         let patches: Vec<_> = patchset.patches().iter().collect();
         assert_eq!(patches.len(), 125);
 
         // One fit slot each: two fits at once on this two-core machine.
-        let w1 = WorkerProcess::spawn(&cfg, "w1", 1, &[]);
-        let w2 = WorkerProcess::spawn(&cfg, "w2", 1, &["--dead-letter-recorder", "false"]);
+        let w1 = spawn_worker(&cfg, "w1", 1, &[]);
+        let w2 = spawn_worker(&cfg, "w2", 1, &["--dead-letter-recorder", "false"]);
 
-        let submitted_ms = broker::now_ms();
+        let submitted_ms = fitfleet_protocol::now_ms();
         let start = Instant::now();
         let tasks = submit(&cfg, &store, &workspace, &patches).await;
         let job = tasks[0].job_id.clone();

@@ -1,6 +1,6 @@
 //! The fleet through restarts of its services and of its workers, each test with its own
 //! RabbitMQ and Redis (private servers on spare loopback ports, see
-//! `fleet_common::servers`) so that it can stop, kill and restart them:
+//! `fitfleet_testkit::servers`) so that it can stop, kill and restart them:
 //!
 //! - RabbitMQ stopped and restarted mid-job, while tasks are still being published;
 //! - Redis killed and restarted mid-job (append-only file on);
@@ -14,9 +14,10 @@ mod fleet_common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use broker::amqp::Publisher;
-use broker::store::{JobSpec, Store};
-use broker::{BrokerConfig, Task};
+use fitfleet_fleet::amqp::Publisher;
+use fitfleet_fleet::store::{JobSpec, Store};
+use fitfleet_fleet::FleetConfig;
+use fitfleet_protocol::Task;
 use fleet_common::servers::PrivateServices;
 use fleet_common::*;
 
@@ -32,7 +33,7 @@ async fn create_1lbb_job(store: &Store, first: usize, n: usize) -> Vec<Task> {
 
 /// Publish `tasks` `batch` at a time with `pause` between batches through one publisher, as a
 /// slow client would: the tasks confirmed and the reconnections the publisher needed.
-async fn publish_slowly(cfg: BrokerConfig, tasks: Vec<Task>, batch: usize, pause: Duration) -> (usize, u32) {
+async fn publish_slowly(cfg: FleetConfig, tasks: Vec<Task>, batch: usize, pause: Duration) -> (usize, u32) {
     let mut publisher = Publisher::connect(&cfg).await.expect("publisher");
     let (mut published, mut reconnects) = (0, 0);
     for chunk in tasks.chunks(batch) {
@@ -57,8 +58,8 @@ fn rabbitmq_restarted_mid_job_loses_no_task_and_counts_none_twice() {
         let mut services = PrivateServices::start("rabbit-restart");
         let cfg = services.cfg.clone();
         let store = require_services(&cfg).await;
-        let w1 = WorkerProcess::spawn(&cfg, "w1", 1, &[]);
-        let w2 = WorkerProcess::spawn(&cfg, "w2", 1, &[]);
+        let w1 = spawn_worker(&cfg, "w1", 1, &[]);
+        let w2 = spawn_worker(&cfg, "w2", 1, &[]);
         let tasks = create_1lbb_job(&store, 0, 24).await;
         let job = &tasks[0].job_id;
         // Published over several seconds, so that the broker goes away in the middle.
@@ -106,8 +107,8 @@ fn redis_restarted_mid_job_loses_no_result_and_workers_retry_their_writes() {
         let mut services = PrivateServices::start("redis-restart");
         let cfg = services.cfg.clone();
         let store = require_services(&cfg).await;
-        let w1 = WorkerProcess::spawn(&cfg, "w1", 1, &[]);
-        let w2 = WorkerProcess::spawn(&cfg, "w2", 1, &[]);
+        let w1 = spawn_worker(&cfg, "w1", 1, &[]);
+        let w2 = spawn_worker(&cfg, "w2", 1, &[]);
         let tasks = create_1lbb_job(&store, 30, 60).await;
         let job = &tasks[0].job_id;
         let mut publisher = Publisher::connect(&cfg).await.unwrap();
@@ -163,8 +164,8 @@ fn workers_killed_every_few_seconds_the_job_completes_exactly_once() {
         let store = require_services(&cfg).await;
         let limit = ["--delivery-limit", "20"];
         let mut workers = [
-            WorkerProcess::spawn(&cfg, "w0", 1, &limit),
-            WorkerProcess::spawn(&cfg, "w1", 1, &limit),
+            spawn_worker(&cfg, "w0", 1, &limit),
+            spawn_worker(&cfg, "w1", 1, &limit),
         ];
         let tasks = create_1lbb_job(&store, 0, 125).await;
         assert_eq!(tasks.len(), 125, "the whole 1Lbb pallet");
@@ -183,7 +184,7 @@ fn workers_killed_every_few_seconds_the_job_completes_exactly_once() {
         let mut next_kill_at_results = step;
         loop {
             let status = store.job_status(job).await.unwrap().unwrap();
-            if status.state == broker::store::JobState::Done {
+            if status.state == fitfleet_fleet::store::JobState::Done {
                 break;
             }
             assert!(Instant::now() < deadline, "job not done after {kills} kills: {status:?}");
@@ -194,7 +195,7 @@ fn workers_killed_every_few_seconds_the_job_completes_exactly_once() {
                 let name = format!("w{i}-{}", kills + 1);
                 tokio::task::block_in_place(|| {
                     workers[i].kill9();
-                    workers[i] = WorkerProcess::spawn(&cfg, &name, 1, &limit);
+                    workers[i] = spawn_worker(&cfg, &name, 1, &limit);
                 });
                 pids.insert(workers[i].pid());
                 kills += 1;
@@ -227,7 +228,7 @@ fn worker_drained_with_sigterm_finishes_its_fits_and_nothing_is_redelivered() {
         let services = PrivateServices::start("sigterm");
         let cfg = services.cfg.clone();
         let store = require_services(&cfg).await;
-        let mut w = WorkerProcess::spawn(&cfg, "draining", 2, &[]);
+        let mut w = spawn_worker(&cfg, "draining", 2, &[]);
         let tasks = create_1lbb_job(&store, 90, 30).await;
         let job = &tasks[0].job_id;
         let mut publisher = Publisher::connect(&cfg).await.unwrap();
@@ -250,7 +251,7 @@ fn worker_drained_with_sigterm_finishes_its_fits_and_nothing_is_redelivered() {
         // The tasks without results are back in the queue, none with one.
         wait_ready(&cfg, (tasks.len() - after) as u32, Duration::from_secs(30)).await;
 
-        let next = WorkerProcess::spawn(&cfg, "next", 2, &[]);
+        let next = spawn_worker(&cfg, "next", 2, &[]);
         wait_done(&store, job, Duration::from_secs(240)).await;
         let results = assert_redis_exactly_once(&cfg, &store, &tasks).await;
         assert!(results.iter().all(|r| r.is_success()));

@@ -7,16 +7,17 @@ mod fleet_common;
 use std::process::Command;
 use std::time::Duration;
 
-use broker::{BrokerConfig, JobId, Task, Work};
-use broker::store::Store;
+use fitfleet_fleet::FleetConfig;
+use fitfleet_protocol::{JobId, Task, Work};
+use fitfleet_fleet::store::Store;
 use fitfleet_engine::infer::{Calculator, TestStatistic};
 use fitfleet_engine::model::ModelSettings;
 use fleet_common::servers::{RabbitServer, RedisServer, TestCerts};
 use fleet_common::*;
 
 /// The test's prefixes, with the private servers' TLS ports and `ca` as `tls_ca_file`.
-fn tls_config(rabbit: &RabbitServer, redis: &RedisServer, ca: &std::path::Path) -> BrokerConfig {
-    BrokerConfig {
+fn tls_config(rabbit: &RabbitServer, redis: &RedisServer, ca: &std::path::Path) -> FleetConfig {
+    FleetConfig {
         broker_url: format!("amqps://guest:guest@127.0.0.1:{}/%2f", rabbit.tls_port.unwrap()),
         redis_url: format!("rediss://127.0.0.1:{}/", redis.tls_port.unwrap()),
         tls_ca_file: ca.display().to_string(),
@@ -35,14 +36,14 @@ fn fleet_over_amqps_and_rediss_with_a_private_ca_and_a_wrong_ca_refused() {
 
         // Client side (the client's publisher and store) and a worker, over TLS only.
         let store = require_services(&cfg).await;
-        let worker = WorkerProcess::spawn(&cfg, "tls", 1, &[]);
+        let worker = spawn_worker(&cfg, "tls", 1, &[]);
         let digest = store.put_workspace(&small_workspace()).await.unwrap().digest;
         let job = JobId::generate();
         let tasks: Vec<Task> = [0.5, 1.0, 1.5]
             .iter()
             .map(|&poi| {
                 let work = Work::Hypotest { poi, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics };
-                Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), work, broker::now_ms())
+                Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), work, fitfleet_protocol::now_ms())
             })
             .collect();
         create_and_publish(&cfg, &store, &tasks).await;
@@ -64,14 +65,14 @@ fn fleet_over_amqps_and_rediss_with_a_private_ca_and_a_wrong_ca_refused() {
 
         // A CA that did not sign the servers' certificate: refused, saying so.
         let other = TestCerts::generate("other");
-        let wrong = BrokerConfig { tls_ca_file: other.ca.display().to_string(), ..cfg.clone() };
-        let e = broker::amqp::check(&wrong).await.expect_err("RabbitMQ with the wrong CA").to_string();
+        let wrong = FleetConfig { tls_ca_file: other.ca.display().to_string(), ..cfg.clone() };
+        let e = fitfleet_fleet::amqp::check(&wrong).await.expect_err("RabbitMQ with the wrong CA").to_string();
         assert!(e.contains("certificate") && e.contains("tls_ca_file"), "{e}");
         let e = Store::connect(&wrong).await.expect_err("Redis with the wrong CA").to_string();
         assert!(e.contains("TLS") && e.contains("tls_ca_file"), "{e}");
         // Without the CA (the system's CAs only), refused too.
-        let system = BrokerConfig { tls_ca_file: String::new(), ..cfg.clone() };
-        let e = broker::amqp::check(&system).await.expect_err("RabbitMQ with the system's CAs").to_string();
+        let system = FleetConfig { tls_ca_file: String::new(), ..cfg.clone() };
+        let e = fitfleet_fleet::amqp::check(&system).await.expect_err("RabbitMQ with the system's CAs").to_string();
         assert!(e.contains("certificate"), "{e}");
 
         // The worker binary: a wrong CA, and a CA file that is not one, end it with the reason.

@@ -166,8 +166,8 @@ def compose(resolved_path: str) -> None:
     if "management" not in rabbit.get("image", ""):
         problem("docker-compose.yml: the RabbitMQ image must have the management plugin")
     mounts = [str(v) for v in rabbit.get("volumes", [])]
-    if not any("broker/rabbitmq/definitions.json:" in m for m in mounts):
-        problem("docker-compose.yml: rabbitmq must mount broker/rabbitmq/definitions.json")
+    if not any("crates/fleet/rabbitmq/definitions.json:" in m for m in mounts):
+        problem("docker-compose.yml: rabbitmq must mount crates/fleet/rabbitmq/definitions.json")
     conf = (ROOT / "deploy/compose/rabbitmq.conf").read_text()
     entry = (ROOT / "deploy/compose/rabbitmq-entrypoint.sh").read_text()
     load = re.search(r"^load_definitions\s*=\s*(\S+)", conf, re.M)
@@ -295,7 +295,7 @@ def kubernetes() -> None:
                          for e in container.get("env", []))
 
     # KEDA: the right target, authentication, queues and count.
-    queues = {q["name"] for q in json.loads((ROOT / "broker/rabbitmq/definitions.json").read_text())["queues"]}
+    queues = {q["name"] for q in json.loads((ROOT / "crates/fleet/rabbitmq/definitions.json").read_text())["queues"]}
     auths = by_kind.get("TriggerAuthentication", {})
     for aname, auth in auths.items():
         for ref in auth["spec"].get("secretTargetRef", []):
@@ -317,7 +317,7 @@ def kubernetes() -> None:
             if trig.get("type") != "rabbitmq":
                 continue
             if meta.get("queueName") not in queues:
-                problem(f"ScaledObject {sname}: queue {meta.get('queueName')} is not in broker/rabbitmq/definitions.json")
+                problem(f"ScaledObject {sname}: queue {meta.get('queueName')} is not in crates/fleet/rabbitmq/definitions.json")
             if meta.get("mode") == "QueueLength":
                 if meta.get("protocol") != "http" or meta.get("excludeUnacknowledged") == "true":
                     problem(f"ScaledObject {sname}: QueueLength must count unacknowledged tasks (protocol: http, excludeUnacknowledged unset)")
@@ -428,7 +428,7 @@ def rabbitmq_definitions() -> None:
     user with a hash RabbitMQ accepts for the password (rabbit_password_hashing_sha256:
     base64(salt ++ sha256(salt ++ password)), 4-byte salt), and refusals of bad input."""
     script = ROOT / "deploy/compose/rabbitmq-entrypoint.sh"
-    topology_path = ROOT / "broker/rabbitmq/definitions.json"
+    topology_path = ROOT / "crates/fleet/rabbitmq/definitions.json"
     password = "check-deploy-Password-\u00e9"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out/definitions.json"
@@ -472,7 +472,7 @@ def rabbitmq_definitions() -> None:
 def redis_acl() -> None:
     """Run the compose entrypoint's ACL generator: one line per user, hashes (not passwords) of
     the right passwords, the key prefix substituted, refusals of bad input. What the users may
-    do is tested against a real redis-server by broker/tests/redis_acl.rs."""
+    do is tested against a real redis-server by crates/fleet/tests/redis_acl.rs."""
     script = ROOT / "deploy/compose/redis-entrypoint.sh"
     passwords = {"REDIS_PASSWORD": "check-deploy-admin", "REDIS_WORKER_PASSWORD": "check-deploy-worker",
                  "REDIS_CLIENT_PASSWORD": "check-deploy-client"}

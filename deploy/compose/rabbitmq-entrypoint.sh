@@ -3,7 +3,7 @@
 #
 # Why: when RabbitMQ imports definitions at boot (load_definitions in rabbitmq.conf), a blank
 # node does not seed its default user; RABBITMQ_DEFAULT_USER/RABBITMQ_DEFAULT_PASS are ignored
-# too. broker/rabbitmq/definitions.json holds no users, so loading it as it is would leave a
+# too. crates/fleet/rabbitmq/definitions.json holds no users, so loading it as it is would leave a
 # broker nobody can log in to. This script writes the definitions RabbitMQ loads: the user
 # (RABBITMQ_USER, with a salted SHA-256 hash of RABBITMQ_PASSWORD, RabbitMQ's default hashing),
 # its permissions on vhost "/", and the topology file unchanged. Then it execs its arguments

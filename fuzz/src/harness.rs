@@ -6,7 +6,7 @@
 //! hang or allocate without bound, whatever the bytes.
 #![allow(dead_code)]
 
-use broker::{Task, TaskResult, Work};
+use fitfleet_protocol::{Task, TaskResult, Work};
 use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, apply_operations};
 
@@ -101,7 +101,7 @@ pub fn task(data: &[u8]) {
     if task.work.check().is_ok()
         && let Work::UpperLimit { scan: Some(grid), .. } = &task.work
     {
-        assert!(grid.values().len() <= broker::MAX_SCAN_POINTS as usize);
+        assert!(grid.values().len() <= fitfleet_protocol::MAX_SCAN_POINTS as usize);
     }
     if let Some(patch) = &task.patch {
         if let Ok(ws) = apply_operations("fuzz", &background(), &patch.name, &patch.operations) {

@@ -1,5 +1,5 @@
 """Time NextStat (a Rust HistFactory engine with Python bindings) on the cases of
-`cargo bench -p engine`, so that scripts/bench-vs-pyhf can put it beside fitfleet and pyhf.
+`cargo bench -p fitfleet-engine`, so that scripts/bench-vs-pyhf can put it beside fitfleet and pyhf.
 
 Prints one JSON line per measurement: {"case", "what", "median_s", "runs", "value"}.
 usage: python bench.py REFERENCE_DIR [--quick]

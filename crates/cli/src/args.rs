@@ -1,0 +1,497 @@
+//! Command-line flags, each defined once with its documentation. Groups of flags shared by
+//! several subcommands are `#[command(flatten)]`ed into them.
+use std::path::PathBuf;
+
+use fitfleet_fleet::FleetArgs;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fitfleet_engine::infer::TestStatistic;
+use anyhow::bail;
+use fitfleet_engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
+
+/// Hypothesis tests for every signal point of a published HistFactory likelihood (pyhf JSON),
+/// on this machine or on a fleet of workers.
+#[derive(Debug, Parser)]
+#[command(name = "fitfleet", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More logging on stderr (-v info, -vv debug); FITFLEET_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Maximum-likelihood fit of a workspace (pyhf fit): best-fit parameters, twice NLL,
+    /// uncertainties.
+    Fit(FitArgs),
+    /// Summarise a workspace like `pyhf inspect`: channels, samples, parameters, measurements.
+    Inspect(InspectArgs),
+    /// Hypothesis test at one POI value (pyhf cls): observed CLs and the expected band.
+    Cls(ClsArgs),
+    /// Upper limits on the POI at 95% CL (pyhf upper-limit), by root finding or over a scan.
+    UpperLimit(UpperLimitArgs),
+    /// Discovery significance from q0: observed and expected p0 and Z.
+    Significance(SignificanceArgs),
+    /// Every patch of a patchset (or the workspace alone) on this machine, one fit per core:
+    /// the fleet's tasks and processing, without RabbitMQ or Redis. Writes the results document.
+    Run(RunArgs),
+    /// Check the inputs, upload the workspace and queue one task per patch for the fleet's
+    /// workers; prints the job id.
+    Submit(SubmitArgs),
+    /// A job's state, counts, elapsed time and why tasks failed.
+    Status(JobArgs),
+    /// Follow a job to its end with a progress bar; exits non-zero if a task failed.
+    Wait(JobArgs),
+    /// A job's results so far: the results document (JSON) or a table (CSV).
+    Results(ResultsArgs),
+    /// Recent jobs, newest first.
+    Jobs(JobsArgs),
+    /// Cancel a job: workers skip its remaining tasks.
+    Cancel(JobArgs),
+    /// Write the example pallet: a background-only workspace and a patchset of signal points
+    /// over a mass plane, made by fitfleet itself.
+    ExamplePallet(ExamplePalletArgs),
+    /// Draw a results document: the exclusion contour over two mass labels, or the Brazil band
+    /// of an upper-limit scan (PNG or SVG, by the file's extension).
+    Plot(PlotArgs),
+    /// Convert a results document for other tools (HistFitter's harvest JSON).
+    Export(ExportArgs),
+}
+
+// ---- Single arguments shared by several commands, each defined once. ----
+
+/// The workspace a command reads.
+#[derive(Debug, Args)]
+pub struct WorkspaceArg {
+    /// The workspace (pyhf JSON, or .json.gz): a full workspace, or the background-only
+    /// workspace of a patchset.
+    #[arg(id = "workspace", value_name = "WORKSPACE")]
+    pub path: PathBuf,
+}
+
+/// The patchset made for the workspace.
+#[derive(Debug, Args)]
+pub struct PatchsetArg {
+    /// A patchset (pyhf PatchSet JSON) made for the workspace: its patches are the signal
+    /// points (with --patch to choose).
+    #[arg(id = "patchset", long = "patchset", value_name = "FILE")]
+    pub path: Option<PathBuf>,
+}
+
+/// One job of the fleet.
+#[derive(Debug, Args)]
+pub struct JobArg {
+    /// The job id `fitfleet submit` printed.
+    #[arg(id = "job", value_name = "JOB")]
+    pub id: String,
+}
+
+/// A results document read by a command.
+#[derive(Debug, Args)]
+pub struct ResultsFileArg {
+    /// The results document (as `fitfleet results` or `run` writes it).
+    #[arg(id = "results", long = "results", value_name = "FILE")]
+    pub path: PathBuf,
+}
+
+/// The test statistic of hypothesis tests and limits.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct TestStatArg {
+    /// The test statistic.
+    #[arg(long, value_enum, default_value_t = TestStat::Qtilde)]
+    pub test_stat: TestStat,
+}
+
+impl From<TestStatArg> for TestStatistic {
+    fn from(a: TestStatArg) -> Self {
+        a.test_stat.into()
+    }
+}
+
+/// The significance level of CLs tests, limits and contours.
+#[derive(Debug, Args)]
+pub struct AlphaArg {
+    /// 1 - confidence level: limits at CLs = ALPHA, contours at CLs = ALPHA.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+}
+
+/// Which workspace, which patch, which measurement and interpolation.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    #[command(flatten)]
+    pub patchset: PatchsetArg,
+    /// The patch of the patchset to apply (its metadata name).
+    #[arg(long, requires = "patchset")]
+    pub patch: Option<String>,
+    #[command(flatten)]
+    pub model_settings: ModelSettingsArgs,
+}
+
+impl ModelArgs {
+    pub fn settings(&self) -> ModelSettings {
+        self.model_settings.settings()
+    }
+}
+
+/// Which measurement and which interpolation codes the model is built with.
+#[derive(Debug, Args)]
+pub struct ModelSettingsArgs {
+    /// The measurement to use (default: the first, as pyhf).
+    #[arg(long)]
+    pub measurement: Option<String>,
+    /// Interpolation of normsys modifiers (pyhf 0.7 default: code4).
+    #[arg(long, value_enum, default_value_t = NormsysCode::Code4)]
+    pub normsys_interp: NormsysCode,
+    /// Interpolation of histosys modifiers (pyhf 0.7 default: code4p).
+    #[arg(long, value_enum, default_value_t = HistosysCode::Code4p)]
+    pub histosys_interp: HistosysCode,
+}
+
+impl ModelSettingsArgs {
+    pub fn settings(&self) -> ModelSettings {
+        ModelSettings {
+            measurement: self.measurement.clone(),
+            normsys: self.normsys_interp.into(),
+            histosys: self.histosys_interp.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NormsysCode {
+    Code4,
+    Code1,
+}
+
+impl From<NormsysCode> for NormsysInterp {
+    fn from(c: NormsysCode) -> Self {
+        match c {
+            NormsysCode::Code4 => NormsysInterp::Code4,
+            NormsysCode::Code1 => NormsysInterp::Code1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistosysCode {
+    Code4p,
+    Code0,
+    Code2,
+}
+
+impl From<HistosysCode> for HistosysInterp {
+    fn from(c: HistosysCode) -> Self {
+        match c {
+            HistosysCode::Code4p => HistosysInterp::Code4p,
+            HistosysCode::Code0 => HistosysInterp::Code0,
+            HistosysCode::Code2 => HistosysInterp::Code2,
+        }
+    }
+}
+
+/// Where results go.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write to this file instead of standard output (a plot: FILE.png or FILE.svg).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The test statistic, as pyhf's CLI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestStat {
+    Qtilde,
+    Q,
+    Q0,
+    T,
+    Ttilde,
+}
+
+impl From<TestStat> for TestStatistic {
+    fn from(t: TestStat) -> Self {
+        match t {
+            TestStat::Qtilde => TestStatistic::QmuTilde,
+            TestStat::Q => TestStatistic::Qmu,
+            TestStat::Q0 => TestStatistic::Q0,
+            TestStat::T => TestStatistic::Tmu,
+            TestStat::Ttilde => TestStatistic::TmuTilde,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CalcType {
+    Asymptotics,
+    Toys,
+}
+
+/// How a hypothesis test is made.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub test_stat: TestStatArg,
+    /// Asymptotic formulae or pseudo-experiments.
+    #[arg(long, value_enum, default_value_t = CalcType::Asymptotics)]
+    pub calctype: CalcType,
+    /// Pseudo-experiments per hypothesis (with --calctype toys).
+    #[arg(long, default_value_t = 2000)]
+    pub ntoys: usize,
+    /// Seed of the pseudo-experiments: the same seed gives the same toys.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl TestArgs {
+    pub fn calculator(&self) -> fitfleet_engine::infer::Calculator {
+        match self.calctype {
+            CalcType::Asymptotics => fitfleet_engine::infer::Calculator::Asymptotics,
+            CalcType::Toys => fitfleet_engine::infer::Calculator::Toys { ntoys: self.ntoys, seed: self.seed },
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ClsArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The POI value tested.
+    #[arg(long, default_value_t = 1.0)]
+    pub poi: f64,
+    #[command(flatten)]
+    pub test: TestArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpperLimitArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub limit: LimitArgs,
+    #[command(flatten)]
+    pub test_stat: TestStatArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignificanceArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Upper-limit settings: confidence level and the optional POI scan.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Scan the POI over START STOP N (evenly spaced, inclusive) and report every point;
+    /// without it, the limits come from root finding.
+    #[arg(long, num_args = 3, value_names = ["START", "STOP", "N"])]
+    pub scan: Option<Vec<f64>>,
+    #[command(flatten)]
+    pub alpha: AlphaArg,
+}
+
+impl LimitArgs {
+    /// The scan grid, checked: N a whole number from 2 to [`fitfleet_protocol::MAX_SCAN_POINTS`].
+    pub fn grid(&self) -> anyhow::Result<Option<fitfleet_protocol::ScanGrid>> {
+        let Some(v) = &self.scan else { return Ok(None) };
+        let n = v[2];
+        let max = fitfleet_protocol::MAX_SCAN_POINTS;
+        if n < 2.0 || n.fract() != 0.0 || n > f64::from(max) {
+            bail!("--scan START STOP N: N must be a whole number from 2 to {max}, got {n}");
+        }
+        Ok(Some(fitfleet_protocol::ScanGrid { start: v[0], stop: v[1], points: n as u32 }))
+    }
+}
+
+// ---- The fleet: submit, status, wait, results, jobs, cancel; and the embedded run. ----
+
+/// The workspace and the signal points to fit, for `run` and `submit`.
+#[derive(Debug, Args)]
+pub struct BatchInputArgs {
+    /// Without a patchset the workspace is fitted as it is (one task); with one, one task per
+    /// patch.
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    #[command(flatten)]
+    pub patchset: PatchsetArg,
+    /// Only this patch of the patchset (repeatable); default: every patch.
+    #[arg(long = "patch", value_name = "NAME", requires = "patchset")]
+    pub patches: Vec<String>,
+    #[command(flatten)]
+    pub model_settings: ModelSettingsArgs,
+}
+
+/// What each task computes: CLs at --poi (default), or upper limits, fits or significances.
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    /// The POI value of the hypothesis tests (CLs per patch).
+    #[arg(long, default_value_t = 1.0)]
+    pub poi: f64,
+    /// Upper limits on the POI per patch (asymptotics) instead of CLs at one POI value.
+    #[arg(long, conflicts_with_all = ["fit", "significance"])]
+    pub upper_limit: bool,
+    #[command(flatten)]
+    pub limit: LimitArgs,
+    /// A maximum-likelihood fit per patch, every parameter free.
+    #[arg(long, conflicts_with = "significance")]
+    pub fit: bool,
+    /// The discovery significance (q0) per patch.
+    #[arg(long)]
+    pub significance: bool,
+    #[command(flatten)]
+    pub test: TestArgs,
+    /// With --calctype toys: pseudo-experiments per task. A patch's --ntoys are split into
+    /// tasks of this many (merged exactly into its CLs by `results`).
+    #[arg(long, default_value_t = 500, value_name = "K")]
+    pub toys_per_task: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: BatchInputArgs,
+    #[command(flatten)]
+    pub work: WorkArgs,
+    /// Fits at once (default: one per CPU core).
+    #[arg(long, value_name = "N")]
+    pub slots: Option<usize>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub input: BatchInputArgs,
+    #[command(flatten)]
+    pub work: WorkArgs,
+    #[command(flatten)]
+    pub connection: FleetArgs,
+}
+
+/// A command on one job of the fleet.
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    #[command(flatten)]
+    pub job: JobArg,
+    #[command(flatten)]
+    pub connection: FleetArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResultsFormat {
+    /// The results document: JSON keyed by patch name.
+    Json,
+    /// One row per patch: patch, mass values, CLs_obs, CLs_exp_m2..p2, fit_time, status, reason.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    #[command(flatten)]
+    pub job: JobArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ResultsFormat::Json)]
+    pub format: ResultsFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub connection: FleetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Show at most this many jobs.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub connection: FleetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExamplePalletArgs {
+    /// Directory to write BkgOnly.json and patchset.json into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "examples/pallet")]
+    pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    #[command(flatten)]
+    pub results: ResultsFileArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The title (default: what is shown).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Draw the Brazil band of this entry's upper-limit scan.
+    #[arg(long)]
+    pub patch: Option<String>,
+    /// Which plot (default: a contour when entries have CLs, else the Brazil band of the only
+    /// entry with a scan).
+    #[arg(long, value_enum)]
+    pub kind: Option<crate::plot::PlotKind>,
+    /// The label on the x axis of a contour (default: the first of the patchset's labels).
+    #[arg(long)]
+    pub x: Option<String>,
+    /// The label on the y axis of a contour (default: the second).
+    #[arg(long)]
+    pub y: Option<String>,
+    #[command(flatten)]
+    pub alpha: AlphaArg,
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1100)]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 800)]
+    pub height: u32,
+}
+
+/// Formats a results document converts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// HistFitter's harvest list (CLs, CLsexp, clsd1s, ..., the masses by label), for contour
+    /// tools such as harvestToContours.py.
+    Harvest,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub results: ResultsFileArg,
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}

@@ -1,0 +1,53 @@
+//! `fitfleet cls`, `upper-limit` and `significance`: pyhf's keys, fitfleet's engine.
+use std::process::ExitCode;
+
+use anyhow::Result;
+use fitfleet_engine::infer::calculators::AsymptoticCalculator;
+use fitfleet_engine::infer::{hypotest, intervals, significance as discovery, FitOptions, HypotestOptions, UpperLimitOptions};
+use serde_json::json;
+
+use crate::args::{ClsArgs, SignificanceArgs, UpperLimitArgs};
+use crate::{input, output};
+
+pub fn cls(args: &ClsArgs) -> Result<ExitCode> {
+    let loaded = input::load(&args.model)?;
+    let options = HypotestOptions {
+        test_stat: args.test.test_stat.into(),
+        calculator: args.test.calculator(),
+        fit: FitOptions::default(),
+    };
+    let r = hypotest(&loaded.compiled, &loaded.data, args.poi, &options)?;
+    output::json(
+        &json!({
+            "CLs_obs": r.cls_obs,
+            "CLs_exp": r.cls_exp,
+            "CLsb_obs": r.clsb_obs,
+            "CLb_obs": r.clb_obs,
+            "mu": r.mu,
+            "test_stat": r.test_stat,
+            "test_stat_obs": r.test_stat_obs,
+        }),
+        args.output.out.as_deref(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn upper_limit(args: &UpperLimitArgs) -> Result<ExitCode> {
+    let loaded = input::load(&args.model)?;
+    let scan = args.limit.grid()?.map(|g| intervals::linspace(g.start, g.stop, g.points as usize));
+    let calc = AsymptoticCalculator::new(&loaded.compiled, &loaded.data, args.test_stat.into(), &FitOptions::default())?;
+    let options = UpperLimitOptions { alpha: args.limit.alpha.alpha, scan, ..Default::default() };
+    let r = fitfleet_engine::infer::upper_limit(&calc, &options)?;
+    for note in &r.notes {
+        eprintln!("fitfleet: {note}");
+    }
+    output::json(&r, args.output.out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn significance(args: &SignificanceArgs) -> Result<ExitCode> {
+    let loaded = input::load(&args.model)?;
+    let r = discovery(&loaded.compiled, &loaded.data, &FitOptions::default())?;
+    output::json(&r, args.output.out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}

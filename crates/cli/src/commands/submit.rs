@@ -1,0 +1,69 @@
+//! `fitfleet submit`: check every input, upload the workspace once, record the job and
+//! publish its tasks; print the job id and return (fire and forget).
+use std::process::ExitCode;
+
+use anyhow::{ensure, Context, Result};
+use fitfleet_fleet::amqp::Publisher;
+use fitfleet_fleet::store::JobSpec;
+use fitfleet_protocol::JobId;
+
+use crate::args::SubmitArgs;
+use crate::job_label::JobLabel;
+use crate::settings::ClientSettings;
+use crate::{fleet, prepare, tasks};
+
+pub fn run(args: &SubmitArgs) -> Result<ExitCode> {
+    // Everything that can be wrong with the inputs is found before any connection is made,
+    // the sizes the fleet accepts included.
+    let works = tasks::works(&args.work)?;
+    let settings = ClientSettings::load(&args.connection)?;
+    let limits = settings.broker.limits();
+    let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work), &limits)?;
+    let label = JobLabel { summary: format!("{} on {}", tasks::describe(&args.work), prepared.describe()), labels: prepared.labels.clone() };
+    let job = JobId::generate();
+    let tasks = tasks::build(&job, &prepared, &works);
+    tasks::check_sizes(&tasks, &limits)?;
+    fleet::block_on(submit(&settings, &prepared, &job, &tasks, &label))?
+}
+
+async fn submit(
+    settings: &ClientSettings,
+    prepared: &prepare::Prepared,
+    job: &JobId,
+    tasks: &[fitfleet_protocol::Task],
+    label: &JobLabel,
+) -> Result<ExitCode> {
+    let cfg = &settings.broker;
+    let store = fleet::store(cfg).await?;
+    let mut publisher = Publisher::connect(cfg)
+        .await
+        .context("connecting to the fleet's broker (RabbitMQ; --broker-url, FITFLEET_BROKER_URL)")?;
+    let put = store.put_workspace(&prepared.bytes).await.context("uploading the workspace")?;
+    ensure!(put.digest == prepared.digest, "the store gave the workspace digest {}, expected {}", put.digest, prepared.digest);
+    tracing::info!(digest = %put.digest, size = put.size, newly_stored = put.newly_stored, "workspace uploaded");
+
+    store
+        .create_job(&JobSpec::from_tasks(label.encode(), tasks))
+        .await
+        .with_context(|| format!("recording job {job}"))?;
+    match publisher.publish(tasks).await {
+        Ok(report) => tracing::info!(published = report.published, rate = report.rate(), "tasks published"),
+        Err(e) => {
+            // The record would wait forever for tasks that are not queued.
+            if let Err(c) = store.cancel_job(job).await {
+                tracing::warn!(error = %c, "cancelling the job after the failed publish");
+            }
+            publisher.close().await;
+            return Err(e).with_context(|| format!("publishing the tasks of job {job} (the job is cancelled)"));
+        }
+    }
+    publisher.close().await;
+    println!("{job}");
+    eprintln!(
+        "fitfleet: job {job}: {} tasks queued ({}; {}); follow it with `fitfleet wait {job}`",
+        tasks.len(),
+        label.summary,
+        if put.newly_stored { "workspace uploaded" } else { "workspace already stored" }
+    );
+    Ok(ExitCode::SUCCESS)
+}

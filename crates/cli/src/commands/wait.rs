@@ -1,0 +1,142 @@
+//! `fitfleet wait`: follow a job's progress stream to its end with a progress bar. When Redis
+//! goes away (a restart, a network cut) it reconnects and resumes after the last event seen,
+//! so no event is missed and none counted twice. Exits 0 when every task succeeded, 1 when
+//! some failed or the job was cancelled.
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use fitfleet_fleet::store::{JobState, ProgressEvent, Store};
+use fitfleet_protocol::JobId;
+use indicatif::ProgressBar;
+
+use crate::args::JobArgs;
+use crate::settings::ClientSettings;
+use crate::{fleet, progress};
+
+/// How long one read of the stream waits before the job's record is checked again.
+const BLOCK: Duration = Duration::from_secs(5);
+/// Events read at once.
+const EVENTS_PER_READ: usize = 256;
+/// Longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+pub fn run(args: &JobArgs) -> Result<ExitCode> {
+    let job = fleet::job_id(&args.job.id)?;
+    let settings = ClientSettings::load(&args.connection)?;
+    fleet::block_on(async {
+        let store = fleet::store(&settings.broker).await?;
+        let status = fleet::job_status(&store, &job).await?;
+        let bar = progress::tasks_bar(status.total);
+        let end = follow(&store, &job, &bar).await;
+        bar.finish_and_clear();
+        let end = end?;
+        let (done, failed, total) = end.counts;
+        // After a reconnection the store's first command may fail while it reconnects.
+        let mut elapsed = None;
+        for _ in 0..3 {
+            if let Ok(s) = fleet::job_status(&store, &job).await {
+                elapsed = Some(fleet::human_duration(fleet::between(s.created_ms, s.finished_ms.unwrap_or_else(fitfleet_protocol::now_ms))));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let took = elapsed.map_or_else(String::new, |e| format!(" after {e}"));
+        match end.state {
+            JobState::Cancelled => {
+                eprintln!("fitfleet: job {job} was cancelled{took}: {done} succeeded, {failed} failed of {total}");
+                Ok(ExitCode::from(1))
+            }
+            _ if failed > 0 => {
+                eprintln!(
+                    "fitfleet: job {job} done{took}: {done} succeeded, {failed} failed of {total} (`fitfleet status {job}` says why)"
+                );
+                Ok(ExitCode::from(1))
+            }
+            _ => {
+                eprintln!("fitfleet: job {job} done{took}: all {total} tasks succeeded");
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })?
+}
+
+/// How the job ended: final state and (done, failed, total).
+struct End {
+    state: JobState,
+    counts: (u64, u64, u64),
+}
+
+/// Read progress events until the job ends, reconnecting (with backoff) when Redis is lost.
+async fn follow(store: &Store, job: &JobId, bar: &ProgressBar) -> Result<End> {
+    let mut last_id: Option<String> = None;
+    let mut backoff = Duration::from_millis(200);
+    let mut first_batch = true;
+    loop {
+        let mut follower = match store.follow(job, last_id.as_deref()).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reach Redis; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        loop {
+            let events = match follower.next_events(BLOCK, EVENTS_PER_READ).await {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(error = %e, after = follower.last_id(), "lost the progress stream; resuming");
+                    break;
+                }
+            };
+            backoff = Duration::from_millis(200);
+            last_id = Some(follower.last_id().to_string());
+            for entry in &events {
+                let counts = match &entry.event {
+                    ProgressEvent::JobQueued { total } => Some((0, 0, *total)),
+                    ProgressEvent::JobRunning { done, failed, total }
+                    | ProgressEvent::TaskSucceeded { done, failed, total, .. }
+                    | ProgressEvent::JobDone { done, failed, total }
+                    | ProgressEvent::JobCancelled { done, failed, total } => Some((*done, *failed, *total)),
+                    ProgressEvent::TaskFailed { done, failed, total, patch, reason, .. } => {
+                        tracing::info!(patch, "task failed: {reason}");
+                        Some((*done, *failed, *total))
+                    }
+                    ProgressEvent::Other { .. } => None,
+                };
+                if let Some((done, failed, total)) = counts {
+                    bar.set_length(total);
+                    bar.set_position(done + failed);
+                    bar.set_message(progress::failures_message(failed));
+                }
+                match &entry.event {
+                    ProgressEvent::JobDone { done, failed, total } => {
+                        return Ok(End { state: JobState::Done, counts: (*done, *failed, *total) });
+                    }
+                    ProgressEvent::JobCancelled { done, failed, total } => {
+                        return Ok(End { state: JobState::Cancelled, counts: (*done, *failed, *total) });
+                    }
+                    _ => {}
+                }
+            }
+            if std::mem::take(&mut first_batch) || events.len() == EVENTS_PER_READ {
+                // Rate and ETA from what happens while we watch, not from the backlog.
+                bar.reset_eta();
+            }
+            if events.is_empty() {
+                // Nothing for a while: check the job is still there.
+                match store.job_status(job).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => anyhow::bail!("job {job} is no longer in the store (expired, or Redis lost its data)"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the job's record; resuming");
+                        break;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,32 @@
+//! From command-line arguments to a compiled model and its observed data.
+use anyhow::{Context, Result};
+use candle_core::Device;
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::model::Model;
+
+use crate::args::ModelArgs;
+
+/// A model ready for inference, with where it came from.
+pub struct Loaded {
+    pub model: Model,
+    pub compiled: CompiledModel,
+    /// The observed main and auxiliary data.
+    pub data: Vec<f64>,
+}
+
+/// Read the workspace (applying the patch, when one is named), build and compile the model.
+pub fn load(args: &ModelArgs) -> Result<Loaded> {
+    let patched = fitfleet_engine::spec::load_workspace_with_patch(
+        &args.workspace.path,
+        args.patchset.path.as_deref(),
+        args.patch.as_deref(),
+    )?;
+    let model = Model::new(&patched.workspace, &args.settings())
+        .with_context(|| format!("{}: cannot build the model", args.workspace.path.display()))?;
+    if let Some(note) = &model.poi_note {
+        tracing::warn!("{note}");
+    }
+    let compiled = CompiledModel::new(&model, &Device::Cpu).context("compiling the model")?;
+    let data = compiled.config().observed_data.clone();
+    Ok(Loaded { model, compiled, data })
+}

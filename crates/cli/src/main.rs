@@ -1,0 +1,4 @@
+//! `fitfleet`: a thin binary over the `fitfleet` library (`fitfleet::main`).
+fn main() -> std::process::ExitCode {
+    fitfleet::main()
+}

@@ -1,0 +1,109 @@
+//! From the command line's work options and a checked batch to the fleet's tasks: one per
+//! patch, or one per shard of pseudo-experiments per patch. `fitfleet submit` publishes them;
+//! `fitfleet run` processes the very same values in process.
+use anyhow::{bail, Result};
+use fitfleet_protocol::{JobId, Limit, Limits, Task, Work};
+use fitfleet_engine::infer::Calculator;
+
+use crate::args::{CalcType, WorkArgs};
+use crate::prepare::Prepared;
+
+/// The work of each patch's tasks (several for toys: one per shard), checked as workers
+/// check it ([`Work::check`]).
+pub fn works(args: &WorkArgs) -> Result<Vec<Work>> {
+    let works = plan(args)?;
+    for w in &works {
+        w.check().map_err(|e| anyhow::anyhow!("the work asked for cannot run: {e} (--poi, --alpha, --scan, --toys-per-task)"))?;
+    }
+    Ok(works)
+}
+
+fn plan(args: &WorkArgs) -> Result<Vec<Work>> {
+    let test_stat = args.test.test_stat.into();
+    let toys = args.test.calctype == CalcType::Toys;
+    if args.limit.scan.is_some() && !args.upper_limit {
+        bail!("--scan is for upper limits: add --upper-limit");
+    }
+    if toys && (args.upper_limit || args.fit || args.significance) {
+        bail!("--calctype toys is for hypothesis tests (CLs at --poi); upper limits, fits and significances are asymptotic");
+    }
+    if args.upper_limit {
+        return Ok(vec![Work::UpperLimit {
+            alpha: args.limit.alpha.alpha,
+            test_stat,
+            calculator: Calculator::Asymptotics,
+            scan: args.limit.grid()?,
+        }]);
+    }
+    if args.fit {
+        return Ok(vec![Work::Fit]);
+    }
+    if args.significance {
+        return Ok(vec![Work::Significance]);
+    }
+    if !toys {
+        return Ok(vec![Work::Hypotest { poi: args.poi, test_stat, calculator: Calculator::Asymptotics }]);
+    }
+    let (ntoys, per_task) = (args.test.ntoys as u64, args.toys_per_task);
+    if ntoys == 0 || per_task == 0 {
+        bail!("--ntoys and --toys-per-task must be at least 1");
+    }
+    Ok((0..ntoys.div_ceil(per_task))
+        .map(|i| {
+            let first = i * per_task;
+            Work::Toys { poi: args.poi, test_stat, seed: args.test.seed, first, count: per_task.min(ntoys - first) }
+        })
+        .collect())
+}
+
+/// Whether the work tests the POI (so every model must have one).
+pub fn needs_poi(args: &WorkArgs) -> bool {
+    !args.fit
+}
+
+/// What the work is, for people: "hypotest mu=1 (asymptotics, qtilde)".
+pub fn describe(args: &WorkArgs) -> String {
+    let stat = format!("{:?}", args.test.test_stat.test_stat).to_lowercase();
+    if args.upper_limit {
+        match &args.limit.scan {
+            Some(s) => format!("upper limits at {}% CL, scan {} to {} ({} points), {stat}", 100.0 * (1.0 - args.limit.alpha.alpha), s[0], s[1], s[2]),
+            None => format!("upper limits at {}% CL, {stat}", 100.0 * (1.0 - args.limit.alpha.alpha)),
+        }
+    } else if args.fit {
+        "fits".to_string()
+    } else if args.significance {
+        "significances (q0)".to_string()
+    } else if args.test.calctype == CalcType::Toys {
+        format!(
+            "hypotests mu={} with {} toys (seed {}, {} per task), {stat}",
+            args.poi, args.test.ntoys, args.test.seed, args.toys_per_task
+        )
+    } else {
+        format!("hypotests mu={} (asymptotics), {stat}", args.poi)
+    }
+}
+
+/// The tasks of a job: for each patch (or the workspace alone), one task per work.
+pub fn build(job: &JobId, prepared: &Prepared, works: &[Work]) -> Vec<Task> {
+    let now = fitfleet_protocol::now_ms();
+    let patches: Vec<Option<&fitfleet_protocol::Patch>> =
+        if prepared.patches.is_empty() { vec![None] } else { prepared.patches.iter().map(Some).collect() };
+    patches
+        .into_iter()
+        .flat_map(|patch| {
+            works.iter().map(move |work| {
+                Task::new(job.clone(), prepared.digest.clone(), patch.cloned(), prepared.settings.clone(), work.clone(), now)
+            })
+        })
+        .collect()
+}
+
+/// Every task's message fits under `max_task_bytes` (workers refuse longer ones unread); the
+/// error names the first that does not.
+pub fn check_sizes(tasks: &[Task], limits: &Limits) -> Result<()> {
+    for t in tasks {
+        let size = t.encode()?.len() as u64;
+        limits.check(Limit::Task, format!("the task of patch {}", t.label()), size)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! From stored workspace bytes, a patch and settings to a compiled model, in two steps: the
+//! background workspace is parsed and validated once per digest ([`parse_workspace`]), then
+//! each patch is applied to it and the model built and lowered ([`compile`]).
+use fitfleet_protocol::Patch;
+use candle_core::Device;
+use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::model::{Model, ModelSettings};
+use fitfleet_engine::spec::LoadedWorkspace;
+
+/// How a workspace is named in errors: `workspace <first 12 digits of its digest>`.
+fn source_name(digest: &str) -> String {
+    format!("workspace {}", &digest[..digest.len().min(12)])
+}
+
+/// Parse and validate stored workspace bytes. Errors say what is wrong and where (they
+/// become the failed result's reason).
+pub fn parse_workspace(workspace: &[u8], digest: &str) -> Result<LoadedWorkspace, String> {
+    LoadedWorkspace::from_slice(&source_name(digest), workspace).map_err(|e| e.to_string())
+}
+
+/// Apply the patch to the parsed workspace, build and lower the model. Errors say which input
+/// is wrong and why.
+pub fn compile(
+    loaded: &LoadedWorkspace,
+    digest: &str,
+    patch: Option<&Patch>,
+    settings: &ModelSettings,
+    device: &Device,
+) -> Result<CompiledModel, String> {
+    let patched;
+    let workspace = match patch {
+        None => &loaded.workspace,
+        // As the client checked it: observations of channels a patch removes may remain.
+        Some(p) => {
+            patched = fitfleet_engine::spec::apply_operations(&source_name(digest), loaded, &p.name, &p.operations)
+                .map_err(|e| e.to_string())?;
+            &patched
+        }
+    };
+    let model = Model::new(workspace, settings).map_err(|e| e.to_string())?;
+    CompiledModel::new(&model, device).map_err(|e| format!("compiling the model: {e}"))
+}

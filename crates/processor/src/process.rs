@@ -1,0 +1,246 @@
+//! One task, start to finish: model from cache or compiled, work run, result with timings.
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use fitfleet_protocol::{Limit, Limits, Task, TaskResult, Timings, WorkerId, WorkspaceDigest};
+use candle_core::Device;
+use fitfleet_engine::spec::LoadedWorkspace;
+
+use crate::cache::{ModelCache, ModelKey};
+use crate::{compile, execute};
+
+/// Background workspaces kept parsed, most recent first: a pallet's tasks all patch the same
+/// one, and parsing and validating it (about half of a 1Lbb model's compile time) is then
+/// paid once per worker instead of once per patch.
+const PARSED_WORKSPACES: usize = 2;
+
+/// Why a task's stored workspace could not be had.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    /// The store holds no such workspace: the task fails with this reason.
+    #[error("workspace {0} is not in the store (never uploaded, or expired): upload it and submit the job again")]
+    Missing(WorkspaceDigest),
+    /// The store did not answer: the task is fine and is to be tried again later.
+    #[error(transparent)]
+    Unavailable(#[from] StoreUnavailable),
+    /// The store answered with an error: the task fails with this reason.
+    #[error("fetching the workspace: {0}")]
+    Store(String),
+}
+
+/// The store did not answer (a connection lost, a timeout): a transient condition.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the store did not answer: {0}")]
+pub struct StoreUnavailable(pub String);
+
+/// Processes tasks with a model cache shared by every fit slot of a worker.
+pub struct Processor {
+    pub cache: ModelCache,
+    /// Parsed workspaces by digest, most recently used first (at most [`PARSED_WORKSPACES`]).
+    parsed: Mutex<Vec<(String, Arc<LoadedWorkspace>)>>,
+    pub worker: WorkerId,
+    /// Patches and workspaces larger than these fail unread (`max_patch_bytes`,
+    /// `max_workspace_bytes`); task messages are checked before decoding, by the consumer.
+    pub limits: Limits,
+    device: Device,
+}
+
+impl Processor {
+    pub fn new(cache: ModelCache, worker: WorkerId) -> Self {
+        Processor { cache, parsed: Mutex::new(Vec::new()), worker, limits: Limits::default(), device: Device::Cpu }
+    }
+
+    /// The same with the fleet's size limits instead of the defaults.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Processor { limits, ..self }
+    }
+
+    /// The cache key of a task's model.
+    pub fn key(task: &Task) -> ModelKey {
+        ModelKey {
+            workspace: task.workspace.as_str().to_string(),
+            patch: task.patch.as_ref().map(|p| (p.name.clone(), p.operations.clone())),
+            settings: task.settings.clone(),
+        }
+    }
+
+    /// Whether the task's model is cached (then no workspace needs fetching).
+    pub fn has_model(&self, task: &Task) -> bool {
+        self.cache.get(&Self::key(task)).is_some()
+    }
+
+    /// The parsed workspace of `digest`, if kept; marks it most recently used.
+    fn parsed_workspace(&self, digest: &str) -> Option<Arc<LoadedWorkspace>> {
+        let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        let i = parsed.iter().position(|(d, _)| d == digest)?;
+        let entry = parsed.remove(i);
+        let w = entry.1.clone();
+        parsed.insert(0, entry);
+        Some(w)
+    }
+
+    fn keep_parsed_workspace(&self, digest: &str, w: Arc<LoadedWorkspace>) {
+        let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        parsed.retain(|(d, _)| d != digest);
+        parsed.insert(0, (digest.to_owned(), w));
+        parsed.truncate(PARSED_WORKSPACES);
+    }
+
+    /// Run `task`. `workspace` gives the stored workspace bytes (called only when neither the
+    /// model nor the parsed workspace is kept) and the seconds fetching them took; `attempt`
+    /// is the delivery count.
+    ///
+    /// Every failure of the task becomes a failed result with its reason; the only error is a
+    /// store that did not answer ([`FetchError::Unavailable`]): nothing is wrong with the task,
+    /// which should be tried again later.
+    pub fn process(
+        &self,
+        task: &Task,
+        attempt: u32,
+        workspace: impl FnOnce() -> Result<(Vec<u8>, f64), FetchError>,
+    ) -> Result<TaskResult, StoreUnavailable> {
+        let mut timings = Timings {
+            queue_wait_s: fitfleet_protocol::now_ms().saturating_sub(task.enqueued_at_ms) as f64 / 1000.0,
+            ..Timings::default()
+        };
+        if let Some(p) = &task.patch {
+            let size = p.operations.len() as u64;
+            if let Err(e) = self.limits.check(Limit::Patch, format!("patch {}", p.name), size) {
+                return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings));
+            }
+        }
+        let key = Self::key(task);
+        let model = match self.cache.get(&key) {
+            Some(model) => {
+                timings.model_cache_hit = true;
+                model
+            }
+            None => {
+                let digest = task.workspace.as_str();
+                let loaded = match self.parsed_workspace(digest) {
+                    Some(w) => w,
+                    None => {
+                        let (bytes, fetch_s) = match workspace() {
+                            Ok(w) => w,
+                            Err(FetchError::Unavailable(e)) => return Err(e),
+                            Err(e) => return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings)),
+                        };
+                        timings.workspace_fetch_s = fetch_s;
+                        let what = format!("workspace {}", task.workspace);
+                        if let Err(e) = self.limits.check(Limit::Workspace, what, bytes.len() as u64) {
+                            return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings));
+                        }
+                        let t = Instant::now();
+                        let parsed = compile::parse_workspace(&bytes, digest);
+                        timings.compile_s = t.elapsed().as_secs_f64();
+                        match parsed {
+                            Ok(w) => {
+                                let w = Arc::new(w);
+                                self.keep_parsed_workspace(digest, w.clone());
+                                w
+                            }
+                            Err(reason) => return Ok(TaskResult::failed(task, reason, self.worker.clone(), attempt, timings)),
+                        }
+                    }
+                };
+                let t_compile = Instant::now();
+                let compiled = compile::compile(&loaded, digest, task.patch.as_ref(), &task.settings, &self.device);
+                timings.compile_s += t_compile.elapsed().as_secs_f64();
+                match compiled {
+                    Ok(m) => {
+                        let m = Arc::new(m);
+                        self.cache.insert(key, m.clone());
+                        m
+                    }
+                    Err(reason) => return Ok(TaskResult::failed(task, reason, self.worker.clone(), attempt, timings)),
+                }
+            }
+        };
+        let t = Instant::now();
+        let outcome = execute::execute(&model, &task.work);
+        timings.fit_s = t.elapsed().as_secs_f64();
+        Ok(match outcome {
+            Ok(o) => TaskResult::succeeded(task, o, self.worker.clone(), attempt, timings),
+            Err(reason) => TaskResult::failed(task, reason, self.worker.clone(), attempt, timings),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fitfleet_protocol::{JobId, Patch, Status, Work, WorkspaceDigest};
+    use fitfleet_engine::model::ModelSettings;
+
+    fn task(patch: Option<Patch>) -> Task {
+        let ws = WorkspaceDigest::of(b"never parsed");
+        Task::new(JobId::generate(), ws, patch, ModelSettings::default(), Work::Fit, fitfleet_protocol::now_ms())
+    }
+
+    fn reason(r: &TaskResult) -> &str {
+        match &r.status {
+            Status::Failed { reason } => reason,
+            Status::Succeeded => panic!("succeeded"),
+        }
+    }
+
+    #[test]
+    fn oversized_patches_and_workspaces_fail_unread() {
+        let limits = Limits { workspace: 100, patch: 10, task: 1 << 20 };
+        let p = Processor::new(ModelCache::new(4, 1 << 20), WorkerId::current()).with_limits(limits);
+        let big_patch = Patch { name: "wide".into(), values: vec![], operations: format!("[{}]", " ".repeat(20)) };
+        let r = p.process(&task(Some(big_patch)), 1, || panic!("an oversized patch fetches no workspace")).unwrap();
+        let why = reason(&r);
+        assert!(why.contains("patch wide is 22 bytes") && why.contains("max_patch_bytes"), "{why}");
+
+        let t = task(None);
+        let r = p.process(&t, 1, || Ok((vec![b' '; 101], 0.0))).unwrap();
+        let why = reason(&r);
+        assert!(
+            why.contains(&format!("workspace {} is 101 bytes", t.workspace)) && why.contains("max_workspace_bytes"),
+            "{why}"
+        );
+        // At the limit it is read (and here fails to parse, for another reason).
+        let r = p.process(&t, 1, || Ok((vec![b' '; 100], 0.0))).unwrap();
+        assert!(!reason(&r).contains("max_workspace_bytes"), "{}", reason(&r));
+    }
+
+    #[test]
+    fn a_missing_workspace_fails_the_task_and_a_silent_store_is_an_error() {
+        let p = Processor::new(ModelCache::new(4, 1 << 20), WorkerId::current());
+        let t = task(None);
+        let r = p.process(&t, 1, || Err(FetchError::Missing(t.workspace.clone()))).unwrap();
+        assert!(reason(&r).contains("is not in the store (never uploaded, or expired)"), "{}", reason(&r));
+        let e = p.process(&t, 1, || Err(StoreUnavailable("connection refused".into()).into())).unwrap_err();
+        assert_eq!(e.to_string(), "the store did not answer: connection refused");
+    }
+
+    /// A one-bin workspace with a signal sample that patches scale.
+    const COUNTING: &str = r#"{"channels": [{"name": "sr", "samples": [
+        {"name": "bkg", "data": [50.0], "modifiers": []},
+        {"name": "sig", "data": [5.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]}]}],
+      "observations": [{"name": "sr", "data": [52.0]}],
+      "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}], "version": "1.0.0"}"#;
+
+    #[test]
+    fn patches_of_one_workspace_fetch_and_parse_it_once() {
+        let p = Processor::new(ModelCache::new(4, 1 << 30), WorkerId::current());
+        let digest = WorkspaceDigest::of(COUNTING.as_bytes());
+        let fetches = std::cell::Cell::new(0);
+        let fetch = || {
+            fetches.set(fetches.get() + 1);
+            Ok((COUNTING.as_bytes().to_vec(), 0.5))
+        };
+        for (i, signal) in [3.0, 7.0, 11.0].into_iter().enumerate() {
+            let ops = format!(r#"[{{"op": "replace", "path": "/channels/0/samples/1/data", "value": [{signal}]}}]"#);
+            let patch = Patch { name: format!("sig{signal}"), values: vec![], operations: ops };
+            let t = Task::new(JobId::generate(), digest.clone(), Some(patch), ModelSettings::default(), Work::Fit, 0);
+            let r = p.process(&t, 1, fetch).unwrap();
+            assert!(r.is_success(), "{:?}", r.status);
+            assert!(!r.timings.model_cache_hit && r.timings.compile_s > 0.0);
+            // Only the first task fetched (and paid for) the workspace.
+            assert_eq!(r.timings.workspace_fetch_s, if i == 0 { 0.5 } else { 0.0 });
+        }
+        assert_eq!(fetches.get(), 1);
+    }
+}

@@ -1,0 +1,509 @@
+//! The fleet service: tasks from RabbitMQ, fits on blocking threads, results to Redis.
+//!
+//! For each delivery, in order:
+//!
+//! 1. A message that is not a task of this protocol version becomes a failed result (the
+//!    reason says what is wrong with its bytes) when its `message_id` and `x-fitfleet-job`
+//!    header name a task of a job; one that names none is dead-lettered (nothing can be
+//!    recorded for it). Either way the worker goes on.
+//! 2. A task of a cancelled or expired job, or one that already has a result (a redelivery),
+//!    is acknowledged and skipped.
+//! 3. Otherwise it waits for one of `slots` fit slots, runs [`Processor::process`] on a
+//!    blocking thread (fetching the workspace from Redis only on a model-cache miss), stores
+//!    the result (first writer wins) and only then acknowledges the message. Redis errors are
+//!    retried with backoff for as long as it takes: a task is never acknowledged without its
+//!    result stored.
+//!
+//! On shutdown (the future given to [`Service::run`]: SIGTERM or SIGINT in the binary) the
+//! worker cancels its consumer, finishes the fits in flight and those of the tasks RabbitMQ had
+//! already delivered (at most the free slots' worth: they run beside the others), up to
+//! `drain_timeout_secs`, stores and acknowledges them, and closes its connections. Nothing is
+//! given back to be delivered again unless the drain timeout runs out.
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use fitfleet_fleet::amqp::{Source, TaskConsumer, TaskDelivery};
+use fitfleet_fleet::store::{RecordOutcome, Store, StoreError};
+use fitfleet_protocol::{DecodeError, JobId, Status, Task, TaskId, TaskResult, Timings, WorkerId, WorkspaceDigest};
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, error, info, warn};
+
+use crate::metrics::{Metrics, TaskOutcome};
+use crate::settings::WorkerSettings;
+use fitfleet_processor::{FetchError, ModelCache, Processor, StoreUnavailable};
+
+/// Longest wait between two attempts of a Redis operation.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+/// Attempts at fetching a workspace before giving the task back to the queue.
+const FETCH_ATTEMPTS: u32 = 6;
+
+/// What a run did, for the last log line and for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Results stored as succeeded / failed by this worker.
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Tasks another delivery had already stored, or skipped (cancelled job, result there).
+    pub duplicates: u64,
+    pub skipped: u64,
+    /// Tasks given back to the queue (Redis not answering, or no slot for one received at
+    /// shutdown).
+    pub requeued: u64,
+    /// Fits still running when the drain timeout ran out (their tasks go back to the queue).
+    pub abandoned: usize,
+}
+
+/// A connected worker, ready to [`run`](Service::run).
+pub struct Service {
+    settings: WorkerSettings,
+    store: Store,
+    consumer: TaskConsumer,
+    processor: Arc<Processor>,
+    metrics: Arc<Metrics>,
+    listener: TcpListener,
+    metrics_addr: SocketAddr,
+}
+
+/// Connect, serve metrics and process tasks until `shutdown` completes; then drain.
+pub async fn run(settings: WorkerSettings, shutdown: impl Future<Output = ()>) -> anyhow::Result<Summary> {
+    Service::start(settings).await?.run(shutdown).await
+}
+
+impl Service {
+    /// Bind the metrics endpoint and connect to Redis and RabbitMQ (one attempt each, so that
+    /// a misconfiguration shows at once).
+    pub async fn start(settings: WorkerSettings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let addr = settings.metrics_socket()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr} (metrics_addr)"))?;
+        let metrics_addr = listener.local_addr()?;
+        let store = Store::connect(&settings.broker).await?;
+        let consumer = TaskConsumer::connect(&settings.broker, Source::Tasks, settings.slots).await?;
+        let processor = Arc::new(Processor::new(
+            ModelCache::new(settings.cache_models, settings.cache_bytes),
+            WorkerId::current(),
+        )
+        .with_limits(settings.broker.limits()));
+        let metrics = Arc::new(Metrics::new(processor.clone(), settings.slots));
+        info!(
+            worker = %processor.worker,
+            slots = settings.slots,
+            queue = consumer.topology().tasks_queue,
+            broker = %settings.broker.broker_url_redacted(),
+            redis = %settings.broker.redis_url_redacted(),
+            key_prefix = settings.broker.key_prefix,
+            cache_models = settings.cache_models,
+            cache_bytes = settings.cache_bytes,
+            max_task_bytes = settings.broker.max_task_bytes,
+            max_workspace_bytes = settings.broker.max_workspace_bytes,
+            max_patch_bytes = settings.broker.max_patch_bytes,
+            metrics = %metrics_addr,
+            dead_letter_recorder = settings.dead_letter_recorder,
+            "fitfleet-worker started"
+        );
+        Ok(Service {
+            settings,
+            store,
+            consumer,
+            processor,
+            metrics,
+            listener,
+            metrics_addr,
+        })
+    }
+
+    /// Where `/metrics` and `/healthz` are served (the port chosen when `metrics_addr` ends in `:0`).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_addr
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// The processor, whose model cache statistics tests read.
+    pub fn processor(&self) -> Arc<Processor> {
+        self.processor.clone()
+    }
+
+    /// Process tasks until `shutdown` completes, then drain: see the [module docs](self).
+    /// Returns an error only when RabbitMQ refuses the worker for good (credentials, queue
+    /// arguments), after draining.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<Summary> {
+        let Service {
+            settings,
+            store,
+            mut consumer,
+            processor,
+            metrics,
+            listener,
+            metrics_addr: _,
+        } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let server = tokio::spawn(crate::http::serve(listener, metrics.clone(), stopped()));
+        let recorder = settings.dead_letter_recorder.then(|| {
+            let (cfg, store, stop) = (settings.broker.clone(), store.clone(), stopped());
+            tokio::spawn(async move {
+                if let Err(e) = fitfleet_fleet::run_dead_letter_recorder(&cfg, store, stop).await {
+                    error!(error = %e, "the dead-letter recorder stopped; dead-lettered tasks are not recorded by this worker");
+                }
+            })
+        });
+        let ctx = Arc::new(Ctx {
+            store,
+            processor,
+            metrics: metrics.clone(),
+        });
+        let slots = Arc::new(Semaphore::new(usize::from(settings.slots)));
+        let mut tasks = JoinSet::new();
+        let mut summary = Summary::default();
+
+        tokio::pin!(shutdown);
+        let fatal = loop {
+            while let Some(done) = tasks.try_join_next() {
+                account(&mut summary, done);
+            }
+            // Take a task only with a free slot: prefetched tasks never wait behind fits.
+            let permit = tokio::select! {
+                biased;
+                () = &mut shutdown => break None,
+                p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            };
+            let delivery = tokio::select! {
+                biased;
+                () = &mut shutdown => break None,
+                d = consumer.next() => match d {
+                    Ok(d) => d,
+                    Err(e) => break Some(e),
+                },
+            };
+            tasks.spawn(handle(ctx.clone(), delivery, permit));
+        };
+
+        // Drain.
+        metrics.set_draining();
+        let drain_timeout = settings.drain_timeout();
+        match &fatal {
+            None => info!(
+                in_flight = tasks.len(),
+                timeout_s = drain_timeout.as_secs(),
+                "shutting down: taking no new tasks, finishing the fits in flight"
+            ),
+            Some(e) => error!(error = %e, in_flight = tasks.len(), "RabbitMQ refused the worker; finishing the fits in flight"),
+        }
+        // Tasks RabbitMQ delivered before the cancel are ours already: finish them too, so that
+        // a drain gives nothing back to be delivered again. There is a free slot for each (the
+        // prefetch equals the slots, and a delivery is taken only with a free slot), so they run
+        // beside the fits in flight and the drain takes no longer; one without a slot (never
+        // expected) is requeued.
+        for unstarted in consumer.stop_consuming().await {
+            match slots.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    tasks.spawn(handle(ctx.clone(), unstarted, permit));
+                }
+                Err(_) => match unstarted.requeue().await {
+                    Ok(()) => {
+                        summary.requeued += 1;
+                        metrics.task(TaskOutcome::requeued);
+                    }
+                    Err(e) => warn!(error = %e, "could not requeue an unstarted task; RabbitMQ requeues it when we close"),
+                },
+            }
+        }
+        let deadline = tokio::time::Instant::now() + drain_timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, tasks.join_next()).await {
+                Ok(Some(done)) => account(&mut summary, done),
+                Ok(None) => break,
+                Err(_) => {
+                    summary.abandoned = tasks.len();
+                    warn!(
+                        abandoned = summary.abandoned,
+                        "drain timeout: giving up on the fits still running; their tasks go back to the queue"
+                    );
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+        consumer.close().await;
+        let _ = stop_tx.send(true);
+        if let Some(r) = recorder {
+            let _ = tokio::time::timeout(Duration::from_secs(10), r).await;
+        }
+        let _ = server.await;
+        info!(
+            succeeded = summary.succeeded,
+            failed = summary.failed,
+            duplicates = summary.duplicates,
+            skipped = summary.skipped,
+            requeued = summary.requeued,
+            abandoned = summary.abandoned,
+            "fitfleet-worker stopped"
+        );
+        match fatal {
+            None => Ok(summary),
+            Some(e) => Err(anyhow::Error::new(e).context("consuming tasks")),
+        }
+    }
+}
+
+/// What every task handler shares.
+struct Ctx {
+    store: Store,
+    processor: Arc<Processor>,
+    metrics: Arc<Metrics>,
+}
+
+fn account(summary: &mut Summary, done: Result<TaskOutcome, tokio::task::JoinError>) {
+    match done {
+        Ok(TaskOutcome::succeeded) => summary.succeeded += 1,
+        Ok(TaskOutcome::failed) => summary.failed += 1,
+        Ok(TaskOutcome::duplicate) => summary.duplicates += 1,
+        Ok(TaskOutcome::skipped) => summary.skipped += 1,
+        Ok(TaskOutcome::requeued) => summary.requeued += 1,
+        Ok(TaskOutcome::dropped) => {}
+        Err(e) if e.is_panic() => error!(error = %e, "a task handler panicked; its task goes back to the queue"),
+        Err(_) => {}
+    }
+}
+
+/// Settle one delivery; holds its fit slot until done.
+async fn handle(ctx: Arc<Ctx>, delivery: TaskDelivery, _slot: OwnedSemaphorePermit) -> TaskOutcome {
+    let outcome = match &delivery.task {
+        Ok(task) => settle(&ctx, &delivery, task.clone()).await,
+        Err(e) => unreadable(&ctx, &delivery, e).await,
+    };
+    ctx.metrics.task(outcome);
+    outcome
+}
+
+async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
+    let store = &ctx.store;
+    let (job, id) = (&task.job_id, &task.task_id);
+    let checked = retry(&ctx.metrics, "checking the job", || async {
+        Ok((store.should_skip(job).await?, store.has_result(job, id).await?))
+    })
+    .await;
+    match checked {
+        Ok((false, false)) => {}
+        Ok((cancelled, _)) => {
+            debug!(job = %job, task = %id, cancelled, "skipping: job cancelled or expired, or result already stored");
+            ack(delivery, job, id).await;
+            return TaskOutcome::skipped;
+        }
+        Err(e) => return requeue(delivery, job, id, &format!("cannot check the job: {e}")).await,
+    }
+    match retry(&ctx.metrics, "marking the job running", || store.mark_running(job)).await {
+        Ok(_) => {}
+        Err(e @ StoreError::UnknownJob(_)) => {
+            warn!(job = %job, task = %id, error = %e, "dropping the task");
+            ack(delivery, job, id).await;
+            return TaskOutcome::dropped;
+        }
+        Err(e) => return requeue(delivery, job, id, &format!("cannot mark the job running: {e}")).await,
+    }
+
+    let _in_flight = ctx.metrics.in_flight();
+    let attempt = delivery.attempt;
+    let (processor, fetch_store, metrics) = (ctx.processor.clone(), ctx.store.clone(), ctx.metrics.clone());
+    let runtime = tokio::runtime::Handle::current();
+    let worker = processor.worker.clone();
+    let blocking_task = task.clone();
+    let processed = tokio::task::spawn_blocking(move || {
+        let task = blocking_task;
+        catch_unwind(AssertUnwindSafe(|| {
+            processor.process(&task, attempt, || fetch_workspace(&runtime, &fetch_store, &metrics, &task.workspace))
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Ok(TaskResult::failed(&task, format!("the worker panicked: {what}"), worker, attempt, Timings::default()))
+        })
+    })
+    .await;
+    let result = match processed {
+        Ok(Ok(result)) => result,
+        Ok(Err(unavailable)) => {
+            // Redis did not answer: the task is fine, give it to a worker that can fetch it.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return requeue(delivery, job, id, &format!("cannot fetch the workspace: {unavailable}")).await;
+        }
+        Err(e) => return requeue(delivery, job, id, &format!("the fit thread failed: {e}")).await,
+    };
+    if result.timings.fit_s > 0.0 {
+        ctx.metrics.fit_seconds(result.timings.fit_s);
+    }
+    let t = &result.timings;
+    let recorded = retry(&ctx.metrics, "storing a result", || store.record_result(&result)).await;
+    let outcome = match &recorded {
+        Ok(RecordOutcome::Recorded(counts)) => {
+            if counts.job_finished() {
+                info!(job = %job, done = counts.done, failed = counts.failed, total = counts.total, "job finished");
+            }
+            if result.is_success() { TaskOutcome::succeeded } else { TaskOutcome::failed }
+        }
+        Ok(RecordOutcome::Duplicate(_)) => TaskOutcome::duplicate,
+        Err(e @ (StoreError::UnknownJob(_) | StoreError::UnknownTask { .. })) => {
+            warn!(job = %job, task = %id, error = %e, "dropping the result");
+            TaskOutcome::dropped
+        }
+        Err(e) => return requeue(delivery, job, id, &format!("cannot store the result: {e}")).await,
+    };
+    match &result.status {
+        Status::Succeeded => info!(
+            job = %job, task = %id, patch = task.label(), attempt, outcome = ?outcome,
+            cache_hit = t.model_cache_hit, fetch_s = t.workspace_fetch_s, compile_s = t.compile_s, fit_s = t.fit_s,
+            "task succeeded"
+        ),
+        Status::Failed { reason } => warn!(
+            job = %job, task = %id, patch = task.label(), attempt, outcome = ?outcome, reason,
+            "task failed"
+        ),
+    }
+    ack(delivery, job, id).await;
+    outcome
+}
+
+/// The workspace bytes for [`Processor::process`], called on a blocking thread on a model
+/// cache miss. Redis errors are retried a few times; if Redis still does not answer, the
+/// error is [`FetchError::Unavailable`] (the task is requeued rather than failed).
+fn fetch_workspace(
+    runtime: &tokio::runtime::Handle,
+    store: &Store,
+    metrics: &Metrics,
+    digest: &WorkspaceDigest,
+) -> Result<(Vec<u8>, f64), FetchError> {
+    let start = Instant::now();
+    let fetched = runtime.block_on(async {
+        let mut delay = Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            match store.get_workspace(digest).await {
+                Err(e) if is_transient(&e) && attempt < FETCH_ATTEMPTS => {
+                    metrics.store_retry();
+                    warn!(error = %e, %digest, retry_in = ?delay, "Redis: fetching a workspace failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                    attempt += 1;
+                }
+                r => return r,
+            }
+        }
+    });
+    match fetched {
+        Ok(Some(bytes)) => Ok((bytes, start.elapsed().as_secs_f64())),
+        Ok(None) => Err(FetchError::Missing(digest.clone())),
+        Err(e) if is_transient(&e) => Err(StoreUnavailable(e.to_string()).into()),
+        Err(e) => Err(FetchError::Store(e.to_string())),
+    }
+}
+
+/// A message that is not a readable task: record a failed result if it names its task,
+/// otherwise dead-letter it.
+async fn unreadable(ctx: &Ctx, delivery: &TaskDelivery, error: &DecodeError) -> TaskOutcome {
+    let job = delivery.job_header.as_deref().and_then(|j| JobId::parse(j).ok());
+    let task = delivery.message_id.as_deref().and_then(|t| TaskId::parse(t).ok());
+    let (Some(job), Some(task)) = (job, task) else {
+        error!(
+            error = %error,
+            message_id = delivery.message_id.as_deref().unwrap_or(""),
+            job = delivery.job_header.as_deref().unwrap_or(""),
+            bytes = delivery.payload.len(),
+            "unreadable message naming no task; dead-lettering it"
+        );
+        if let Err(e) = delivery.dead_letter().await {
+            warn!(error = %e, "could not dead-letter the message; it will come again");
+        }
+        return TaskOutcome::dropped;
+    };
+    warn!(job = %job, task = %task, error = %error, "unreadable task; recording it as failed");
+    let result = TaskResult {
+        job_id: job.clone(),
+        task_id: task.clone(),
+        patch: None,
+        status: Status::Failed {
+            reason: format!("the task message could not be read: {error}"),
+        },
+        outcome: None,
+        worker: ctx.processor.worker.clone(),
+        attempt: delivery.attempt,
+        timings: Timings::default(),
+        finished_at_ms: fitfleet_protocol::now_ms(),
+    };
+    let outcome = match retry(&ctx.metrics, "storing a result", || ctx.store.record_result(&result)).await {
+        Ok(RecordOutcome::Recorded(_)) => TaskOutcome::failed,
+        Ok(RecordOutcome::Duplicate(_)) => TaskOutcome::duplicate,
+        Err(e @ (StoreError::UnknownJob(_) | StoreError::UnknownTask { .. })) => {
+            warn!(job = %job, task = %task, error = %e, "dropping the unreadable task");
+            TaskOutcome::dropped
+        }
+        Err(e) => return requeue(delivery, &job, &task, &format!("cannot store the result: {e}")).await,
+    };
+    ack(delivery, &job, &task).await;
+    outcome
+}
+
+async fn ack(delivery: &TaskDelivery, job: &JobId, task: &TaskId) {
+    if let Err(e) = delivery.ack().await {
+        // The channel is gone: RabbitMQ redelivers the task, and the result already stored
+        // makes that delivery a skip.
+        warn!(job = %job, task = %task, error = %e, "could not acknowledge the task; it will be redelivered and skipped");
+    }
+}
+
+async fn requeue(delivery: &TaskDelivery, job: &JobId, task: &TaskId, why: &str) -> TaskOutcome {
+    warn!(job = %job, task = %task, reason = why, "giving the task back to the queue");
+    if let Err(e) = delivery.requeue().await {
+        warn!(job = %job, task = %task, error = %e, "could not requeue the task; RabbitMQ redelivers it anyway");
+    }
+    TaskOutcome::requeued
+}
+
+/// Whether trying again may help: lost connections, timeouts, a Redis still loading.
+fn is_transient(e: &StoreError) -> bool {
+    match e {
+        StoreError::Connect { .. } => true,
+        StoreError::Redis(e) => !matches!(e.retry_method(), redis::RetryMethod::NoRetry) || e.is_timeout(),
+        _ => false,
+    }
+}
+
+/// Run a Redis operation until it succeeds or fails for good, waiting 0.2 s, 0.4 s, ... up
+/// to [`MAX_RETRY_DELAY`] between attempts.
+async fn retry<T, F, Fut>(metrics: &Metrics, what: &str, mut op: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match op().await {
+            Err(e) if is_transient(&e) => {
+                metrics.store_retry();
+                warn!(error = %e, retry_in = ?delay, "Redis: {what} failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+            }
+            r => return r,
+        }
+    }
+}
