@@ -4,12 +4,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::modifiers::{
-    self, histosys, lumi, normfactor, normsys, shapefactor, shapesys, staterror, FactorTerm,
-    HistosysTerm, NormsysTerm, Terms,
+    histosys, lumi, normfactor, normsys, shapefactor, shapesys, staterror, FactorTerm, HistosysTerm,
+    NormsysTerm, Terms,
 };
 use super::paramset::{self, Requirement};
 use super::{ChannelBins, Model, ModelError, ModelSettings};
-use crate::spec::{Modifier, ModifierKind, Sample, Workspace};
+use crate::spec::{Modifier, ModifierKind, ModifierType, Sample, Workspace};
 
 /// A modifier declared on a (channel, sample), before its parameters have indices.
 struct Declared<'a> {
@@ -57,11 +57,12 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let modifier_keys: Vec<(&str, &str)> = ws
+    // Sorted as pyhf sorts (name, type string): the order of ModifierType is that of the names.
+    let modifier_keys: Vec<(&str, ModifierType)> = ws
         .channels
         .iter()
         .flat_map(|c| c.samples.iter())
-        .flat_map(|s| s.modifiers.iter().map(|m| (m.name.as_str(), m.kind.type_name())))
+        .flat_map(|s| s.modifiers.iter().map(|m| (m.name.as_str(), m.kind.modifier_type())))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -72,14 +73,14 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
         channel_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let sample_index: HashMap<&str, usize> =
         sample_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    type ModDict<'a> = HashMap<(&'a str, &'a str), (usize, &'a Modifier)>;
+    type ModDict<'a> = HashMap<(ModifierType, &'a str), (usize, &'a Modifier)>;
     let mut sites: HashMap<(usize, usize), (usize, usize, &Sample, ModDict)> = HashMap::new();
-    let mut unshared_seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut unshared_seen: BTreeSet<(ModifierType, &str)> = BTreeSet::new();
     for (ci, ch) in ws.channels.iter().enumerate() {
         for (si, sample) in ch.samples.iter().enumerate() {
             let mut moddict: ModDict = HashMap::new();
             for (mi, m) in sample.modifiers.iter().enumerate() {
-                let key = (m.kind.type_name(), m.name.as_str());
+                let key = (m.kind.modifier_type(), m.name.as_str());
                 if matches!(m.kind, ModifierKind::Shapesys { .. })
                     && (unshared_seen.contains(&key) || moddict.contains_key(&key))
                 {
@@ -95,7 +96,7 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
                 }
                 moddict.insert(key, (mi, m));
             }
-            unshared_seen.extend(moddict.keys().filter(|(t, _)| *t == "shapesys").copied());
+            unshared_seen.extend(moddict.keys().filter(|(t, _)| *t == ModifierType::Shapesys).copied());
             let c = channel_index[ch.name.as_str()];
             let s = sample_index[sample.name.as_str()];
             sites.insert((c, s), (ci, si, sample, moddict));
@@ -120,8 +121,8 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
     // Walk in pyhf's order, collecting declared modifiers and, per modifier type, the
     // requirement of the first declaration of each parameter name.
     let mut declared: Vec<Declared> = Vec::new();
-    let mut requirements: HashMap<&str, Vec<(String, Requirement)>> = HashMap::new();
-    let mut required: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut requirements: HashMap<ModifierType, Vec<(String, Requirement)>> = HashMap::new();
+    let mut required: BTreeSet<(ModifierType, &str)> = BTreeSet::new();
     for (c, ch) in channels.iter().enumerate() {
         for (s, _) in sample_names.iter().enumerate() {
             let Some((ci, si, sample, moddict)) = sites.get(&(c, s)) else { continue };
@@ -171,9 +172,9 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
                     }
                 };
                 if let Some(req) = requirement
-                    && required.insert((modifier.kind.type_name(), name))
+                    && required.insert((mtype, name))
                 {
-                    requirements.entry(modifier.kind.type_name()).or_default().push((name.to_string(), req));
+                    requirements.entry(mtype).or_default().push((name.to_string(), req));
                 }
                 declared.push(Declared { channel: c, sample: s, modifier, sample_spec: sample });
             }
@@ -187,7 +188,7 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
         staterror_declared.entry(d.modifier.name.as_str()).or_default().push(d);
     }
     for &(name, mtype) in &modifier_keys {
-        if mtype != "staterror" {
+        if mtype != ModifierType::Staterror {
             continue;
         }
         let declarations = &staterror_declared[name];
@@ -223,14 +224,14 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
         let mask = mask.expect("a declared staterror covers some bins");
         let req = staterror::requirement(&nominals, &uncertainties, &mask);
         staterror_bins.insert(name, (0..nbins_total).filter(|b| mask[*b]).collect());
-        requirements.entry("staterror").or_default().push((name.to_string(), req));
+        requirements.entry(ModifierType::Staterror).or_default().push((name.to_string(), req));
     }
 
     // Parameter order: by modifier type, then by first declaration; shared names merge.
     let mut par_order: Vec<String> = Vec::new();
     let mut merged: HashMap<String, Vec<Requirement>> = HashMap::new();
-    for mtype in modifiers::TYPES {
-        for (name, req) in requirements.remove(mtype).unwrap_or_default() {
+    for mtype in ModifierType::ALL {
+        for (name, req) in requirements.remove(&mtype).unwrap_or_default() {
             if !merged.contains_key(&name) {
                 par_order.push(name.clone());
             }
@@ -277,7 +278,7 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
         let name = d.modifier.name.as_str();
         let offset = offset_of[name];
         let factor = |params: Vec<usize>| FactorTerm {
-            modifier_type: d.modifier.kind.type_name(),
+            modifier_type: d.modifier.kind.modifier_type(),
             sample: d.sample,
             bins: bins.clone(),
             params,

@@ -37,6 +37,6 @@ pub use patchset::{apply_operations, check_patched_workspace,
 };
 pub use validate::WORKSPACE_VERSION;
 pub use workspace::{
-    Channel, Measurement, MeasurementConfig, Modifier, ModifierKind, Observation, ParameterConfig,
-    Sample, Workspace,
+    Channel, Measurement, MeasurementConfig, Modifier, ModifierKind, ModifierType, Observation,
+    ParameterConfig, Sample, Workspace,
 };

@@ -9,7 +9,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::error::{join_path, nested_error, path_string};
-use super::workspace::{Modifier, ModifierKind};
+use super::workspace::{Modifier, ModifierKind, ModifierType};
 
 /// `histosys` data: the sample's yields with the nuisance parameter at -1 and +1.
 #[derive(Serialize, Deserialize)]
@@ -87,34 +87,36 @@ fn modifier_kind(type_name: &str, data: &serde_json::Value) -> Result<ModifierKi
             ))
         }
     };
-    match type_name {
-        "histosys" => {
+    let Some(modifier_type) = ModifierType::from_name(type_name) else {
+        return Err(nested_error(
+            "type",
+            format!(
+                "unknown modifier type {type_name:?} (expected one of {})",
+                ModifierType::ALL.map(ModifierType::as_str).join(", ")
+            ),
+        ));
+    };
+    match modifier_type {
+        ModifierType::Histosys => {
             let d: HistosysData<Vec<f64>> = read_data(data)?;
             Ok(ModifierKind::Histosys {
                 lo_data: d.lo_data,
                 hi_data: d.hi_data,
             })
         }
-        "normsys" => {
+        ModifierType::Normsys => {
             let d: NormsysData = read_data(data)?;
             Ok(ModifierKind::Normsys { lo: d.lo, hi: d.hi })
         }
-        "shapesys" => Ok(ModifierKind::Shapesys {
+        ModifierType::Shapesys => Ok(ModifierKind::Shapesys {
             data: read_data(data)?,
         }),
-        "staterror" => Ok(ModifierKind::Staterror {
+        ModifierType::Staterror => Ok(ModifierKind::Staterror {
             data: read_data(data)?,
         }),
-        "lumi" => null(ModifierKind::Lumi),
-        "normfactor" => null(ModifierKind::Normfactor),
-        "shapefactor" => null(ModifierKind::Shapefactor),
-        other => Err(nested_error(
-            "type",
-            format!(
-                "unknown modifier type {other:?} (expected one of {})",
-                ModifierKind::TYPE_NAMES.join(", ")
-            ),
-        )),
+        ModifierType::Lumi => null(ModifierKind::Lumi),
+        ModifierType::Normfactor => null(ModifierKind::Normfactor),
+        ModifierType::Shapefactor => null(ModifierKind::Shapefactor),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use crate::model::paramset::Requirement;
+use crate::spec::ModifierType;
 
 /// One histosys acting on one (channel, sample).
 #[derive(Debug, Clone, PartialEq)]
@@ -17,5 +18,5 @@ pub struct HistosysTerm {
 }
 
 pub fn requirement() -> Requirement {
-    Requirement::unit_gaussian("histosys")
+    Requirement::unit_gaussian(ModifierType::Histosys)
 }

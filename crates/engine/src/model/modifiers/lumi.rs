@@ -1,6 +1,7 @@
 //! `lumi`: the luminosity scale, one parameter shared by every sample that declares it. Its
 //! initial value, bounds, auxiliary data and width come from the measurement's configuration.
 use crate::model::paramset::{ParamsetType, Requirement};
+use crate::spec::ModifierType;
 
 pub fn requirement() -> Requirement {
     Requirement {
@@ -13,6 +14,6 @@ pub fn requirement() -> Requirement {
         auxdata: None,
         factors: None,
         sigmas: None,
-        modifier_type: "lumi",
+        modifier_type: ModifierType::Lumi,
     }
 }

@@ -16,17 +16,14 @@ use std::ops::Range;
 
 pub use histosys::HistosysTerm;
 pub use normsys::NormsysTerm;
-
-/// The modifier types in pyhf's `histfactory_set` order, which is also the order in which
-/// their parameters enter the parameter vector.
-pub const TYPES: [&str; 7] =
-    ["histosys", "lumi", "normfactor", "normsys", "shapefactor", "shapesys", "staterror"];
+/// The seven modifier types, in pyhf's order (defined with the spec, the lowest layer).
+pub use crate::spec::ModifierType;
 
 /// A multiplicative modifier that scales a sample's bins by one parameter per bin
 /// (normfactor, lumi, shapefactor, shapesys, staterror).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FactorTerm {
-    pub modifier_type: &'static str,
+    pub modifier_type: ModifierType,
     /// Row in the mega-sample layout.
     pub sample: usize,
     /// Global bins this term scales.

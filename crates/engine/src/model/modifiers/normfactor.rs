@@ -1,6 +1,7 @@
 //! `normfactor`: a free normalisation (the signal strength mu is one), initial value 1,
 //! bounds [0, 10] unless the measurement says otherwise.
 use crate::model::paramset::{ParamsetType, Requirement};
+use crate::spec::ModifierType;
 
 pub fn requirement() -> Requirement {
     Requirement {
@@ -13,6 +14,6 @@ pub fn requirement() -> Requirement {
         auxdata: None,
         factors: None,
         sigmas: None,
-        modifier_type: "normfactor",
+        modifier_type: ModifierType::Normfactor,
     }
 }

@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use crate::model::paramset::Requirement;
+use crate::spec::ModifierType;
 
 /// One normsys acting on one (channel, sample).
 #[derive(Debug, Clone, PartialEq)]
@@ -16,5 +17,5 @@ pub struct NormsysTerm {
 }
 
 pub fn requirement() -> Requirement {
-    Requirement::unit_gaussian("normsys")
+    Requirement::unit_gaussian(ModifierType::Normsys)
 }

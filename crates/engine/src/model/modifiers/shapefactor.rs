@@ -2,6 +2,7 @@
 //! channels maps bin j of each channel to its j-th parameter, as pyhf does; pyhf's parameter
 //! count comes from the first sample that declares it.
 use crate::model::paramset::{ParamsetType, Requirement};
+use crate::spec::ModifierType;
 
 pub fn requirement(nbins: usize) -> Requirement {
     Requirement {
@@ -14,6 +15,6 @@ pub fn requirement(nbins: usize) -> Requirement {
         auxdata: None,
         factors: None,
         sigmas: None,
-        modifier_type: "shapefactor",
+        modifier_type: ModifierType::Shapefactor,
     }
 }

@@ -3,6 +3,7 @@
 //! expected count gamma_i * tau_i. Bins with zero yield or zero uncertainty are fixed at 1
 //! (tau = 1), as pyhf does.
 use crate::model::paramset::{ParamsetType, Requirement};
+use crate::spec::ModifierType;
 
 pub fn requirement(nominal: &[f64], uncertainty: &[f64]) -> Requirement {
     let valid: Vec<bool> =
@@ -24,6 +25,6 @@ pub fn requirement(nominal: &[f64], uncertainty: &[f64]) -> Requirement {
         auxdata: Some(factors.clone()),
         factors: Some(factors),
         sigmas: None,
-        modifier_type: "shapesys",
+        modifier_type: ModifierType::Shapesys,
     }
 }

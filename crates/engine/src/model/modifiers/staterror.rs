@@ -2,6 +2,7 @@
 //! factor per bin shared by every sample that declares it. The relative width of bin b is
 //! sqrt(sum_s sigma_sb^2) / sum_s nominal_sb over those samples; bins with zero width are fixed.
 use crate::model::paramset::{ParamsetType, Requirement};
+use crate::spec::ModifierType;
 
 /// `uncertainties[s]` and `nominals[s]` are global-bin rows of each sample declaring this
 /// staterror (zero outside its channels); `mask` the global bins it covers.
@@ -37,6 +38,6 @@ pub fn requirement(nominals: &[Vec<f64>], uncertainties: &[Vec<f64>], mask: &[bo
         auxdata: Some(vec![1.0; n]),
         factors: None,
         sigmas: Some(sigmas),
-        modifier_type: "staterror",
+        modifier_type: ModifierType::Staterror,
     }
 }
