@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use crate::model::paramset::Requirement;
-use crate::spec::ModifierType;
+use crate::spec::{At, ModifierType, Problems, check_bins};
 
 /// One histosys acting on one (channel, sample).
 #[derive(Debug, Clone, PartialEq)]
@@ -19,4 +19,13 @@ pub struct HistosysTerm {
 
 pub fn requirement() -> Requirement {
     Requirement::unit_gaussian(ModifierType::Histosys)
+}
+
+/// What a measurement's parameter configuration may set for a histosys parameter.
+pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed", "auxdata"];
+
+/// Spec validation: `lo_data` and `hi_data` hold one finite value per bin of the sample.
+pub(crate) fn validate(p: &mut Problems, at: At, lo_data: &[f64], hi_data: &[f64], nbins: usize) {
+    check_bins(p, at, "data.lo_data", lo_data, nbins);
+    check_bins(p, at, "data.hi_data", hi_data, nbins);
 }

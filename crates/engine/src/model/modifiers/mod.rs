@@ -19,6 +19,29 @@ pub use normsys::NormsysTerm;
 /// The seven modifier types, in pyhf's order (defined with the spec, the lowest layer).
 pub use crate::spec::ModifierType;
 
+/// What a measurement's parameter configuration may set for a parameter of type `t` (pyhf
+/// refuses the others, e.g. `sigmas` on a normsys).
+pub fn configurable(t: ModifierType) -> &'static [&'static str] {
+    match t {
+        ModifierType::Histosys => histosys::CONFIGURABLE,
+        ModifierType::Lumi => lumi::CONFIGURABLE,
+        ModifierType::Normfactor => normfactor::CONFIGURABLE,
+        ModifierType::Normsys => normsys::CONFIGURABLE,
+        ModifierType::Shapefactor => shapefactor::CONFIGURABLE,
+        ModifierType::Shapesys => shapesys::CONFIGURABLE,
+        ModifierType::Staterror => staterror::CONFIGURABLE,
+    }
+}
+
+/// Whether modifiers of types `a` and `b` may share one parameter name. pyhf merges the
+/// requirements of the modifiers sharing a name and refuses them when they disagree: normsys and
+/// histosys ask for the same (one unit-Gaussian scalar), any other type agrees only with itself.
+/// (A shapesys agrees with itself but is not shared all the same: see `shapesys.rs`.)
+pub fn may_share(a: ModifierType, b: ModifierType) -> bool {
+    let normal_scalar = |t| matches!(t, ModifierType::Normsys | ModifierType::Histosys);
+    a == b || (normal_scalar(a) && normal_scalar(b))
+}
+
 /// A multiplicative modifier that scales a sample's bins by one parameter per bin
 /// (normfactor, lumi, shapefactor, shapesys, staterror).
 #[derive(Debug, Clone, PartialEq)]

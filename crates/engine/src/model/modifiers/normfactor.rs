@@ -17,3 +17,9 @@ pub fn requirement() -> Requirement {
         modifier_type: ModifierType::Normfactor,
     }
 }
+
+/// What a measurement's parameter configuration may set for a normfactor parameter (it is
+/// unconstrained: no auxiliary data).
+pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed"];
+
+// Spec validation: its data is null, which reading the JSON checks (`spec/modifier_serde.rs`).

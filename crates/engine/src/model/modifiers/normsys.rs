@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use crate::model::paramset::Requirement;
-use crate::spec::ModifierType;
+use crate::spec::{At, ModifierType, Problems, not_finite};
 
 /// One normsys acting on one (channel, sample).
 #[derive(Debug, Clone, PartialEq)]
@@ -18,4 +18,16 @@ pub struct NormsysTerm {
 
 pub fn requirement() -> Requirement {
     Requirement::unit_gaussian(ModifierType::Normsys)
+}
+
+/// What a measurement's parameter configuration may set for a normsys parameter.
+pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed", "auxdata"];
+
+/// Spec validation: `lo` and `hi` are finite numbers.
+pub(crate) fn validate(p: &mut Problems, at: At, lo: f64, hi: f64) {
+    for (field, v) in [("lo", lo), ("hi", hi)] {
+        if !v.is_finite() {
+            p.push(format!("{}.data.{field}", at.path()), not_finite(v));
+        }
+    }
 }

@@ -18,3 +18,9 @@ pub fn requirement(nbins: usize) -> Requirement {
         modifier_type: ModifierType::Shapefactor,
     }
 }
+
+/// What a measurement's parameter configuration may set for a shapefactor parameter (it is
+/// unconstrained: no auxiliary data).
+pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed"];
+
+// Spec validation: its data is null, which reading the JSON checks (`spec/modifier_serde.rs`).

@@ -3,7 +3,7 @@
 //! expected count gamma_i * tau_i. Bins with zero yield or zero uncertainty are fixed at 1
 //! (tau = 1), as pyhf does.
 use crate::model::paramset::{ParamsetType, Requirement};
-use crate::spec::ModifierType;
+use crate::spec::{At, ModifierType, Problems, check_bins};
 
 pub fn requirement(nominal: &[f64], uncertainty: &[f64]) -> Requirement {
     let valid: Vec<bool> =
@@ -27,4 +27,26 @@ pub fn requirement(nominal: &[f64], uncertainty: &[f64]) -> Requirement {
         sigmas: None,
         modifier_type: ModifierType::Shapesys,
     }
+}
+
+/// What a measurement's parameter configuration may set for a shapesys parameter.
+pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed", "auxdata", "factors"];
+
+/// Spec validation: `data` holds one finite uncertainty per bin of the sample.
+pub(crate) fn validate(p: &mut Problems, at: At, data: &[f64], nbins: usize) {
+    check_bins(p, at, "data", data, nbins);
+}
+
+/// Spec validation of a shapesys named `name` at `at` whose name is already used by the shapesys
+/// at `first`: pyhf does not share shapesys parameters (each is tied to one sample's yields).
+pub(crate) fn check_not_shared(p: &mut Problems, at: At, name: &str, first: At) {
+    p.push(
+        format!("{}.name", at.path()),
+        format!(
+            "shapesys {:?} is already used at {}: pyhf does not share shapesys \
+             parameters, give each its own name",
+            name,
+            first.path()
+        ),
+    );
 }

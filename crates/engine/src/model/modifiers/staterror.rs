@@ -2,7 +2,7 @@
 //! factor per bin shared by every sample that declares it. The relative width of bin b is
 //! sqrt(sum_s sigma_sb^2) / sum_s nominal_sb over those samples; bins with zero width are fixed.
 use crate::model::paramset::{ParamsetType, Requirement};
-use crate::spec::ModifierType;
+use crate::spec::{At, ModifierType, Problems, check_bins};
 
 /// `uncertainties[s]` and `nominals[s]` are global-bin rows of each sample declaring this
 /// staterror (zero outside its channels); `mask` the global bins it covers.
@@ -40,4 +40,12 @@ pub fn requirement(nominals: &[Vec<f64>], uncertainties: &[Vec<f64>], mask: &[bo
         sigmas: Some(sigmas),
         modifier_type: ModifierType::Staterror,
     }
+}
+
+/// What a measurement's parameter configuration may set for a staterror parameter.
+pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed", "auxdata", "sigmas"];
+
+/// Spec validation: `data` holds one finite uncertainty per bin of the sample.
+pub(crate) fn validate(p: &mut Problems, at: At, data: &[f64], nbins: usize) {
+    check_bins(p, at, "data", data, nbins);
 }
