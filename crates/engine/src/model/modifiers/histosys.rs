@@ -29,3 +29,16 @@ pub(crate) fn validate(p: &mut Problems, at: At, lo_data: &[f64], hi_data: &[f64
     check_bins(p, at, "data.lo_data", lo_data, nbins);
     check_bins(p, at, "data.hi_data", hi_data, nbins);
 }
+
+/// The model's own check of the bin counts (the spec validation reports them with their paths).
+pub(crate) fn check_lengths(lo_data: &[f64], hi_data: &[f64], nbins: usize) -> Result<(), String> {
+    if lo_data.len() != nbins || hi_data.len() != nbins {
+        return Err(format!(
+            "histosys has {} lo_data and {} hi_data values for {} bins",
+            lo_data.len(),
+            hi_data.len(),
+            nbins
+        ));
+    }
+    Ok(())
+}

@@ -1,5 +1,8 @@
 //! `lumi`: the luminosity scale, one parameter shared by every sample that declares it. Its
 //! initial value, bounds, auxiliary data and width come from the measurement's configuration.
+use std::ops::Range;
+
+use super::FactorTerm;
 use crate::model::paramset::{ParamsetType, Requirement};
 use crate::spec::{At, ModifierType, ParameterConfig, Problems};
 
@@ -64,4 +67,9 @@ pub(crate) fn validate_config(p: &mut Problems, path: &str, configs: &[Parameter
             ),
         );
     }
+}
+
+/// How it acts: its one parameter scales every bin `bins` of sample row `sample`.
+pub(crate) fn term(sample: usize, bins: Range<usize>, param: usize) -> FactorTerm {
+    FactorTerm { modifier_type: ModifierType::Lumi, sample, params: vec![param; bins.len()], bins }
 }

@@ -55,6 +55,34 @@ pub struct FactorTerm {
     pub params: Vec<usize>,
 }
 
+impl FactorTerm {
+    /// The term of a per-bin modifier whose parameters cover the global bins `covered`
+    /// (parameter `offset + i` scales bin `covered[i]`), on the bins `bins` of sample `sample`.
+    pub(crate) fn per_covered_bin(
+        modifier_type: ModifierType,
+        sample: usize,
+        bins: Range<usize>,
+        offset: usize,
+        covered: &[usize],
+    ) -> FactorTerm {
+        let params = bins
+            .clone()
+            .map(|b| offset + covered.iter().position(|x| *x == b).expect("bin covered"))
+            .collect();
+        FactorTerm { modifier_type, sample, bins, params }
+    }
+}
+
+/// The model's own check that a modifier's per-bin `data` has the sample's `nbins` (the spec
+/// validation reports it with its JSON path; a workspace built in code may not have been
+/// validated).
+pub(crate) fn check_lengths(modifier_type: ModifierType, data: &[f64], nbins: usize) -> Result<(), String> {
+    if data.len() != nbins {
+        return Err(format!("{modifier_type} has {} values for {nbins} bins", data.len()));
+    }
+    Ok(())
+}
+
 /// Every modifier of the model, lowered to terms on the mega-sample layout.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Terms {

@@ -1,5 +1,8 @@
 //! `normfactor`: a free normalisation (the signal strength mu is one), initial value 1,
 //! bounds [0, 10] unless the measurement says otherwise.
+use std::ops::Range;
+
+use super::FactorTerm;
 use crate::model::paramset::{ParamsetType, Requirement};
 use crate::spec::ModifierType;
 
@@ -23,3 +26,8 @@ pub fn requirement() -> Requirement {
 pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed"];
 
 // Spec validation: its data is null, which reading the JSON checks (`spec/modifier_serde.rs`).
+
+/// How it acts: its one parameter scales every bin `bins` of sample row `sample`.
+pub(crate) fn term(sample: usize, bins: Range<usize>, param: usize) -> FactorTerm {
+    FactorTerm { modifier_type: ModifierType::Normfactor, sample, params: vec![param; bins.len()], bins }
+}

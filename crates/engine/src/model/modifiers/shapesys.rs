@@ -2,6 +2,9 @@
 //! Bin i gets a factor gamma_i with auxiliary count tau_i = (nominal_i / sigma_i)^2 and
 //! expected count gamma_i * tau_i. Bins with zero yield or zero uncertainty are fixed at 1
 //! (tau = 1), as pyhf does.
+use std::ops::Range;
+
+use super::FactorTerm;
 use crate::model::paramset::{ParamsetType, Requirement};
 use crate::spec::{At, ModifierType, Problems, check_bins};
 
@@ -49,4 +52,15 @@ pub(crate) fn check_not_shared(p: &mut Problems, at: At, name: &str, first: At) 
             first.path()
         ),
     );
+}
+
+/// The model's own check of the bin count (the spec validation reports it with its path).
+pub(crate) fn check_lengths(data: &[f64], nbins: usize) -> Result<(), String> {
+    super::check_lengths(ModifierType::Shapesys, data, nbins)
+}
+
+/// How it acts: the global bin `b` of `bins` (of sample row `sample`) is scaled by parameter
+/// `offset + i`, where `covered[i] == b` lists the bins its parameters cover.
+pub(crate) fn term(sample: usize, bins: Range<usize>, offset: usize, covered: &[usize]) -> FactorTerm {
+    FactorTerm::per_covered_bin(ModifierType::Shapesys, sample, bins, offset, covered)
 }
