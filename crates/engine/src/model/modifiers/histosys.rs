@@ -3,7 +3,13 @@
 //! alpha has a unit Gaussian constraint.
 use std::ops::Range;
 
+use candle_core::{Device, Tensor};
+
+use super::{distinct, ordered};
+use crate::compute::with_transpose;
+use crate::interpolators::{self, Basis, combine_basis};
 use crate::model::paramset::Requirement;
+use crate::model::HistosysInterp;
 use crate::spec::{At, ModifierType, Problems, check_bins};
 
 /// One histosys acting on one (channel, sample).
@@ -41,4 +47,79 @@ pub(crate) fn check_lengths(lo_data: &[f64], hi_data: &[f64], nbins: usize) -> R
         ));
     }
     Ok(())
+}
+
+/// The parameters of `terms` have a kink at alpha = 0 under code 0 (piecewise linear).
+pub(crate) fn mark_kinked(terms: &[HistosysTerm], code: HistosysInterp, kinked: &mut [bool]) {
+    if code == HistosysInterp::Code0 {
+        terms.iter().for_each(|t| kinked[t.param] = true);
+    }
+}
+
+/// The histosys terms lowered for the batched rates: the deltas of every (sample, bin) are
+/// `C^T [phi_1(alpha); phi_2(alpha)]`, with the basis functions phi of the interpolation code and
+/// one (phi_1, phi_2) row pair of coefficients per parameter.
+#[derive(Debug, Clone)]
+pub(crate) struct HistosysTensors {
+    code: HistosysInterp,
+    /// `[2H, S*NB]`: coefficients of (phi_1, phi_2) for each histosys parameter, and its
+    /// transpose.
+    coeffs: Tensor,
+    coeffs_t: Tensor,
+}
+
+impl HistosysTensors {
+    /// Lowers `terms` onto the mega-sample grid (`nbins` global bins, `nsb` = samples x bins
+    /// mega-bins), with the parameter each row of alpha reads (for the model's gather); `None`
+    /// when there are none.
+    pub(crate) fn new(
+        terms: &[HistosysTerm],
+        code: HistosysInterp,
+        nbins: usize,
+        nsb: usize,
+        device: &Device,
+    ) -> candle_core::Result<Option<(HistosysTensors, Vec<Option<usize>>)>> {
+        if terms.is_empty() {
+            return Ok(None);
+        }
+        let params = distinct(terms.iter().map(|t| t.param));
+        let h = params.len();
+        let mut coeffs = vec![0.0; 2 * h * nsb];
+        for t in terms {
+            let row = params[&t.param];
+            for (j, b) in t.bins.clone().enumerate() {
+                let c = interpolators::histosys_coefficients(code, t.lo[j], t.nom[j], t.hi[j]);
+                let col = t.sample * nbins + b;
+                coeffs[row * nsb + col] += c[0];
+                coeffs[(h + row) * nsb + col] += c[1];
+            }
+        }
+        let (coeffs, coeffs_t) = with_transpose(Tensor::from_vec(coeffs, (2 * h, nsb), device)?)?;
+        Ok(Some((HistosysTensors { code, coeffs, coeffs_t }, ordered(&params, h))))
+    }
+
+    /// How it acts: the additive deltas `[S*NB, B]` at alphas `[H, B]`, and the basis the
+    /// reverse pass reuses.
+    pub(crate) fn delta(&self, alpha: &Tensor) -> candle_core::Result<(Tensor, Basis)> {
+        let basis = interpolators::histosys_basis(self.code, alpha)?;
+        let delta = self.coeffs_t.matmul(&Tensor::cat(&basis.values, 0)?)?;
+        Ok((delta, basis))
+    }
+
+    /// Reverse pass: from d/d delta `[S*NB, R]`, d/d alpha `[H, R]` and the half-jumps at the
+    /// kinks (see [`combine_basis`]).
+    pub(crate) fn delta_vjp(
+        &self,
+        d_delta: &Tensor,
+        basis: &Basis,
+        expand: &dyn Fn(&Tensor) -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let d_phi = self.coeffs.matmul(d_delta)?;
+        combine_basis(&d_phi, basis, expand)
+    }
+
+    /// Bytes held by the tensors.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        [&self.coeffs, &self.coeffs_t].iter().map(|t| t.elem_count() * t.dtype().size_in_bytes()).sum()
+    }
 }

@@ -12,6 +12,7 @@ pub mod shapefactor;
 pub mod shapesys;
 pub mod staterror;
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 pub use histosys::HistosysTerm;
@@ -89,4 +90,22 @@ pub struct Terms {
     pub histosys: Vec<HistosysTerm>,
     pub normsys: Vec<NormsysTerm>,
     pub factors: Vec<FactorTerm>,
+}
+
+/// Distinct values in order of value, each with its row number: the parameters of a modifier
+/// type, each given a row of its lowered tensors.
+pub(crate) fn distinct(values: impl Iterator<Item = usize>) -> BTreeMap<usize, usize> {
+    let mut set: Vec<usize> = values.collect();
+    set.sort_unstable();
+    set.dedup();
+    set.into_iter().enumerate().map(|(row, v)| (v, row)).collect()
+}
+
+/// The values of a [`distinct`] map in row order, padded with `None` to `width`.
+pub(crate) fn ordered(map: &BTreeMap<usize, usize>, width: usize) -> Vec<Option<usize>> {
+    let mut v = vec![None; width];
+    for (&value, &row) in map {
+        v[row] = Some(value);
+    }
+    v
 }
