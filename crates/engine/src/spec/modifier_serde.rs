@@ -2,7 +2,8 @@
 //!
 //! What `data` holds depends on `type`, which may come after it in the object, so `data` is
 //! buffered and read once the type is known. Problems inside `data` (or an unknown `type`) are
-//! reported with their path below the modifier, e.g. `modifiers[3].data.hi_data[1]`.
+//! reported with their path below the modifier, e.g. `modifiers[3].data.hi_data[1]`. The shapes
+//! of histosys's and normsys's `data` are in their files in `model/modifiers/`.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
@@ -10,22 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{join_path, nested_error, path_string};
 use super::workspace::{Modifier, ModifierKind, ModifierType};
-
-/// `histosys` data: the sample's yields with the nuisance parameter at -1 and +1.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HistosysData<T> {
-    lo_data: T,
-    hi_data: T,
-}
-
-/// `normsys` data: the relative normalisation at -1 (`lo`) and +1 (`hi`).
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NormsysData {
-    lo: f64,
-    hi: f64,
-}
+use crate::model::modifiers::histosys::HistosysData;
+use crate::model::modifiers::normsys::NormsysData;
 
 #[derive(Deserialize)]
 #[serde(field_identifier, rename_all = "lowercase")]

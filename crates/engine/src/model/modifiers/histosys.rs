@@ -1,9 +1,21 @@
-//! `histosys`: a correlated shape variation. The sample's yields move additively between
-//! `lo_data` (alpha = -1), nominal (0) and `hi_data` (+1), interpolated by the histosys code;
-//! alpha has a unit Gaussian constraint.
+//! `histosys`: a correlated shape variation (pyhf's `pyhf/modifiers/histosys.py`).
+//!
+//! - Data: `{"lo_data": [...], "hi_data": [...]}` (`HistosysData`), the sample's yields in each
+//!   bin with the nuisance parameter alpha at -1 and at +1.
+//! - Parameter: one scalar alpha per name, initial value 0, bounds [-5, 5], a unit Gaussian
+//!   constraint with auxiliary datum 0 (`requirement`); histosys and normsys may share it. The
+//!   measurement may configure what `CONFIGURABLE` lists.
+//! - Validation (`validate`): `lo_data` and `hi_data` have one finite value per bin.
+//! - Action: additive. The yields move from nominal (alpha = 0) to `lo_data` and `hi_data`,
+//!   `rate = nominal + delta(alpha)`, delta interpolated bin by bin by the histosys code
+//!   (`interpolators/`: code 0, 2 or 4p). `HistosysTensors` lowers every histosys of the model
+//!   into one matrix of coefficients, so that their deltas over a batch of points are one matrix
+//!   product; the shared rate kernel (`compute/rates.rs`) adds them to the nominal rates before
+//!   the multiplicative modifiers apply.
 use std::ops::Range;
 
 use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
 
 use super::{distinct, ordered};
 use crate::compute::with_transpose;
@@ -11,6 +23,14 @@ use crate::interpolators::{self, Basis, combine_basis};
 use crate::model::paramset::Requirement;
 use crate::model::HistosysInterp;
 use crate::spec::{At, ModifierType, Problems, check_bins};
+
+/// A histosys's `data` in the JSON (generic so that it is written from references).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistosysData<T> {
+    pub lo_data: T,
+    pub hi_data: T,
+}
 
 /// One histosys acting on one (channel, sample).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +43,7 @@ pub struct HistosysTerm {
     pub hi: Vec<f64>,
 }
 
+/// What a histosys asks of its parameter.
 pub fn requirement() -> Requirement {
     Requirement::unit_gaussian(ModifierType::Histosys)
 }
@@ -120,6 +141,7 @@ impl HistosysTensors {
 
     /// Bytes held by the tensors.
     pub(crate) fn memory_bytes(&self) -> usize {
-        [&self.coeffs, &self.coeffs_t].iter().map(|t| t.elem_count() * t.dtype().size_in_bytes()).sum()
+        let size = |t: &Tensor| t.elem_count() * t.dtype().size_in_bytes();
+        size(&self.coeffs) + size(&self.coeffs_t)
     }
 }

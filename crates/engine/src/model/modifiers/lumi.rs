@@ -1,11 +1,20 @@
-//! `lumi`: the luminosity scale, one parameter shared by every sample that declares it. Its
-//! initial value, bounds, auxiliary data and width come from the measurement's configuration.
+//! `lumi`: the luminosity (pyhf's `pyhf/modifiers/lumi.py`).
+//!
+//! - Data: null; the modifier is named "lumi".
+//! - Parameter: one scalar, shared by every sample that declares it, with a Gaussian constraint.
+//!   pyhf has no default for it: its initial value, bounds, auxiliary datum and width come from
+//!   the measurement's configuration of "lumi" (`requirement` leaves them undefined).
+//! - Validation: the name (`validate`), and a measurement that configures inits, bounds, auxdata
+//!   and sigmas (`validate_config`).
+//! - Action: multiplicative, its parameter scales every bin of the sample (`term`): one of the
+//!   factors the shared rate kernel multiplies (see `FactorTerm`).
 use std::ops::Range;
 
 use super::FactorTerm;
 use crate::model::paramset::{ParamsetType, Requirement};
 use crate::spec::{At, ModifierType, ParameterConfig, Problems};
 
+/// What a lumi asks of its parameter: all but its constraint comes from the measurement.
 pub fn requirement() -> Requirement {
     Requirement {
         paramset_type: ParamsetType::ConstrainedByNormal,
@@ -22,7 +31,7 @@ pub fn requirement() -> Requirement {
 }
 
 /// What a measurement's parameter configuration may set for the lumi parameter (and, for
-/// inits, bounds, auxdata and sigmas, must: see [`validate_config`]).
+/// inits, bounds, auxdata and sigmas, must: see `validate_config`).
 pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed", "auxdata", "sigmas"];
 
 /// Spec validation: a lumi modifier is named "lumi" (pyhf's schema).

@@ -1,5 +1,31 @@
-//! The seven HistFactory modifiers, one file each: what parameters each asks for and how
-//! it acts on the expected rates.
+//! The seven HistFactory modifiers, one file each, as pyhf's `pyhf/modifiers/<type>.py`. A
+//! modifier's file says what it is and holds what is its own:
+//! - the `data` it takes in the JSON (its typed form is a variant of `spec::ModifierKind`);
+//! - its parameters: `requirement()`, what it asks of its parameter set (constraint, bounds,
+//!   initial values, one per bin or not), and `CONFIGURABLE`, what a measurement may set;
+//! - its validation rules, `validate()` and the like, which `spec/validate.rs` calls (same
+//!   messages and JSON paths as when they were written there);
+//! - what it adds to the model (its terms, staterror's widths) and how it acts on the rates:
+//!   histosys's deltas and normsys's factor with their lowering to tensors and their reverse
+//!   passes; for the five multiplicative types, which parameter scales which bin (`term()`).
+//!
+//! What is shared stays where it is shared, and why:
+//! - the list of types, [`ModifierType`], is defined once in `spec/workspace.rs`: the spec is the
+//!   lowest layer and reads `type` with it; model and compute use it (re-exported here);
+//! - reading `{"name", "type", "data"}` is one match over the types in `spec/modifier_serde.rs`,
+//!   and the checks that are not one modifier's (names, bins, observations, measurements; which
+//!   types may share a parameter name, [`may_share`]) are in `spec/validate.rs`;
+//! - `model/build.rs` walks channels, samples and modifiers in pyhf's order, and
+//!   `model/paramset.rs` merges the requirements of modifiers sharing a name and applies the
+//!   measurement's configuration (pyhf's `reduce_paramsets_requirements`);
+//! - `compute/` evaluates every modifier at once: the NLL and its hand-written gradient are one
+//!   batched formulation, `rate = (nominal + histosys deltas) * normsys factor * prod F`. The
+//!   [`FactorTerm`]s of normfactor, lumi, shapefactor, shapesys and staterror become layers of one
+//!   gather multiplied in one pass (`compute/lower.rs`, `compute/rates.rs`), and the constraints
+//!   go by kind, Gaussian (histosys, normsys, lumi, staterror) or Poisson (shapesys), not by
+//!   modifier (`compute/constraints.rs`);
+//! - the interpolation codes of histosys and normsys are in `interpolators/`, one file per code,
+//!   as in pyhf.
 //!
 //! Rates live in pyhf's "mega-sample" layout: one row per distinct sample name (sorted), one
 //! column per bin of the concatenated channels (sorted by name). A modifier acts on the bins
@@ -77,7 +103,11 @@ impl FactorTerm {
 /// The model's own check that a modifier's per-bin `data` has the sample's `nbins` (the spec
 /// validation reports it with its JSON path; a workspace built in code may not have been
 /// validated).
-pub(crate) fn check_lengths(modifier_type: ModifierType, data: &[f64], nbins: usize) -> Result<(), String> {
+pub(crate) fn check_lengths(
+    modifier_type: ModifierType,
+    data: &[f64],
+    nbins: usize,
+) -> Result<(), String> {
     if data.len() != nbins {
         return Err(format!("{modifier_type} has {} values for {nbins} bins", data.len()));
     }

@@ -1,11 +1,19 @@
-//! `normfactor`: a free normalisation (the signal strength mu is one), initial value 1,
-//! bounds [0, 10] unless the measurement says otherwise.
+//! `normfactor`: a free normalisation (pyhf's `pyhf/modifiers/normfactor.py`); the signal
+//! strength mu is one.
+//!
+//! - Data: null.
+//! - Parameter: one unconstrained scalar, initial value 1, bounds [0, 10] unless the measurement
+//!   says otherwise (`requirement`).
+//! - Validation: nothing beyond its null data, which reading the JSON checks.
+//! - Action: multiplicative, its parameter scales every bin of the sample (`term`): one of the
+//!   factors the shared rate kernel multiplies (see `FactorTerm`).
 use std::ops::Range;
 
 use super::FactorTerm;
 use crate::model::paramset::{ParamsetType, Requirement};
 use crate::spec::ModifierType;
 
+/// What a normfactor asks of its parameter.
 pub fn requirement() -> Requirement {
     Requirement {
         paramset_type: ParamsetType::Unconstrained,
@@ -25,9 +33,12 @@ pub fn requirement() -> Requirement {
 /// unconstrained: no auxiliary data).
 pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed"];
 
-// Spec validation: its data is null, which reading the JSON checks (`spec/modifier_serde.rs`).
-
 /// How it acts: its one parameter scales every bin `bins` of sample row `sample`.
 pub(crate) fn term(sample: usize, bins: Range<usize>, param: usize) -> FactorTerm {
-    FactorTerm { modifier_type: ModifierType::Normfactor, sample, params: vec![param; bins.len()], bins }
+    FactorTerm {
+        modifier_type: ModifierType::Normfactor,
+        sample,
+        params: vec![param; bins.len()],
+        bins,
+    }
 }

@@ -1,10 +1,23 @@
-//! `normsys`: a normalisation variation. The sample scales by a factor that is `lo` at
-//! alpha = -1, 1 at 0 and `hi` at +1, interpolated by the normsys code; alpha has a unit
-//! Gaussian constraint.
+//! `normsys`: a normalisation variation (pyhf's `pyhf/modifiers/normsys.py`).
+//!
+//! - Data: `{"lo": ..., "hi": ...}` (`NormsysData`), the sample's yield relative to nominal with
+//!   the nuisance parameter alpha at -1 and at +1.
+//! - Parameter: as histosys's, one scalar alpha per name, initial value 0, bounds [-5, 5], a unit
+//!   Gaussian constraint with auxiliary datum 0 (`requirement`); normsys and histosys may share
+//!   it. The measurement may configure what `CONFIGURABLE` lists.
+//! - Validation (`validate`): `lo` and `hi` are finite.
+//! - Action: multiplicative. Every bin of the sample is scaled by a factor that is `lo` at
+//!   alpha = -1, 1 at 0 and `hi` at +1, interpolated by the normsys code (`interpolators/`: code
+//!   1, exponential, or code 4, a polynomial inside |alpha| < 1). `NormsysTensors` lowers every
+//!   normsys of the model: the factor being the same on every bin of a (sample, channel), it is
+//!   computed per such group, in logs where the normsys of a group add up, then spread to the
+//!   group's bins; the shared rate kernel (`compute/rates.rs`) multiplies it with the other
+//!   factors.
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
 
 use super::{distinct, ordered};
 use crate::compute::{with_transpose, DTYPE};
@@ -12,6 +25,14 @@ use crate::interpolators::{self, Basis, code4, combine_basis};
 use crate::model::paramset::Requirement;
 use crate::model::{ChannelBins, NormsysInterp};
 use crate::spec::{At, ModifierType, Problems, not_finite};
+
+/// A normsys's `data` in the JSON.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NormsysData {
+    pub lo: f64,
+    pub hi: f64,
+}
 
 /// One normsys acting on one (channel, sample).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +44,7 @@ pub struct NormsysTerm {
     pub hi: f64,
 }
 
+/// What a normsys asks of its parameter.
 pub fn requirement() -> Requirement {
     Requirement::unit_gaussian(ModifierType::Normsys)
 }

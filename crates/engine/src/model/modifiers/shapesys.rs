@@ -1,13 +1,24 @@
-//! `shapesys`: uncorrelated per-bin uncertainty with a Poisson (Barlow-Beeston) constraint.
-//! Bin i gets a factor gamma_i with auxiliary count tau_i = (nominal_i / sigma_i)^2 and
-//! expected count gamma_i * tau_i. Bins with zero yield or zero uncertainty are fixed at 1
-//! (tau = 1), as pyhf does.
+//! `shapesys`: an uncorrelated per-bin uncertainty with a Poisson (Barlow-Beeston) constraint
+//! (pyhf's `pyhf/modifiers/shapesys.py`).
+//!
+//! - Data: the absolute uncertainty sigma_i of each bin of the sample.
+//! - Parameters: one factor gamma_i per bin, initial value 1, bounds [1e-10, 10], constrained by
+//!   an auxiliary count tau_i = (nominal_i / sigma_i)^2 with expected count gamma_i tau_i
+//!   (`requirement`). Bins with zero yield or zero uncertainty are fixed at 1 (tau = 1), as pyhf
+//!   does. A shapesys belongs to its one sample: its name is never shared.
+//! - Validation: one finite uncertainty per bin (`validate`), a name used once
+//!   (`check_not_shared`).
+//! - Action: multiplicative, bin i by gamma_i (`term`): one of the factors the shared rate kernel
+//!   multiplies (see `FactorTerm`). Its Poisson constraint is with the others, in
+//!   `compute/constraints.rs`.
 use std::ops::Range;
 
 use super::FactorTerm;
 use crate::model::paramset::{ParamsetType, Requirement};
 use crate::spec::{At, ModifierType, Problems, check_bins};
 
+/// What a shapesys with uncertainties `uncertainty` on a sample of yields `nominal` asks of its
+/// parameters.
 pub fn requirement(nominal: &[f64], uncertainty: &[f64]) -> Requirement {
     let valid: Vec<bool> =
         nominal.iter().zip(uncertainty).map(|(n, u)| *n > 0.0 && *u > 0.0).collect();

@@ -1,6 +1,15 @@
-//! `staterror`: the statistical uncertainty of the simulated samples, one Gaussian-constrained
-//! factor per bin shared by every sample that declares it. The relative width of bin b is
-//! sqrt(sum_s sigma_sb^2) / sum_s nominal_sb over those samples; bins with zero width are fixed.
+//! `staterror`: the statistical uncertainty of the simulated samples (pyhf's
+//! `pyhf/modifiers/staterror.py`).
+//!
+//! - Data: the absolute uncertainty sigma_sb of each bin of the sample.
+//! - Parameters: one Gaussian-constrained factor per bin, shared by every sample that declares
+//!   it, initial value 1, bounds [1e-10, 10]. The relative width of bin b is
+//!   sqrt(sum_s sigma_sb^2) / sum_s nominal_sb over those samples; bins with zero width are fixed
+//!   (`requirement_of`, `requirement`).
+//! - Validation: one finite uncertainty per bin (`validate`).
+//! - Action: multiplicative, each bin by its factor (`term`): one of the factors the shared rate
+//!   kernel multiplies (see `FactorTerm`). Its Gaussian constraint is with the others, in
+//!   `compute/constraints.rs`.
 use std::ops::Range;
 
 use super::FactorTerm;
