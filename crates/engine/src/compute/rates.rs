@@ -3,8 +3,7 @@
 use candle_core::Tensor;
 
 use super::{CompiledModel, Result, DTYPE};
-use crate::interpolators::{self, code4, Basis};
-use crate::model::NormsysInterp;
+use crate::interpolators::Basis;
 
 /// Expected main rates `lambda` `[NB, B]` and what the reverse pass reuses.
 pub struct Rates {
@@ -40,9 +39,7 @@ impl CompiledModel {
         let (base, histosys_basis) = match &self.histosys {
             None => (self.nominal.broadcast_as((nsb, b))?.contiguous()?, None),
             Some(h) => {
-                let alpha = part(self.parts.histosys)?;
-                let basis = interpolators::histosys_basis(h.code, &alpha)?;
-                let delta = h.coeffs_t.matmul(&Tensor::cat(&basis.values, 0)?)?;
+                let (delta, basis) = h.delta(&part(self.parts.histosys)?)?;
                 (delta.broadcast_add(&self.nominal)?, Some(basis))
             }
         };
@@ -50,22 +47,7 @@ impl CompiledModel {
         let (normsys_factor, normsys_basis, polynomial_ratio) = match &self.normsys {
             None => (None, None, None),
             Some(n) => {
-                let alpha = part(self.parts.normsys)?;
-                let (basis, inside) = match n.code {
-                    NormsysInterp::Code1 => (interpolators::code1::basis(&alpha)?, None),
-                    NormsysInterp::Code4 => {
-                        let (basis, inside) = code4::outside_basis(&alpha)?;
-                        (basis, Some(inside))
-                    }
-                };
-                let mut ln_group = n.coeffs_t.matmul(&Tensor::cat(&basis.values, 0)?)?;
-                let mut ratio = None;
-                if let (Some(rows), Some(inside)) = (&n.polynomial, inside) {
-                    let (ln_inside, r) = code4::inside_log_factor(&(&alpha * &inside)?, rows)?;
-                    ln_group = (ln_group + ln_inside)?;
-                    ratio = Some((r, inside));
-                }
-                let factor = ln_group.exp()?.index_select(&n.bin_group, 0)?;
+                let (factor, basis, ratio) = n.factor(&part(self.parts.normsys)?)?;
                 (Some(factor), Some(basis), ratio)
             }
         };
@@ -132,40 +114,17 @@ impl CompiledModel {
         let mut kinks: Vec<Tensor> = Vec::new();
 
         if let (Some(h), Some(basis)) = (&self.histosys, &rates.histosys_basis) {
+            // rate = (nominal + delta) * scale
             let d_delta = v.broadcast_mul(&expand(&rates.scale)?)?;
-            let d_phi = h.coeffs.matmul(&d_delta)?;
-            let (d, kink) = combine_basis(&d_phi, basis, &expand)?;
+            let (d, kink) = h.delta_vjp(&d_delta, basis, &expand)?;
             pieces.push(d);
             kinks.push(kink);
         }
         if let (Some(n), Some(basis)) = (&self.normsys, &rates.normsys_basis) {
+            // rate = base * N * prod F: d rate / d ln N = rate
             let w = v.broadcast_mul(&expand(&rates.rate)?)?;
-            let u = Tensor::zeros((n.groups, r), DTYPE, g.device())?.index_add(&n.bin_group, &w, 0)?;
-            let (mut d_alpha, kink) = combine_basis(&n.coeffs.matmul(&u)?, basis, &expand)?;
+            let (d_alpha, kink) = n.factor_vjp(&w, basis, rates.polynomial_ratio.as_ref(), b, &expand)?;
             kinks.push(kink);
-            if let (Some((ratio, inside)), Some(rows)) = (&rates.polynomial_ratio, &n.polynomial) {
-                // sum over the slots of each parameter of p'/(1 + p) u_g, per point's columns.
-                let (_, slots, groups) = ratio.dims3()?; // [B, K, G]
-                let np = d_alpha.dim(0)?;
-                let d = match &rows.slots {
-                    None if b == 1 => ratio.squeeze(0)?.matmul(&u)?,
-                    None => {
-                        let u = u.reshape((groups, b, r / b))?.permute((1, 0, 2))?.contiguous()?;
-                        ratio.matmul(&u)?.permute((1, 0, 2))?.contiguous()?.reshape((np, r))?
-                    }
-                    Some(index) => {
-                        let per_slot = if b == 1 {
-                            ratio.squeeze(0)?.unsqueeze(2)?.broadcast_mul(&u.unsqueeze(0)?)? // [K, G, R]
-                        } else {
-                            let u = u.reshape((groups, b, r / b))?.unsqueeze(0)?;
-                            ratio.permute((1, 2, 0))?.contiguous()?.unsqueeze(3)?.broadcast_mul(&u)?
-                        };
-                        Tensor::zeros((np, r), DTYPE, g.device())?
-                            .index_add(index, &per_slot.reshape((slots * groups, r))?, 0)?
-                    }
-                };
-                d_alpha = (d_alpha + d.broadcast_mul(&expand(inside)?)?)?;
-            }
             pieces.push(d_alpha);
         }
         if !rates.layers.is_empty() {
@@ -206,22 +165,4 @@ impl CompiledModel {
         };
         Ok((scatter(&pieces)?, scatter(&kinks)?))
     }
-}
-
-/// d/d alpha from d/d(phi_1, phi_2): `d_phi` `[2M, R]` times the basis derivatives; and the
-/// half-jump d/d phi_2 where phi_2 has a kink at alpha (zero elsewhere).
-fn combine_basis(
-    d_phi: &Tensor,
-    basis: &Basis,
-    expand: &dyn Fn(&Tensor) -> Result<Tensor>,
-) -> Result<(Tensor, Tensor)> {
-    let m = d_phi.dim(0)? / 2;
-    let first = d_phi.narrow(0, 0, m)?.broadcast_mul(&expand(&basis.derivatives[0])?)?;
-    let d_phi2 = d_phi.narrow(0, m, m)?;
-    let second = d_phi2.broadcast_mul(&expand(&basis.derivatives[1])?)?;
-    let kink = match &basis.kink {
-        Some(at_kink) => d_phi2.broadcast_mul(&expand(at_kink)?)?,
-        None => d_phi2.zeros_like()?,
-    };
-    Ok(((first + second)?, kink))
 }

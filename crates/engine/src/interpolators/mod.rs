@@ -53,6 +53,25 @@ pub fn histosys_delta(code: HistosysInterp, alpha: f64, lo: f64, nom: f64, hi: f
     }
 }
 
+/// d/d alpha from d/d(phi_1, phi_2): `d_phi` `[2M, R]` times the basis derivatives; and the
+/// half-jump d/d phi_2 where phi_2 has a kink at alpha (zero elsewhere). `expand` repeats the
+/// basis's columns (one per point) for the `R` upstream columns.
+pub(crate) fn combine_basis(
+    d_phi: &Tensor,
+    basis: &Basis,
+    expand: &dyn Fn(&Tensor) -> Result<Tensor>,
+) -> Result<(Tensor, Tensor)> {
+    let m = d_phi.dim(0)? / 2;
+    let first = d_phi.narrow(0, 0, m)?.broadcast_mul(&expand(&basis.derivatives[0])?)?;
+    let d_phi2 = d_phi.narrow(0, m, m)?;
+    let second = d_phi2.broadcast_mul(&expand(&basis.derivatives[1])?)?;
+    let kink = match &basis.kink {
+        Some(at_kink) => d_phi2.broadcast_mul(&expand(at_kink)?)?,
+        None => d_phi2.zeros_like()?,
+    };
+    Ok(((first + second)?, kink))
+}
+
 /// 1 where `alpha` > `threshold` (as f64), else 0.
 fn above(alpha: &Tensor, threshold: f64) -> Result<Tensor> {
     alpha.gt(threshold)?.to_dtype(alpha.dtype())

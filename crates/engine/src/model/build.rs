@@ -4,12 +4,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::modifiers::{
-    self, histosys, lumi, normfactor, normsys, shapefactor, shapesys, staterror, FactorTerm,
-    HistosysTerm, NormsysTerm, Terms,
+    histosys, lumi, normfactor, normsys, shapefactor, shapesys, staterror, HistosysTerm, NormsysTerm,
+    Terms,
 };
 use super::paramset::{self, Requirement};
 use super::{ChannelBins, Model, ModelError, ModelSettings};
-use crate::spec::{Modifier, ModifierKind, Sample, Workspace};
+use crate::spec::{Modifier, ModifierKind, ModifierType, Sample, Workspace};
 
 /// A modifier declared on a (channel, sample), before its parameters have indices.
 struct Declared<'a> {
@@ -57,11 +57,12 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let modifier_keys: Vec<(&str, &str)> = ws
+    // Sorted as pyhf sorts (name, type string): the order of ModifierType is that of the names.
+    let modifier_keys: Vec<(&str, ModifierType)> = ws
         .channels
         .iter()
         .flat_map(|c| c.samples.iter())
-        .flat_map(|s| s.modifiers.iter().map(|m| (m.name.as_str(), m.kind.type_name())))
+        .flat_map(|s| s.modifiers.iter().map(|m| (m.name.as_str(), m.kind.modifier_type())))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -72,14 +73,14 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
         channel_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let sample_index: HashMap<&str, usize> =
         sample_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    type ModDict<'a> = HashMap<(&'a str, &'a str), (usize, &'a Modifier)>;
+    type ModDict<'a> = HashMap<(ModifierType, &'a str), (usize, &'a Modifier)>;
     let mut sites: HashMap<(usize, usize), (usize, usize, &Sample, ModDict)> = HashMap::new();
-    let mut unshared_seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut unshared_seen: BTreeSet<(ModifierType, &str)> = BTreeSet::new();
     for (ci, ch) in ws.channels.iter().enumerate() {
         for (si, sample) in ch.samples.iter().enumerate() {
             let mut moddict: ModDict = HashMap::new();
             for (mi, m) in sample.modifiers.iter().enumerate() {
-                let key = (m.kind.type_name(), m.name.as_str());
+                let key = (m.kind.modifier_type(), m.name.as_str());
                 if matches!(m.kind, ModifierKind::Shapesys { .. })
                     && (unshared_seen.contains(&key) || moddict.contains_key(&key))
                 {
@@ -95,7 +96,7 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
                 }
                 moddict.insert(key, (mi, m));
             }
-            unshared_seen.extend(moddict.keys().filter(|(t, _)| *t == "shapesys").copied());
+            unshared_seen.extend(moddict.keys().filter(|(t, _)| *t == ModifierType::Shapesys).copied());
             let c = channel_index[ch.name.as_str()];
             let s = sample_index[sample.name.as_str()];
             sites.insert((c, s), (ci, si, sample, moddict));
@@ -120,8 +121,8 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
     // Walk in pyhf's order, collecting declared modifiers and, per modifier type, the
     // requirement of the first declaration of each parameter name.
     let mut declared: Vec<Declared> = Vec::new();
-    let mut requirements: HashMap<&str, Vec<(String, Requirement)>> = HashMap::new();
-    let mut required: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut requirements: HashMap<ModifierType, Vec<(String, Requirement)>> = HashMap::new();
+    let mut required: BTreeSet<(ModifierType, &str)> = BTreeSet::new();
     for (c, ch) in channels.iter().enumerate() {
         for (s, _) in sample_names.iter().enumerate() {
             let Some((ci, si, sample, moddict)) = sites.get(&(c, s)) else { continue };
@@ -135,14 +136,7 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
                 };
                 let requirement = match &modifier.kind {
                     ModifierKind::Histosys { lo_data, hi_data } => {
-                        if lo_data.len() != ch.nbins || hi_data.len() != ch.nbins {
-                            return Err(bad(format!(
-                                "histosys has {} lo_data and {} hi_data values for {} bins",
-                                lo_data.len(),
-                                hi_data.len(),
-                                ch.nbins
-                            )));
-                        }
+                        histosys::check_lengths(lo_data, hi_data, ch.nbins).map_err(bad)?;
                         Some(histosys::requirement())
                     }
                     ModifierKind::Normsys { .. } => Some(normsys::requirement()),
@@ -150,30 +144,18 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
                     ModifierKind::Normfactor => Some(normfactor::requirement()),
                     ModifierKind::Shapefactor => Some(shapefactor::requirement(ch.nbins)),
                     ModifierKind::Shapesys { data } => {
-                        if data.len() != ch.nbins {
-                            return Err(bad(format!(
-                                "shapesys has {} values for {} bins",
-                                data.len(),
-                                ch.nbins
-                            )));
-                        }
+                        shapesys::check_lengths(data, ch.nbins).map_err(bad)?;
                         Some(shapesys::requirement(&sample.data, data))
                     }
                     ModifierKind::Staterror { data } => {
-                        if data.len() != ch.nbins {
-                            return Err(bad(format!(
-                                "staterror has {} values for {} bins",
-                                data.len(),
-                                ch.nbins
-                            )));
-                        }
+                        staterror::check_lengths(data, ch.nbins).map_err(bad)?;
                         None // known once every sample sharing it has been seen
                     }
                 };
                 if let Some(req) = requirement
-                    && required.insert((modifier.kind.type_name(), name))
+                    && required.insert((mtype, name))
                 {
-                    requirements.entry(modifier.kind.type_name()).or_default().push((name.to_string(), req));
+                    requirements.entry(mtype).or_default().push((name.to_string(), req));
                 }
                 declared.push(Declared { channel: c, sample: s, modifier, sample_spec: sample });
             }
@@ -182,55 +164,31 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
 
     // staterror: widths combine every sample declaring it; parameters cover its bins.
     let mut staterror_bins: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut staterror_declared: HashMap<&str, Vec<&Declared>> = HashMap::new();
-    for d in declared.iter().filter(|d| matches!(d.modifier.kind, ModifierKind::Staterror { .. })) {
-        staterror_declared.entry(d.modifier.name.as_str()).or_default().push(d);
+    let mut staterror_declared: HashMap<&str, Vec<staterror::Declaration>> = HashMap::new();
+    for d in &declared {
+        if let ModifierKind::Staterror { data } = &d.modifier.kind {
+            let ch = &channels[d.channel];
+            staterror_declared.entry(d.modifier.name.as_str()).or_default().push(staterror::Declaration {
+                sample: d.sample,
+                bins: ch.offset..ch.offset + ch.nbins,
+                data,
+            });
+        }
     }
     for &(name, mtype) in &modifier_keys {
-        if mtype != "staterror" {
+        if mtype != ModifierType::Staterror {
             continue;
         }
-        let declarations = &staterror_declared[name];
-        let mut nominals = Vec::new();
-        let mut uncertainties = Vec::new();
-        let mut mask: Option<Vec<bool>> = None;
-        for (s, nominal_row) in nominal.iter().enumerate() {
-            let mut unc = vec![0.0; nbins_total];
-            let mut this_mask = vec![false; nbins_total];
-            for d in declarations.iter().filter(|d| d.sample == s) {
-                if let ModifierKind::Staterror { data } = &d.modifier.kind {
-                    let ch = &channels[d.channel];
-                    unc[ch.offset..ch.offset + ch.nbins].copy_from_slice(data);
-                    this_mask[ch.offset..ch.offset + ch.nbins].iter_mut().for_each(|m| *m = true);
-                }
-            }
-            if this_mask.iter().any(|m| *m) {
-                nominals.push(nominal_row.clone());
-                match &mask {
-                    None => mask = Some(this_mask),
-                    Some(m) if *m != this_mask => {
-                        return Err(ModelError::Config {
-                            parameter: name.to_string(),
-                            reason: "staterror declared on different bins by different samples"
-                                .into(),
-                        });
-                    }
-                    Some(_) => {}
-                }
-            }
-            uncertainties.push(unc);
-        }
-        let mask = mask.expect("a declared staterror covers some bins");
-        let req = staterror::requirement(&nominals, &uncertainties, &mask);
-        staterror_bins.insert(name, (0..nbins_total).filter(|b| mask[*b]).collect());
-        requirements.entry("staterror").or_default().push((name.to_string(), req));
+        let (req, bins) = staterror::requirement_of(name, &staterror_declared[name], &nominal, nbins_total)?;
+        staterror_bins.insert(name, bins);
+        requirements.entry(ModifierType::Staterror).or_default().push((name.to_string(), req));
     }
 
     // Parameter order: by modifier type, then by first declaration; shared names merge.
     let mut par_order: Vec<String> = Vec::new();
     let mut merged: HashMap<String, Vec<Requirement>> = HashMap::new();
-    for mtype in modifiers::TYPES {
-        for (name, req) in requirements.remove(mtype).unwrap_or_default() {
+    for mtype in ModifierType::ALL {
+        for (name, req) in requirements.remove(&mtype).unwrap_or_default() {
             if !merged.contains_key(&name) {
                 par_order.push(name.clone());
             }
@@ -276,17 +234,6 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
         let bins = ch.offset..ch.offset + ch.nbins;
         let name = d.modifier.name.as_str();
         let offset = offset_of[name];
-        let factor = |params: Vec<usize>| FactorTerm {
-            modifier_type: d.modifier.kind.type_name(),
-            sample: d.sample,
-            bins: bins.clone(),
-            params,
-        };
-        let per_covered_bin = |covered: &Vec<usize>| -> Vec<usize> {
-            bins.clone()
-                .map(|b| offset + covered.iter().position(|x| *x == b).expect("bin covered"))
-                .collect()
-        };
         match &d.modifier.kind {
             ModifierKind::Histosys { lo_data, hi_data } => terms.histosys.push(HistosysTerm {
                 param: offset,
@@ -303,17 +250,18 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
                 lo: *lo,
                 hi: *hi,
             }),
-            ModifierKind::Lumi | ModifierKind::Normfactor => {
-                terms.factors.push(factor(vec![offset; ch.nbins]))
-            }
+            ModifierKind::Lumi => terms.factors.push(lumi::term(d.sample, bins, offset)),
+            ModifierKind::Normfactor => terms.factors.push(normfactor::term(d.sample, bins, offset)),
             ModifierKind::Shapefactor => {
-                // pyhf maps bin j of a channel to component j, and to parameter 0 when the
-                // channel has more bins than the shapefactor has components.
                 let n = paramsets.iter().find(|p| p.name == name).map_or(0, |p| p.len());
-                terms.factors.push(factor((0..ch.nbins).map(|j| if j < n { offset + j } else { 0 }).collect()))
+                terms.factors.push(shapefactor::term(d.sample, bins, offset, n))
             }
-            ModifierKind::Shapesys { .. } => terms.factors.push(factor(per_covered_bin(&shapesys_bins[name]))),
-            ModifierKind::Staterror { .. } => terms.factors.push(factor(per_covered_bin(&staterror_bins[name]))),
+            ModifierKind::Shapesys { .. } => {
+                terms.factors.push(shapesys::term(d.sample, bins, offset, &shapesys_bins[name]))
+            }
+            ModifierKind::Staterror { .. } => {
+                terms.factors.push(staterror::term(d.sample, bins, offset, &staterror_bins[name]))
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! The HistFactory model built from a workspace, with pyhf's semantics: parameter order,
 //! initial values, bounds, fixed flags and auxiliary data line up with pyhf's `model.config`.
 //!
-//! [`Model`] is plain data; [`crate::compute::CompiledModel`] lowers it to tensors.
+//! [`Model`] is plain data; [`crate::compute::CompiledModel`] lowers it to tensors (each
+//! modifier's part of that is in its file in [`modifiers`]).
 mod build;
 mod error;
 pub mod modifiers;

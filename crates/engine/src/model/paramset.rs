@@ -2,7 +2,7 @@
 //! name and overridden by the measurement's parameter configuration, as pyhf's
 //! `reduce_paramsets_requirements` does.
 use super::ModelError;
-use crate::spec::ParameterConfig;
+use crate::spec::{ModifierType, ParameterConfig};
 
 /// How a parameter set is constrained by auxiliary measurements.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,12 +86,12 @@ pub struct Requirement {
     pub factors: Option<Vec<f64>>,
     pub sigmas: Option<Vec<f64>>,
     /// The modifier type that asked, for messages.
-    pub modifier_type: &'static str,
+    pub modifier_type: ModifierType,
 }
 
 impl Requirement {
     /// A scalar, Gaussian-constrained nuisance parameter around 0 (normsys, histosys).
-    pub fn unit_gaussian(modifier_type: &'static str) -> Self {
+    pub fn unit_gaussian(modifier_type: ModifierType) -> Self {
         Requirement {
             paramset_type: ParamsetType::ConstrainedByNormal,
             n_parameters: 1,
@@ -119,7 +119,7 @@ pub fn reduce(
     let disagree = |attr: &str| ModelError::NameReuse {
         parameter: name.to_string(),
         attribute: attr.to_string(),
-        types: requirements.iter().map(|r| r.modifier_type).collect::<Vec<_>>().join(", "),
+        types: requirements.iter().map(|r| r.modifier_type.as_str()).collect::<Vec<_>>().join(", "),
     };
     macro_rules! agree {
         ($field:ident) => {
@@ -146,7 +146,7 @@ pub fn reduce(
         match given {
             None => Ok(default.clone()),
             Some(v) => {
-                if default.is_none() && first.modifier_type != "lumi" {
+                if default.is_none() && first.modifier_type != ModifierType::Lumi {
                     return Err(ModelError::Config {
                         parameter: name.to_string(),
                         reason: format!("a {} parameter does not use {attr}", first.modifier_type),

@@ -36,7 +36,10 @@ pub use patchset::{apply_operations, check_patched_workspace,
     References, VALUE_TOLERANCE,
 };
 pub use validate::WORKSPACE_VERSION;
+/// For the validation rules of each modifier type, in `model/modifiers/`.
+pub(crate) use error::Problems;
+pub(crate) use validate::{At, check_bins, not_finite};
 pub use workspace::{
-    Channel, Measurement, MeasurementConfig, Modifier, ModifierKind, Observation, ParameterConfig,
-    Sample, Workspace,
+    Channel, Measurement, MeasurementConfig, Modifier, ModifierKind, ModifierType, Observation,
+    ParameterConfig, Sample, Workspace,
 };

@@ -2,30 +2,17 @@
 //!
 //! What `data` holds depends on `type`, which may come after it in the object, so `data` is
 //! buffered and read once the type is known. Problems inside `data` (or an unknown `type`) are
-//! reported with their path below the modifier, e.g. `modifiers[3].data.hi_data[1]`.
+//! reported with their path below the modifier, e.g. `modifiers[3].data.hi_data[1]`. The shapes
+//! of histosys's and normsys's `data` are in their files in `model/modifiers/`.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::error::{join_path, nested_error, path_string};
-use super::workspace::{Modifier, ModifierKind};
-
-/// `histosys` data: the sample's yields with the nuisance parameter at -1 and +1.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HistosysData<T> {
-    lo_data: T,
-    hi_data: T,
-}
-
-/// `normsys` data: the relative normalisation at -1 (`lo`) and +1 (`hi`).
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NormsysData {
-    lo: f64,
-    hi: f64,
-}
+use super::workspace::{Modifier, ModifierKind, ModifierType};
+use crate::model::modifiers::histosys::HistosysData;
+use crate::model::modifiers::normsys::NormsysData;
 
 #[derive(Deserialize)]
 #[serde(field_identifier, rename_all = "lowercase")]
@@ -87,34 +74,36 @@ fn modifier_kind(type_name: &str, data: &serde_json::Value) -> Result<ModifierKi
             ))
         }
     };
-    match type_name {
-        "histosys" => {
+    let Some(modifier_type) = ModifierType::from_name(type_name) else {
+        return Err(nested_error(
+            "type",
+            format!(
+                "unknown modifier type {type_name:?} (expected one of {})",
+                ModifierType::ALL.map(ModifierType::as_str).join(", ")
+            ),
+        ));
+    };
+    match modifier_type {
+        ModifierType::Histosys => {
             let d: HistosysData<Vec<f64>> = read_data(data)?;
             Ok(ModifierKind::Histosys {
                 lo_data: d.lo_data,
                 hi_data: d.hi_data,
             })
         }
-        "normsys" => {
+        ModifierType::Normsys => {
             let d: NormsysData = read_data(data)?;
             Ok(ModifierKind::Normsys { lo: d.lo, hi: d.hi })
         }
-        "shapesys" => Ok(ModifierKind::Shapesys {
+        ModifierType::Shapesys => Ok(ModifierKind::Shapesys {
             data: read_data(data)?,
         }),
-        "staterror" => Ok(ModifierKind::Staterror {
+        ModifierType::Staterror => Ok(ModifierKind::Staterror {
             data: read_data(data)?,
         }),
-        "lumi" => null(ModifierKind::Lumi),
-        "normfactor" => null(ModifierKind::Normfactor),
-        "shapefactor" => null(ModifierKind::Shapefactor),
-        other => Err(nested_error(
-            "type",
-            format!(
-                "unknown modifier type {other:?} (expected one of {})",
-                ModifierKind::TYPE_NAMES.join(", ")
-            ),
-        )),
+        ModifierType::Lumi => null(ModifierKind::Lumi),
+        ModifierType::Normfactor => null(ModifierKind::Normfactor),
+        ModifierType::Shapefactor => null(ModifierKind::Shapefactor),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Checks a parsed workspace for what pyhf would reject, by its JSON schema or when it builds
 //! the model, and a few things pyhf lets through silently but that are always mistakes.
 //!
-//! What is checked, each problem reported with its path:
+//! What is checked, each problem reported with its path (the rules of one modifier type are in
+//! its file in `model/modifiers/`, as functions called from here):
 //! - `version` is "1.0.0"; there is at least one channel, measurement and observation;
 //! - channel names are unique, every channel has samples, sample names are unique in a channel,
 //!   and all samples of a channel have the same number of bins (at least one);
@@ -24,7 +25,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::error::{Problems, SpecError, SpecErrorKind};
-use super::workspace::{ModifierKind, ParameterConfig, Workspace};
+use super::workspace::{Modifier, ModifierKind, ModifierType, ParameterConfig, Workspace};
+use crate::model::modifiers::{self, histosys, lumi, normsys, shapesys, staterror};
 
 /// The only workspace format version pyhf knows.
 pub const WORKSPACE_VERSION: &str = "1.0.0";
@@ -49,52 +51,16 @@ pub(crate) fn validate_workspace(
     p.into_result(SpecErrorKind::Invalid, source_name)
 }
 
-/// Which modifier types may share one parameter (pyhf's paramset requirements must agree).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
-    Normfactor,
-    Shapefactor,
-    Lumi,
-    /// `normsys` and `histosys`: one Gaussian-constrained scalar.
-    NormalScalar,
-    Shapesys,
-    Staterror,
-}
-
-impl Family {
-    fn of(kind: &ModifierKind) -> Family {
-        match kind {
-            ModifierKind::Normfactor => Family::Normfactor,
-            ModifierKind::Shapefactor => Family::Shapefactor,
-            ModifierKind::Lumi => Family::Lumi,
-            ModifierKind::Normsys { .. } | ModifierKind::Histosys { .. } => Family::NormalScalar,
-            ModifierKind::Shapesys { .. } => Family::Shapesys,
-            ModifierKind::Staterror { .. } => Family::Staterror,
-        }
-    }
-
-    /// The parameter-config attributes pyhf lets a user set for this family.
-    fn uses(self, attribute: &str) -> bool {
-        match attribute {
-            "inits" | "bounds" | "fixed" => true,
-            "auxdata" => !matches!(self, Family::Normfactor | Family::Shapefactor),
-            "sigmas" => matches!(self, Family::Lumi | Family::Staterror),
-            "factors" => matches!(self, Family::Shapesys),
-            _ => false,
-        }
-    }
-}
-
 /// A modifier's place in the workspace, formatted only when a problem is reported.
 #[derive(Debug, Clone, Copy)]
-struct At {
-    channel: usize,
-    sample: usize,
-    modifier: usize,
+pub(crate) struct At {
+    pub channel: usize,
+    pub sample: usize,
+    pub modifier: usize,
 }
 
 impl At {
-    fn path(self) -> String {
+    pub(crate) fn path(self) -> String {
         format!(
             "channels[{}].samples[{}].modifiers[{}]",
             self.channel, self.sample, self.modifier
@@ -105,8 +71,8 @@ impl At {
 /// What the channels say about one parameter (set) name.
 #[derive(Debug)]
 struct Parameter {
-    family: Family,
-    type_name: &'static str,
+    /// The type of its first declaration.
+    modifier_type: ModifierType,
     first: At,
     /// Number of parameters in the set as pyhf counts them, for scalar and per-sample families.
     n_parameters: usize,
@@ -216,54 +182,37 @@ fn check_modifiers<'w>(
                     sample: s,
                     modifier: m,
                 };
-                check_modifier_data(p, at, &modifier.kind, nbins);
-                if matches!(modifier.kind, ModifierKind::Lumi) && modifier.name != "lumi" {
-                    p.push(
-                        format!("{}.name", at.path()),
-                        format!(
-                            "a lumi modifier must be named \"lumi\" (pyhf's schema), not {:?}",
-                            modifier.name
-                        ),
-                    );
-                }
-                let family = Family::of(&modifier.kind);
-                let type_name = modifier.kind.type_name();
+                check_modifier(p, at, modifier, nbins);
+                let modifier_type = modifier.kind.modifier_type();
                 match parameters.get_mut(modifier.name.as_str()) {
                     None => {
                         parameters.insert(
                             &modifier.name,
                             Parameter {
-                                family,
-                                type_name,
+                                modifier_type,
                                 first: at,
-                                n_parameters: match family {
-                                    Family::Shapefactor | Family::Shapesys => nbins,
-                                    Family::Staterror => 0,
+                                n_parameters: match modifier_type {
+                                    ModifierType::Shapefactor | ModifierType::Shapesys => nbins,
+                                    ModifierType::Staterror => 0,
                                     _ => 1,
                                 },
                                 channels: vec![c],
                             },
                         );
                     }
-                    Some(known) if known.family != family => p.push(
+                    Some(known) if !modifiers::may_share(known.modifier_type, modifier_type) => p.push(
                         format!("{}.name", at.path()),
                         format!(
-                            "parameter {:?} is a {type_name} here but a {} at {}: pyhf cannot \
+                            "parameter {:?} is a {modifier_type} here but a {} at {}: pyhf cannot \
                              share one parameter between these modifier types",
                             modifier.name,
-                            known.type_name,
+                            known.modifier_type,
                             known.first.path()
                         ),
                     ),
-                    Some(known) if family == Family::Shapesys => p.push(
-                        format!("{}.name", at.path()),
-                        format!(
-                            "shapesys {:?} is already used at {}: pyhf does not share shapesys \
-                             parameters, give each its own name",
-                            modifier.name,
-                            known.first.path()
-                        ),
-                    ),
+                    Some(known) if modifier_type == ModifierType::Shapesys => {
+                        shapesys::check_not_shared(p, at, &modifier.name, known.first)
+                    }
                     Some(known) => {
                         if known.channels.last() != Some(&c) {
                             known.channels.push(c);
@@ -274,43 +223,40 @@ fn check_modifiers<'w>(
         }
     }
     for parameter in parameters.values_mut() {
-        if parameter.family == Family::Staterror {
+        if parameter.modifier_type == ModifierType::Staterror {
             parameter.n_parameters = parameter.channels.iter().map(|&c| bins[c]).sum();
         }
     }
     parameters
 }
 
-fn check_modifier_data(p: &mut Problems, at: At, kind: &ModifierKind, nbins: usize) {
-    let mut per_bin = |field: &str, data: &[f64]| {
-        // The path is written only for a problem: a large workspace has many modifiers.
-        if data.len() == nbins && data.iter().all(|v| v.is_finite()) {
-            return;
-        }
-        let path = format!("{}.{field}", at.path());
-        if data.len() != nbins {
-            p.push(
-                path.clone(),
-                format!("{} values for {nbins} bins", data.len()),
-            );
-        }
-        check_finite(p, &path, data);
-    };
-    match kind {
-        ModifierKind::Histosys { lo_data, hi_data } => {
-            per_bin("data.lo_data", lo_data);
-            per_bin("data.hi_data", hi_data);
-        }
-        ModifierKind::Shapesys { data } | ModifierKind::Staterror { data } => per_bin("data", data),
-        ModifierKind::Normsys { lo, hi } => {
-            for (field, v) in [("lo", lo), ("hi", hi)] {
-                if !v.is_finite() {
-                    p.push(format!("{}.data.{field}", at.path()), not_finite(*v));
-                }
-            }
-        }
-        ModifierKind::Lumi | ModifierKind::Normfactor | ModifierKind::Shapefactor => {}
+/// The rules of the modifier's type, in its file in `model/modifiers/`.
+fn check_modifier(p: &mut Problems, at: At, modifier: &Modifier, nbins: usize) {
+    match &modifier.kind {
+        ModifierKind::Histosys { lo_data, hi_data } => histosys::validate(p, at, lo_data, hi_data, nbins),
+        ModifierKind::Lumi => lumi::validate(p, at, &modifier.name),
+        ModifierKind::Normsys { lo, hi } => normsys::validate(p, at, *lo, *hi),
+        ModifierKind::Shapesys { data } => shapesys::validate(p, at, data, nbins),
+        ModifierKind::Staterror { data } => staterror::validate(p, at, data, nbins),
+        // Their data is null, which reading the JSON has checked.
+        ModifierKind::Normfactor | ModifierKind::Shapefactor => {}
     }
+}
+
+/// `data`, the modifier's `field`, has one finite value per bin.
+pub(crate) fn check_bins(p: &mut Problems, at: At, field: &str, data: &[f64], nbins: usize) {
+    // The path is written only for a problem: a large workspace has many modifiers.
+    if data.len() == nbins && data.iter().all(|v| v.is_finite()) {
+        return;
+    }
+    let path = format!("{}.{field}", at.path());
+    if data.len() != nbins {
+        p.push(
+            path.clone(),
+            format!("{} values for {nbins} bins", data.len()),
+        );
+    }
+    check_finite(p, &path, data);
 }
 
 fn check_observations(
@@ -385,7 +331,7 @@ fn check_observations(
 fn check_measurements(ws: &Workspace, parameters: &HashMap<&str, Parameter>, p: &mut Problems) {
     let has_lumi = parameters
         .get("lumi")
-        .is_some_and(|par| par.family == Family::Lumi);
+        .is_some_and(|par| par.modifier_type == ModifierType::Lumi);
     let mut names: HashMap<&str, usize> = HashMap::new();
     for (i, measurement) in ws.measurements.iter().enumerate() {
         let path = format!("measurements[{i}]");
@@ -416,7 +362,7 @@ fn check_measurements(ws: &Workspace, parameters: &HashMap<&str, Parameter>, p: 
             check_parameter_config(p, &cpath, config, parameters.get(config.name.as_str()));
         }
         if has_lumi {
-            check_lumi_config(p, &path, &measurement.config.parameters);
+            lumi::validate_config(p, &path, &measurement.config.parameters);
         }
     }
 }
@@ -446,12 +392,12 @@ fn check_parameter_config(
             continue;
         }
         let Some(par) = parameter else { continue };
-        if !par.family.uses(field) {
+        if !modifiers::configurable(par.modifier_type).contains(&field) {
             p.push(
                 fpath,
                 format!(
                     "{:?} is a {} parameter, which does not use {field}",
-                    config.name, par.type_name
+                    config.name, par.modifier_type
                 ),
             );
         } else if len != par.n_parameters {
@@ -461,7 +407,7 @@ fn check_parameter_config(
                     "{len} values for the {} parameter{} of {} {:?}",
                     par.n_parameters,
                     if par.n_parameters == 1 { "" } else { "s" },
-                    par.type_name,
+                    par.modifier_type,
                     config.name
                 ),
             );
@@ -496,36 +442,6 @@ fn check_parameter_config(
     }
 }
 
-/// pyhf has no default for the luminosity: the measurement must configure it in full.
-fn check_lumi_config(p: &mut Problems, path: &str, configs: &[ParameterConfig]) {
-    let Some((j, config)) = configs.iter().enumerate().find(|(_, c)| c.name == "lumi") else {
-        p.push(
-            format!("{path}.config.parameters"),
-            "the workspace has a lumi modifier, so the measurement must configure parameter \
-             \"lumi\" (inits, bounds, auxdata and sigmas)",
-        );
-        return;
-    };
-    let missing: Vec<&str> = [
-        ("inits", config.inits.is_none()),
-        ("bounds", config.bounds.is_none()),
-        ("auxdata", config.auxdata.is_none()),
-        ("sigmas", config.sigmas.is_none()),
-    ]
-    .into_iter()
-    .filter_map(|(field, absent)| absent.then_some(field))
-    .collect();
-    if !missing.is_empty() {
-        p.push(
-            format!("{path}.config.parameters[{j}]"),
-            format!(
-                "the luminosity needs inits, bounds, auxdata and sigmas; missing: {}",
-                missing.join(", ")
-            ),
-        );
-    }
-}
-
 fn check_finite(p: &mut Problems, path: &str, values: &[f64]) {
     for (i, &v) in values.iter().enumerate() {
         if !v.is_finite() {
@@ -534,6 +450,6 @@ fn check_finite(p: &mut Problems, path: &str, values: &[f64]) {
     }
 }
 
-fn not_finite(v: f64) -> String {
+pub(crate) fn not_finite(v: f64) -> String {
     format!("{v} is not a finite number")
 }
