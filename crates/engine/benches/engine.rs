@@ -84,14 +84,24 @@ fn main() {
         });
         // ...and by gradient-only BFGS alone (the quasi-Newton family of L-BFGS-B, what toys
         // use), started from the expected curvature at the start, without the Gauss-Newton
-        // certificate. Curvature included in the time.
-        measure(case, "fit_bfgs", runs(20), || {
+        // certificate. Curvature included in the time. Alone it does not converge on ERJR's very
+        // stiff constraints (the default hands such fits to Gauss-Newton): no row there.
+        let fit_bfgs = || {
             let start = fitfleet_engine::infer::mle::suggested_start(&model);
             let h = fitfleet_engine::infer::quasi_newton::expected_curvature(&model, &start.x).unwrap();
             let bounds = &model.config().suggested_bounds;
             let m = fitfleet_engine::infer::quasi_newton::minimize_from_curvature(&model, &obs, &[start], bounds, &h, &FitOptions::default()).unwrap();
-            assert!(m[0].converged, "{}", m[0].message);
-        });
+            m.into_iter().next().unwrap()
+        };
+        let bfgs = fit_bfgs();
+        if bfgs.converged {
+            measure(case, "fit_bfgs", runs(20), || {
+                let m = fit_bfgs();
+                assert!(m.converged, "{}", m.message);
+            });
+        } else {
+            eprintln!("{case}: no fit_bfgs row: BFGS alone does not converge ({})", bfgs.message);
+        }
         // Batched: 32 fits of the same data from jittered starts, time per fit.
         let starts: Vec<fitfleet_engine::infer::Start> = (0..32)
             .map(|i| {
