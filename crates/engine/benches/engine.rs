@@ -10,6 +10,7 @@ use std::time::Instant;
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::infer::calculators::{toys, AsymptoticCalculator, Hypotests};
+use fitfleet_engine::infer::minimize;
 use fitfleet_engine::infer::{fit, upper_limit, FitOptions, TestStatistic, UpperLimitOptions};
 use fitfleet_engine::model::{Model, ModelSettings};
 
@@ -79,7 +80,7 @@ fn main() {
         measure(case, "fit_gauss_newton", runs(20), || {
             let start = fitfleet_engine::infer::mle::suggested_start(&model);
             let bounds = &model.config().suggested_bounds;
-            let m = fitfleet_engine::infer::optimize::minimize_gauss_newton(&model, &obs, &[start], bounds, &FitOptions::default()).unwrap();
+            let m = minimize::minimize_gauss_newton(&model, &obs, &[start], bounds, &FitOptions::default()).unwrap();
             assert!(m[0].converged, "{}", m[0].message);
         });
         // ...and by gradient-only BFGS alone (the quasi-Newton family of L-BFGS-B, what toys
@@ -88,9 +89,9 @@ fn main() {
         // stiff constraints (the default hands such fits to Gauss-Newton): no row there.
         let fit_bfgs = || {
             let start = fitfleet_engine::infer::mle::suggested_start(&model);
-            let h = fitfleet_engine::infer::quasi_newton::expected_curvature(&model, &start.x).unwrap();
+            let h = [minimize::expected_curvature(&model, &start.x).unwrap()];
             let bounds = &model.config().suggested_bounds;
-            let m = fitfleet_engine::infer::quasi_newton::minimize_from_curvature(&model, &obs, &[start], bounds, &h, &FitOptions::default()).unwrap();
+            let m = minimize::minimize_from_curvatures(&model, &obs, &[start], bounds, &h, None, &FitOptions::default()).unwrap();
             m.into_iter().next().unwrap()
         };
         let bfgs = fit_bfgs();
