@@ -3,7 +3,7 @@
 //! usage: cargo run --release -p engine --example profile_fit -- WORKSPACE [PATCHSET PATCH]
 use std::time::Instant;
 
-use fitfleet_engine::infer::{mle, quasi_newton, FitOptions};
+use fitfleet_engine::infer::{minimize, mle, FitOptions};
 
 fn per_call(n: u32, mut f: impl FnMut()) -> f64 {
     f();
@@ -46,7 +46,7 @@ fn main() {
     let gn = gn.unwrap();
     let mut gn_only = None;
     let t_gn_only = per_call(5, || {
-        gn_only = Some(fitfleet_engine::infer::optimize::minimize_gauss_newton(&cm, &obs, std::slice::from_ref(&start), &cm.config().suggested_bounds, &opts).unwrap().remove(0))
+        gn_only = Some(minimize::minimize_gauss_newton(&cm, &obs, std::slice::from_ref(&start), &cm.config().suggested_bounds, &opts).unwrap().remove(0))
     });
     let gn_only = gn_only.unwrap();
     println!(
@@ -58,12 +58,12 @@ fn main() {
         t_gn * 1e3, gn.iterations, gn.evaluations, gn.evaluations as f64 * t_jac * 1e3,
         cm.twice_nll_from(&[gn.nll], &obs)[0]
     );
-    let t_curv = per_call(20, || drop(quasi_newton::expected_curvature(&cm, &start.x).unwrap()));
-    let h = quasi_newton::expected_curvature(&cm, &start.x).unwrap();
+    let t_curv = per_call(20, || drop(minimize::expected_curvature(&cm, &start.x).unwrap()));
+    let h = [minimize::expected_curvature(&cm, &start.x).unwrap()];
     let bounds = &cm.config().suggested_bounds;
     let mut bf = None;
     let t_bf = per_call(20, || {
-        bf = Some(quasi_newton::minimize_from_curvature(&cm, &obs, std::slice::from_ref(&start), bounds, &h, &opts).unwrap().remove(0))
+        bf = Some(minimize::minimize_from_curvatures(&cm, &obs, std::slice::from_ref(&start), bounds, &h, None, &opts).unwrap().remove(0))
     });
     let bf = bf.unwrap();
     println!(

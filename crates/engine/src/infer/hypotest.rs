@@ -1,6 +1,6 @@
 //! One hypothesis test at a POI value: pyhf's `hypotest` with the expected set.
 use super::calculators::{AsymptoticCalculator, Hypotests};
-use super::optimize::FitOptions;
+use super::minimize::FitOptions;
 use super::{Calculator, HypotestResult, InferError, TestStatistic};
 use crate::compute::CompiledModel;
 

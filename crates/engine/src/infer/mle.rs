@@ -2,7 +2,7 @@
 //! inverse Hessian at the minimum.
 use nalgebra::DMatrix;
 
-use super::optimize::{minimize, FitOptions, Minimum, Start};
+use super::minimize::{minimize, FitOptions, Minimum, Start};
 use super::{FitResult, InferError};
 use crate::compute::{CompiledModel, Observations};
 

@@ -4,10 +4,9 @@ pub mod calculators;
 mod error;
 mod hypotest;
 pub mod intervals;
+pub mod minimize;
 pub mod mle;
 pub mod normal;
-pub mod optimize;
-pub mod quasi_newton;
 mod results;
 mod significance;
 pub mod test_statistics;
@@ -16,7 +15,7 @@ pub use error::InferError;
 pub use hypotest::{hypotest, HypotestOptions};
 pub use intervals::{upper_limit, UpperLimitOptions};
 pub use mle::{fit, fixed_poi_fit};
-pub use optimize::{FitOptions, Minimum, Start};
+pub use minimize::{FitOptions, Minimum, Start};
 pub use results::{
     Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyShard,
     UpperLimitResult,

@@ -1,6 +1,6 @@
 //! Discovery significance: the q0 test of the background-only hypothesis.
 use super::calculators::{AsymptoticCalculator, Hypotests};
-use super::optimize::FitOptions;
+use super::minimize::FitOptions;
 use super::{normal, InferError, SignificanceResult, TestStatistic};
 use crate::compute::CompiledModel;
 

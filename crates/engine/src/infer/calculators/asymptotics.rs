@@ -7,12 +7,11 @@
 //! made once; each tested mu then costs two fixed-POI fits, warm-started from
 //! the free fits and batched over every mu asked for at once.
 use super::super::mle::{poi_index, with_poi_fixed};
-use super::super::optimize::{minimize, FitOptions, Minimum, Start};
+use super::super::minimize::{fisher_curvatures, minimize, FitOptions, Minimum, Start};
 use super::super::{normal, test_statistics, HypotestResult, InferError, TestStatistic};
 use super::Hypotests;
 use nalgebra::{DMatrix, DVector};
 
-use super::super::quasi_newton;
 use crate::compute::{CompiledModel, Observations};
 
 /// A free fit and its -2 ln L.
@@ -274,7 +273,7 @@ fn profile_direction(
     poi: usize,
     fixed: &[bool],
 ) -> Result<Option<Vec<f64>>, InferError> {
-    let h = quasi_newton::fisher_curvatures(model, obs, &[x.to_vec()])?.remove(0);
+    let h = fisher_curvatures(model, obs, &[x.to_vec()])?.remove(0);
     let free: Vec<usize> = (0..x.len()).filter(|&i| !fixed[i] || i == poi).collect();
     let n = free.len();
     let scale: Vec<f64> = free.iter().map(|&i| if h[(i, i)] > 0.0 { 1.0 / h[(i, i)].sqrt() } else { 1.0 }).collect();

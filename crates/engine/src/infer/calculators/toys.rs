@@ -11,8 +11,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_distr::{Distribution, Normal, Poisson};
 
 use super::super::mle::{poi_index, with_poi_fixed};
-use super::super::optimize::{minimize, FitOptions, Start};
-use super::super::quasi_newton::{expected_curvature, minimize_from_curvature};
+use super::super::minimize::{expected_curvature, minimize, minimize_from_curvatures, FitOptions, Start};
 use super::super::{normal, test_statistics, HypotestResult, InferError, TestStatistic, ToyShard};
 use crate::compute::{AuxSlot, CompiledModel};
 
@@ -238,7 +237,8 @@ impl<'a> Setup<'a> {
         let mut mins = if model.kinked().iter().any(|k| *k) {
             minimize(model, &obs, &starts, &self.bounds, &self.options)?
         } else {
-            minimize_from_curvature(model, &obs, &starts, &self.bounds, &self.curvature[hyp], &self.options)?
+            let curvature = std::slice::from_ref(&self.curvature[hyp]);
+            minimize_from_curvatures(model, &obs, &starts, &self.bounds, curvature, None, &self.options)?
         };
         let failed: Vec<usize> = (0..mins.len()).filter(|&i| !mins[i].converged).collect();
         if !failed.is_empty() {

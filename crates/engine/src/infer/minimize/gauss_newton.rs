@@ -1,0 +1,293 @@
+//! Projected Gauss-Newton: each step solves `(H + mu diag H) d = -g` on the free parameters,
+//! where `H` is the Gauss-Newton (Fisher) matrix `J^T W J` of the Poisson terms plus the exact
+//! curvature of the constraints, and `J = d lambda / d theta` comes from the batched reverse
+//! pass. Parameters at a bound whose gradient pushes outward are held (projected Newton,
+//! Bertsekas 1982); the step is projected onto the box and accepted by an Armijo test. A fit has
+//! converged when the Newton decrement `-g.d / 2` (the predicted distance to the minimum in NLL)
+//! is below the tolerance. Rows of the batch move independently: finished fits leave the batch.
+use nalgebra::{DMatrix, DVector};
+
+use super::curvature::gauss_newton_matrix;
+use super::linalg::solve;
+use super::step::{evaluate_until_done, Row};
+use super::types::{FitOptions, Minimum, Start};
+use crate::compute::{CompiledModel, Observations, Result};
+
+/// [`super::minimize`] by projected Gauss-Newton alone, with the kink trials: the default where
+/// the NLL has kinks, and the method every fit used before BFGS became the default for smooth
+/// models (kept for the benchmark that justifies the choice, `fit_gauss_newton`).
+///
+/// With piecewise interpolations (code 0, code 1) the NLL has a kink where a nuisance parameter
+/// crosses 0, and a local minimum on each side of it is common. After the first descent, the
+/// parameters lying close to a kink are tried on its other side (all such trials batched), and
+/// the deepest minimum is kept, until no trial improves.
+pub fn minimize_gauss_newton(
+    model: &CompiledModel,
+    obs: &Observations,
+    starts: &[Start],
+    bounds: &[[f64; 2]],
+    options: &FitOptions,
+) -> Result<Vec<Minimum>> {
+    let mut best = descend(model, obs, starts, bounds, options)?;
+    if !model.kinked().iter().any(|k| *k) {
+        return Ok(best);
+    }
+    for _round in 0..4 {
+        // Candidates: for each fit, each kinked parameter near 0. A candidate is promising when,
+        // with it moved onto the kink, its one-sided derivative descends into the other side.
+        let mut probes = Vec::new();
+        let mut probe_of = Vec::new();
+        for (r, (min, start)) in best.iter().zip(starts).enumerate() {
+            if !min.converged {
+                continue;
+            }
+            for i in (0..min.x.len()).filter(|&i| model.kinked()[i] && !start.fixed[i]) {
+                if min.x[i] != 0.0 && min.x[i].abs() <= KINK_NEIGHBOURHOOD {
+                    let mut x = min.x.clone();
+                    x[i] = 0.0;
+                    probes.push(x);
+                    probe_of.push((r, i));
+                }
+            }
+        }
+        if probes.is_empty() {
+            break;
+        }
+        let probe_obs = if obs.rows() == 1 {
+            obs.clone()
+        } else {
+            obs.select(model, &probe_of.iter().map(|(r, _)| *r).collect::<Vec<_>>())?
+        };
+        let slopes = model.nll_grad(&model.params(&probes)?, &probe_obs)?;
+        let p = model.npars();
+        let mut trials = Vec::new();
+        let mut owners = Vec::new();
+        for (k, &(r, i)) in probe_of.iter().enumerate() {
+            let (g, kink) = (slopes.grad[k * p + i], slopes.kink[k * p + i]);
+            let x = best[r].x[i];
+            let other_side_descends = if x > 0.0 { g - kink > 0.0 } else { g + kink < 0.0 };
+            if other_side_descends {
+                let mut t = Start { x: best[r].x.clone(), fixed: starts[r].fixed.clone() };
+                t.x[i] = (-x.signum() * x.abs().max(KINK_STEP)).clamp(bounds[i][0], bounds[i][1]);
+                trials.push(t);
+                owners.push(r);
+            }
+        }
+        if trials.is_empty() {
+            break;
+        }
+        let trial_obs = if obs.rows() == 1 { obs.clone() } else { obs.select(model, &owners)? };
+        let found = descend(model, &trial_obs, &trials, bounds, options)?;
+        let mut improved = false;
+        for (m, &r) in found.into_iter().zip(&owners) {
+            if m.converged && m.nll < best[r].nll - 1e-9 {
+                let evaluations = best[r].evaluations + m.evaluations;
+                best[r] = Minimum { evaluations, ..m };
+                improved = true;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+/// How close to a kink a parameter must be for its other side to be tried.
+const KINK_NEIGHBOURHOOD: f64 = 0.25;
+/// How far onto the other side a trial starts, at least.
+const KINK_STEP: f64 = 1e-3;
+/// A rejected trial is shortened while its step length is above this; then the step is damped.
+const SHORTEST_STEP: f64 = 1.0 / 64.0;
+
+/// Gauss-Newton's own state of a fit.
+struct GaussNewton {
+    /// Half-jumps of the derivative at kinks (see `NllGrad::kink`).
+    kink: Vec<f64>,
+    /// The gradient the step is taken on: one-sided where a parameter leaves a kink.
+    g_step: Vec<f64>,
+    /// Whether steps respect kinks. Steps first cross them freely, as a smooth method would;
+    /// once the line search stalls (on a kink, typically) they stop at kinks and leave them
+    /// only along a descending one-sided derivative.
+    kink_aware: bool,
+    hessian: DMatrix<f64>,
+    /// Secant estimate of the curvature Gauss-Newton leaves out (sum_b r_b d2 lambda_b), updated
+    /// by symmetric rank-one steps as in NL2SOL (Dennis, Gay and Welsch 1981).
+    correction: DMatrix<f64>,
+    /// Levenberg-Marquardt damping.
+    mu: f64,
+}
+
+/// One descent from each start.
+pub(super) fn descend(
+    model: &CompiledModel,
+    obs: &Observations,
+    starts: &[Start],
+    bounds: &[[f64; 2]],
+    options: &FitOptions,
+) -> Result<Vec<Minimum>> {
+    let (p, nb) = (model.npars(), model.nbins());
+    let mut rows: Vec<Row<GaussNewton>> = starts
+        .iter()
+        .map(|s| {
+            let own = GaussNewton {
+                kink: vec![0.0; p],
+                g_step: vec![0.0; p],
+                kink_aware: false,
+                hessian: DMatrix::zeros(p, p),
+                correction: DMatrix::zeros(p, p),
+                mu: 0.0,
+            };
+            Row::new(s, bounds, p, own)
+        })
+        .collect();
+    let evaluate = |theta: &_, sub: &_| model.nll_grad_jacobian(theta, sub);
+    evaluate_until_done(model, obs, &mut rows, evaluate, |row, e| {
+        let data = obs.row(if obs.rows() == 1 { 0 } else { e.i });
+        if !e.first {
+            if !row.sufficient_decrease(e.f, &row.own.g_step).0 {
+                reject(row, model.kinked(), bounds, options);
+                return;
+            }
+            row.iterations += 1;
+            let gn = &mut row.own;
+            gn.mu = if row.t == 1.0 { gn.mu / 10.0 } else { gn.mu };
+            if gn.mu < 1e-8 {
+                gn.mu = 0.0;
+            }
+        }
+        let (iteration, step, damping) = (row.iterations, row.t, row.own.mu);
+        tracing::trace!(iteration, nll = e.f, step, damping, "Gauss-Newton step");
+        let previous = (row.x.clone(), row.g.clone());
+        row.accept(e.f, e.g);
+        let k = e.k;
+        row.own.kink.copy_from_slice(&e.eval.kink[k * p..(k + 1) * p]);
+        gauss_newton_matrix(
+            &mut row.own.hessian,
+            &e.eval.jacobian[k * nb * p..(k + 1) * nb * p],
+            &e.eval.lambda[k * nb..(k + 1) * nb],
+            &data[..nb],
+            &model.constraint_curvature(&row.x, data),
+        );
+        if !e.first {
+            secant_update(row, &previous.0, &previous.1);
+        }
+        if row.out_of_iterations(options) {
+            return;
+        }
+        propose(row, model.kinked(), bounds, options);
+    })?;
+    Ok(rows.into_iter().map(Row::into_minimum).collect())
+}
+
+/// Symmetric rank-one update of the correction so that (H_GN + S) maps the last step onto the
+/// last change of the gradient.
+fn secant_update(row: &mut Row<GaussNewton>, x_prev: &[f64], g_prev: &[f64]) {
+    let p = row.x.len();
+    let s = DVector::from_iterator(p, row.x.iter().zip(x_prev).map(|(a, b)| a - b));
+    let y = DVector::from_iterator(p, row.g.iter().zip(g_prev).map(|(a, b)| a - b));
+    let gn = &mut row.own;
+    // v = y - (H_GN + S) s
+    let v = &y - &gn.hessian * &s - &gn.correction * &s;
+    let vs = v.dot(&s);
+    let (vv, ss) = (v.norm(), s.norm());
+    if vs.abs() <= 1e-8 * vv * ss || vv == 0.0 {
+        return;
+    }
+    gn.correction.ger(1.0 / vs, &v, &v, 1.0);
+}
+
+/// Choose the free parameters, test for convergence and propose a step from `row.x`.
+fn propose(row: &mut Row<GaussNewton>, kinked: &[bool], bounds: &[[f64; 2]], options: &FitOptions) {
+    let p = row.x.len();
+    // Kinks act as boundaries: a step stays on its side of 0; a parameter on the kink leaves it
+    // to the side its one-sided derivative descends to, or stays.
+    row.step_bounds.copy_from_slice(bounds);
+    row.own.g_step.copy_from_slice(&row.g);
+    let mut held = vec![false; p];
+    for i in (0..p).filter(|&i| row.own.kink_aware && kinked[i] && !row.fixed[i]) {
+        let b = &mut row.step_bounds[i];
+        if row.x[i] > 0.0 {
+            b[0] = b[0].max(0.0);
+        } else if row.x[i] < 0.0 {
+            b[1] = b[1].min(0.0);
+        } else {
+            let (up, down) = (row.g[i] + row.own.kink[i], row.g[i] - row.own.kink[i]);
+            // Where both sides descend, take the steeper (the side plain Newton would take).
+            if up < 0.0 && (down <= 0.0 || -up >= down) {
+                b[0] = b[0].max(0.0);
+                row.own.g_step[i] = up;
+            } else if down > 0.0 {
+                b[1] = b[1].min(0.0);
+                row.own.g_step[i] = down;
+            } else {
+                held[i] = true;
+            }
+        }
+    }
+    let free: Vec<usize> = (0..p)
+        .filter(|&i| {
+            let (g, h) = (row.own.g_step[i], row.own.hessian[(i, i)]);
+            !row.fixed[i] && !held[i] && !row.pushed_out(i, g, bounds[i]) && (h > 0.0 || g != 0.0)
+        })
+        .collect();
+    row.step.iter_mut().for_each(|s| *s = 0.0);
+    row.t = 1.0;
+    if free.is_empty() {
+        row.finish(true, "every parameter is fixed or held at a bound");
+        return;
+    }
+    loop {
+        let gn = &mut row.own;
+        let h = &gn.hessian + &gn.correction;
+        let solved = solve(&h, &gn.g_step, &free, gn.mu).or_else(|| {
+            // The secant correction made the model indefinite: start it afresh.
+            gn.correction.fill(0.0);
+            solve(&gn.hessian, &gn.g_step, &free, gn.mu)
+        });
+        match solved {
+            Some(d) => {
+                let decrement: f64 = -free.iter().zip(&d).map(|(&i, di)| gn.g_step[i] * di).sum::<f64>();
+                if gn.mu == 0.0 && decrement.abs() * 0.5 < options.tolerance {
+                    row.converged_at(decrement * 0.5);
+                    return;
+                }
+                for (&i, di) in free.iter().zip(d) {
+                    row.step[i] = di;
+                }
+                row.set_trial();
+                return;
+            }
+            None => {
+                gn.mu = if gn.mu == 0.0 { 1e-6 } else { gn.mu * 10.0 };
+                if gn.mu > 1e10 {
+                    row.finish(false, "the curvature matrix is singular");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A rejected trial: shorten the step, then respect kinks, then damp harder.
+fn reject(row: &mut Row<GaussNewton>, kinked: &[bool], bounds: &[[f64; 2]], options: &FitOptions) {
+    if row.backtrack(SHORTEST_STEP) {
+        return;
+    }
+    if !row.own.kink_aware && kinked.iter().any(|k| *k) {
+        row.own.kink_aware = true;
+        propose(row, kinked, bounds, options);
+        return;
+    }
+    let decrement: f64 = -row.own.g_step.iter().zip(&row.step).map(|(g, s)| g * s).sum::<f64>();
+    if row.converged_at_precision(decrement.abs() * 0.5, options) {
+        return;
+    }
+    let gn = &mut row.own;
+    gn.mu = if gn.mu == 0.0 { 1e-3 } else { gn.mu * 10.0 };
+    if gn.mu > 1e10 {
+        row.finish(false, "line search failed: no decrease along the damped step");
+        return;
+    }
+    propose(row, kinked, bounds, options);
+}
