@@ -5,7 +5,23 @@ use fitfleet_protocol::Patch;
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::model::{Model, ModelSettings};
-use fitfleet_engine::spec::LoadedWorkspace;
+use fitfleet_engine::model::ModelError;
+use fitfleet_engine::spec::{LoadedWorkspace, SpecError};
+
+/// Why a task's model could not be made: each says which input is wrong and why, and becomes
+/// the failed result's reason.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The workspace or the patched workspace is not a valid pyhf workspace.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The workspace is valid but its model cannot be built (pyhf would refuse it too).
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The model could not be lowered to tensors.
+    #[error("compiling the model: {0}")]
+    Tensors(#[from] candle_core::Error),
+}
 
 /// How a workspace is named in errors: `workspace <first 12 digits of its digest>`.
 fn source_name(digest: &str) -> String {
@@ -14,8 +30,8 @@ fn source_name(digest: &str) -> String {
 
 /// Parse and validate stored workspace bytes. Errors say what is wrong and where (they
 /// become the failed result's reason).
-pub fn parse_workspace(workspace: &[u8], digest: &str) -> Result<LoadedWorkspace, String> {
-    LoadedWorkspace::from_slice(&source_name(digest), workspace).map_err(|e| e.to_string())
+pub fn parse_workspace(workspace: &[u8], digest: &str) -> Result<LoadedWorkspace, CompileError> {
+    Ok(LoadedWorkspace::from_slice(&source_name(digest), workspace)?)
 }
 
 /// Apply the patch to the parsed workspace, build and lower the model. Errors say which input
@@ -26,17 +42,16 @@ pub fn compile(
     patch: Option<&Patch>,
     settings: &ModelSettings,
     device: &Device,
-) -> Result<CompiledModel, String> {
+) -> Result<CompiledModel, CompileError> {
     let patched;
     let workspace = match patch {
         None => &loaded.workspace,
         // As the client checked it: observations of channels a patch removes may remain.
         Some(p) => {
-            patched = fitfleet_engine::spec::apply_operations(&source_name(digest), loaded, &p.name, &p.operations)
-                .map_err(|e| e.to_string())?;
+            patched = fitfleet_engine::spec::apply_operations(&source_name(digest), loaded, &p.name, &p.operations)?;
             &patched
         }
     };
-    let model = Model::new(workspace, settings).map_err(|e| e.to_string())?;
-    CompiledModel::new(&model, device).map_err(|e| format!("compiling the model: {e}"))
+    let model = Model::new(workspace, settings)?;
+    Ok(CompiledModel::new(&model, device)?)
 }

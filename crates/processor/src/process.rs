@@ -139,7 +139,7 @@ impl Processor {
                                 self.keep_parsed_workspace(digest, w.clone());
                                 w
                             }
-                            Err(reason) => return Ok(TaskResult::failed(task, reason, self.worker.clone(), attempt, timings)),
+                            Err(e) => return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings)),
                         }
                     }
                 };
@@ -152,7 +152,7 @@ impl Processor {
                         self.cache.insert(key, m.clone());
                         m
                     }
-                    Err(reason) => return Ok(TaskResult::failed(task, reason, self.worker.clone(), attempt, timings)),
+                    Err(e) => return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings)),
                 }
             }
         };
@@ -161,7 +161,7 @@ impl Processor {
         timings.fit_s = t.elapsed().as_secs_f64();
         Ok(match outcome {
             Ok(o) => TaskResult::succeeded(task, o, self.worker.clone(), attempt, timings),
-            Err(reason) => TaskResult::failed(task, reason, self.worker.clone(), attempt, timings),
+            Err(e) => TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings),
         })
     }
 }

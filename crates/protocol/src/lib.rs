@@ -20,7 +20,7 @@ pub use codec::{DecodeError, EncodeError, PROTOCOL_VERSION};
 pub use ids::{IdError, JobId, TaskId, WorkspaceDigest};
 pub use limits::{Limit, Limits, TooLarge};
 pub use result::{Outcome, Status, TaskResult, Timings, WorkerId};
-pub use task::{MAX_SCAN_POINTS, MAX_TOYS_PER_TASK, Patch, PatchLabel, PatchValue, ScanGrid, Task, Work};
+pub use task::{InvalidWork, MAX_SCAN_POINTS, MAX_TOYS_PER_TASK, Patch, PatchLabel, PatchValue, ScanGrid, Task, Work};
 
 /// Milliseconds since the Unix epoch, for `enqueued_at_ms` and the like.
 pub fn now_ms() -> u64 {

@@ -197,6 +197,16 @@ pub enum Work {
     Significance,
 }
 
+/// A number of a task's work that no worker runs: which field, its value and what it must be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} is {value}, {expected}")]
+pub struct InvalidWork {
+    /// The field, e.g. `work.poi`.
+    pub field: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
 /// The most POI values an upper-limit scan may have: a Brazil plot needs tens to hundreds.
 pub const MAX_SCAN_POINTS: u32 = 10_000;
 
@@ -208,19 +218,20 @@ impl Work {
     /// in (0, 1), a scan of at most [`MAX_SCAN_POINTS`] finite points, at most
     /// [`MAX_TOYS_PER_TASK`] toys. A task is data from anywhere: the worker checks before it
     /// allocates or fits, and the client before it publishes. The reason names the field.
-    pub fn check(&self) -> Result<(), String> {
-        let finite = |what: &str, v: f64| if v.is_finite() { Ok(()) } else { Err(format!("{what} is {v}, not a finite number")) };
+    pub fn check(&self) -> Result<(), InvalidWork> {
+        let invalid = |field, value: String, expected: String| Err(InvalidWork { field, value, expected });
+        let finite = |field, v: f64| if v.is_finite() { Ok(()) } else { invalid(field, v.to_string(), "not a finite number".into()) };
         match self {
             Work::Hypotest { poi, .. } => finite("work.poi", *poi),
             Work::UpperLimit { alpha, scan, .. } => {
                 if !(*alpha > 0.0 && *alpha < 1.0) {
-                    return Err(format!("work.alpha is {alpha}, not between 0 and 1"));
+                    return invalid("work.alpha", alpha.to_string(), "not between 0 and 1".into());
                 }
                 if let Some(grid) = scan {
                     finite("work.scan.start", grid.start)?;
                     finite("work.scan.stop", grid.stop)?;
                     if grid.points < 2 || grid.points > MAX_SCAN_POINTS {
-                        return Err(format!("work.scan.points is {}, not from 2 to {MAX_SCAN_POINTS}", grid.points));
+                        return invalid("work.scan.points", grid.points.to_string(), format!("not from 2 to {MAX_SCAN_POINTS}"));
                     }
                 }
                 Ok(())
@@ -228,7 +239,7 @@ impl Work {
             Work::Toys { poi, count, .. } => {
                 finite("work.poi", *poi)?;
                 if *count == 0 || *count > MAX_TOYS_PER_TASK {
-                    return Err(format!("work.count is {count} toys, not from 1 to {MAX_TOYS_PER_TASK}"));
+                    return invalid("work.count", format!("{count} toys"), format!("not from 1 to {MAX_TOYS_PER_TASK}"));
                 }
                 Ok(())
             }
@@ -308,7 +319,7 @@ mod tests {
             (toys(1.0, 0), "work.count is 0 toys"),
             (toys(f64::INFINITY, 10), "work.poi is inf"),
         ] {
-            let e = w.check().unwrap_err();
+            let e = w.check().unwrap_err().to_string();
             assert!(e.starts_with(field), "{e}");
         }
     }
