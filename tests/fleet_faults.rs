@@ -6,23 +6,25 @@ mod fleet_common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use fitfleet_fleet::store::{JobSpec, TaskEntry};
-use fitfleet_protocol::{JobId, Status, Task, Work, WorkspaceDigest};
 use fitfleet_engine::infer::{Calculator, TestStatistic};
 use fitfleet_engine::model::ModelSettings;
+use fitfleet_fleet::store::{JobSpec, TaskEntry};
+use fitfleet_protocol::{JobId, Status, Task, Work, WorkspaceDigest};
 use fleet_common::*;
 
 fn hypotest(poi: f64) -> Work {
-    Work::Hypotest {
-        poi,
-        test_stat: TestStatistic::QmuTilde,
-        calculator: Calculator::Asymptotics,
-    }
+    Work::Hypotest { poi, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics }
 }
 
 /// Tasks of one job: each 1Lbb patch in `names` at each POI in `pois` (a scan, so that a
 /// patch's model is compiled once and then found in the cache).
-async fn submit_scan(cfg: &fitfleet_fleet::FleetConfig, store: &fitfleet_fleet::store::Store, first: usize, n: usize, pois: &[f64]) -> Vec<Task> {
+async fn submit_scan(
+    cfg: &fitfleet_fleet::FleetConfig,
+    store: &fitfleet_fleet::store::Store,
+    first: usize,
+    n: usize,
+    pois: &[f64],
+) -> Vec<Task> {
     let (ws, ps) = pallet_1lbb();
     let digest = store.put_workspace(&ws).await.unwrap().digest;
     let job = JobId::generate();
@@ -122,7 +124,14 @@ fn unreadable_and_unfetchable_tasks_fail_with_reasons_and_the_worker_goes_on() {
         let digest = store.put_workspace(&small_workspace()).await.unwrap().digest;
         let job = JobId::generate();
         let task = |ws: &WorkspaceDigest, poi: f64| {
-            Task::new(job.clone(), ws.clone(), None, ModelSettings::default(), hypotest(poi), fitfleet_protocol::now_ms())
+            Task::new(
+                job.clone(),
+                ws.clone(),
+                None,
+                ModelSettings::default(),
+                hypotest(poi),
+                fitfleet_protocol::now_ms(),
+            )
         };
         let good: Vec<Task> = [0.5, 1.0, 1.5].iter().map(|&p| task(&digest, p)).collect();
         let garbled = task(&digest, 2.0);
@@ -143,11 +152,7 @@ fn unreadable_and_unfetchable_tasks_fail_with_reasons_and_the_worker_goes_on() {
         // First the bad messages: a task cut short, and bytes naming no task at all.
         let mut bytes = garbled.encode().unwrap();
         bytes.truncate(bytes.len() / 2);
-        publish_raw(
-            &cfg,
-            &[(bytes, Some((&job, &garbled.task_id))), (b"\xc1 not msgpack".to_vec(), None)],
-        )
-        .await;
+        publish_raw(&cfg, &[(bytes, Some((&job, &garbled.task_id))), (b"\xc1 not msgpack".to_vec(), None)]).await;
         // Then the rest, through the client's publisher.
         let rest: Vec<Task> = good.iter().cloned().chain([unknown.clone()]).collect();
         let mut publisher = fitfleet_fleet::amqp::Publisher::connect(&cfg).await.unwrap();
@@ -172,7 +177,19 @@ fn unreadable_and_unfetchable_tasks_fail_with_reasons_and_the_worker_goes_on() {
         // Tasks of a cancelled job are acknowledged and skipped, without results.
         let cancelled: Vec<Task> = {
             let job = JobId::generate();
-            [0.5, 1.0].iter().map(|&p| Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), hypotest(p), fitfleet_protocol::now_ms())).collect()
+            [0.5, 1.0]
+                .iter()
+                .map(|&p| {
+                    Task::new(
+                        job.clone(),
+                        digest.clone(),
+                        None,
+                        ModelSettings::default(),
+                        hypotest(p),
+                        fitfleet_protocol::now_ms(),
+                    )
+                })
+                .collect()
         };
         store.create_job(&JobSpec::from_tasks("to cancel", &cancelled)).await.unwrap();
         store.cancel_job(&cancelled[0].job_id).await.unwrap();
@@ -242,7 +259,10 @@ fn sigterm_drains_fits_in_flight_and_exits_0() {
             .map(|r| r.task_id)
             .collect();
         assert_eq!(drained_by_first.len(), after);
-        println!("SIGTERM: {before} results before, {after} after the drain; the next worker did the other {}", tasks.len() - after);
+        println!(
+            "SIGTERM: {before} results before, {after} after the drain; the next worker did the other {}",
+            tasks.len() - after
+        );
     });
 }
 
@@ -298,7 +318,16 @@ fn metrics_endpoint_answers_with_the_counters() {
         let job = JobId::generate();
         let tasks: Vec<Task> = [0.5, 1.0, 1.5]
             .iter()
-            .map(|&p| Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), hypotest(p), fitfleet_protocol::now_ms()))
+            .map(|&p| {
+                Task::new(
+                    job.clone(),
+                    digest.clone(),
+                    None,
+                    ModelSettings::default(),
+                    hypotest(p),
+                    fitfleet_protocol::now_ms(),
+                )
+            })
             .collect();
         create_and_publish(&cfg, &store, &tasks).await;
         wait_done(&store, &job, Duration::from_secs(60)).await;

@@ -9,10 +9,10 @@ mod fleet_common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use fitfleet_fleet::store::{JobSpec, TaskEntry};
-use fitfleet_protocol::{JobId, Patch, Status, Task, Work, WorkspaceDigest};
 use fitfleet_engine::infer::{Calculator, TestStatistic};
 use fitfleet_engine::model::ModelSettings;
+use fitfleet_fleet::store::{JobSpec, TaskEntry};
+use fitfleet_protocol::{JobId, Patch, Status, Task, Work, WorkspaceDigest};
 use fleet_common::*;
 
 /// Poison tasks of each kind (nine kinds: 9000 in all).

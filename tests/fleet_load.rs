@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fitfleet_protocol::{JobId, Patch, Task, Work};
 use fitfleet_engine::infer::{Calculator, TestStatistic};
 use fitfleet_engine::model::ModelSettings;
+use fitfleet_protocol::{JobId, Patch, Task, Work};
 use fleet_common::*;
 
 const TASKS: usize = 10_000;

@@ -6,12 +6,12 @@ mod fleet_common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use fitfleet_protocol::Outcome;
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::infer::{Calculator, FitOptions, HypotestOptions, HypotestResult, TestStatistic, hypotest};
 use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::spec::PatchSet;
+use fitfleet_protocol::Outcome;
 use fleet_common::*;
 
 /// CLs of a patch computed here, by the engine alone.
@@ -98,7 +98,12 @@ fn pallet_1lbb_through_two_workers() {
         for name in ["C1N2_Wh_hbb_1000_0", "C1N2_Wh_hbb_300_25", "C1N2_Wh_hbb_700_100"] {
             let here = engine_hypotest(&workspace, &patchset, name);
             let fleet = cls[name];
-            assert!((fleet.cls_obs - here.cls_obs).abs() <= 1e-9, "{name}: CLs_obs {} vs {}", fleet.cls_obs, here.cls_obs);
+            assert!(
+                (fleet.cls_obs - here.cls_obs).abs() <= 1e-9,
+                "{name}: CLs_obs {} vs {}",
+                fleet.cls_obs,
+                here.cls_obs
+            );
             for (i, (got, want)) in fleet.cls_exp.iter().zip(&here.cls_exp).enumerate() {
                 assert!((got - want).abs() <= 1e-9, "{name}: CLs_exp[{i}] {got} vs {want}");
             }

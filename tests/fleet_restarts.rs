@@ -14,9 +14,9 @@ mod fleet_common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use fitfleet_fleet::FleetConfig;
 use fitfleet_fleet::amqp::Publisher;
 use fitfleet_fleet::store::{JobSpec, Store};
-use fitfleet_fleet::FleetConfig;
 use fitfleet_protocol::Task;
 use fleet_common::servers::PrivateServices;
 use fleet_common::*;
@@ -132,7 +132,12 @@ fn redis_restarted_mid_job_loses_no_result_and_workers_retry_their_writes() {
         // A fresh connection for the test (its old one saw Redis die).
         let store = Store::connect(&cfg).await.expect("Redis is back");
         let after: HashSet<_> = store.results(job).await.unwrap().into_iter().map(|r| r.task_id).collect();
-        assert!(after.is_superset(&before), "no stored result was lost: {} before, {} after", before.len(), after.len());
+        assert!(
+            after.is_superset(&before),
+            "no stored result was lost: {} before, {} after",
+            before.len(),
+            after.len()
+        );
 
         wait_done(&store, job, Duration::from_secs(240)).await;
         let results = assert_redis_exactly_once(&cfg, &store, &tasks).await;
@@ -163,10 +168,7 @@ fn workers_killed_every_few_seconds_the_job_completes_exactly_once() {
         let cfg = services.cfg.clone();
         let store = require_services(&cfg).await;
         let limit = ["--delivery-limit", "20"];
-        let mut workers = [
-            spawn_worker(&cfg, "w0", 1, &limit),
-            spawn_worker(&cfg, "w1", 1, &limit),
-        ];
+        let mut workers = [spawn_worker(&cfg, "w0", 1, &limit), spawn_worker(&cfg, "w1", 1, &limit)];
         let tasks = create_1lbb_job(&store, 0, 125).await;
         assert_eq!(tasks.len(), 125, "the whole 1Lbb pallet");
         let job = &tasks[0].job_id;

@@ -7,11 +7,11 @@ mod fleet_common;
 use std::process::Command;
 use std::time::Duration;
 
-use fitfleet_fleet::FleetConfig;
-use fitfleet_protocol::{JobId, Task, Work};
-use fitfleet_fleet::store::Store;
 use fitfleet_engine::infer::{Calculator, TestStatistic};
 use fitfleet_engine::model::ModelSettings;
+use fitfleet_fleet::FleetConfig;
+use fitfleet_fleet::store::Store;
+use fitfleet_protocol::{JobId, Task, Work};
 use fleet_common::servers::{RabbitServer, RedisServer, TestCerts};
 use fleet_common::*;
 
@@ -42,8 +42,16 @@ fn fleet_over_amqps_and_rediss_with_a_private_ca_and_a_wrong_ca_refused() {
         let tasks: Vec<Task> = [0.5, 1.0, 1.5]
             .iter()
             .map(|&poi| {
-                let work = Work::Hypotest { poi, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics };
-                Task::new(job.clone(), digest.clone(), None, ModelSettings::default(), work, fitfleet_protocol::now_ms())
+                let work =
+                    Work::Hypotest { poi, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics };
+                Task::new(
+                    job.clone(),
+                    digest.clone(),
+                    None,
+                    ModelSettings::default(),
+                    work,
+                    fitfleet_protocol::now_ms(),
+                )
             })
             .collect();
         create_and_publish(&cfg, &store, &tasks).await;

@@ -24,7 +24,8 @@ fn replay(target: &str, run: fn(&[u8])) {
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
         if let Err(panic) = std::panic::catch_unwind(|| run(&bytes)) {
-            let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+            let what =
+                panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
             panic!("{}: the {target} target panics: {}", file.display(), what.unwrap_or_default());
         }
     }

@@ -6,9 +6,9 @@
 //! hang or allocate without bound, whatever the bytes.
 #![allow(dead_code)]
 
-use fitfleet_protocol::{Task, TaskResult, Work};
 use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, apply_operations};
+use fitfleet_protocol::{Task, TaskResult, Work};
 
 /// The background-only workspace the patchset and task targets patch: two channels, the
 /// modifier types pyhf knows, one measurement. Small, so that an execution stays fast.
@@ -47,7 +47,8 @@ pub const BACKGROUND: &str = r#"{
 const MAX_APPLIED: usize = 8;
 
 fn background() -> LoadedWorkspace {
-    LoadedWorkspace::from_slice("fuzz-background.json", BACKGROUND.as_bytes()).expect("the fuzz background workspace is valid")
+    LoadedWorkspace::from_slice("fuzz-background.json", BACKGROUND.as_bytes())
+        .expect("the fuzz background workspace is valid")
 }
 
 /// Bytes as a workspace file (plain or gzip JSON): parse, type, validate, then build the

@@ -2,11 +2,11 @@
 //! several subcommands are `#[command(flatten)]`ed into them.
 use std::path::PathBuf;
 
-use fitfleet_fleet::FleetArgs;
+use anyhow::bail;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fitfleet_engine::infer::TestStatistic;
-use anyhow::bail;
 use fitfleet_engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
+use fitfleet_fleet::FleetArgs;
 
 /// Hypothesis tests for every signal point of a published HistFactory likelihood (pyhf JSON),
 /// on this machine or on a fleet of workers.

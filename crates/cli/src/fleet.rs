@@ -4,16 +4,14 @@ use std::future::Future;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use fitfleet_fleet::store::{JobStatus, Store};
 use fitfleet_fleet::FleetConfig;
+use fitfleet_fleet::store::{JobStatus, Store};
 use fitfleet_protocol::JobId;
 
 /// Run a fleet command's future to its end.
 pub fn block_on<F: Future>(f: F) -> Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let rt =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     Ok(rt.block_on(f))
 }
 
@@ -29,11 +27,9 @@ pub fn job_id(text: &str) -> Result<JobId> {
 
 /// The job's record, or an error saying it is unknown.
 pub async fn job_status(store: &Store, job: &JobId) -> Result<JobStatus> {
-    store
-        .job_status(job)
-        .await
-        .with_context(|| format!("reading job {job}"))?
-        .with_context(|| format!("job {job} is unknown under key prefix {:?} (never submitted, or expired)", store.keys().prefix()))
+    store.job_status(job).await.with_context(|| format!("reading job {job}"))?.with_context(|| {
+        format!("job {job} is unknown under key prefix {:?} (never submitted, or expired)", store.keys().prefix())
+    })
 }
 
 /// "2h 03m", "4m 10s", "12.3 s".

@@ -199,11 +199,8 @@ fn workspace() -> Workspace {
     for (ci, (name, _)) in CHANNELS.iter().enumerate() {
         let [ttbar, wjets, diboson] = backgrounds(name);
         let signal_region = name.starts_with("SR");
-        let mut ttbar_mods = vec![Modifier {
-            name: "mu_Top".into(),
-            kind: "normfactor",
-            data: ModifierData::None(None),
-        }];
+        let mut ttbar_mods =
+            vec![Modifier { name: "mu_Top".into(), kind: "normfactor", data: ModifierData::None(None) }];
         if signal_region {
             ttbar_mods.push(normsys("ttbar_extrapolation", 1.12, 0.9));
         }

@@ -2,13 +2,13 @@
 //! and validates, the patchset belongs to it (pyhf's digest), every named patch exists, applies
 //! and gives a workspace that builds a model. Errors name the file, the patch and the JSON path.
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{bail, Context, Result};
-use fitfleet_protocol::{Limit, Limits, PatchValue, WorkspaceDigest};
+use anyhow::{Context, Result, bail};
 use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, Workspace};
+use fitfleet_protocol::{Limit, Limits, PatchValue, WorkspaceDigest};
 
 use crate::args::BatchInputArgs;
 
@@ -34,7 +34,8 @@ pub struct Prepared {
 impl Prepared {
     /// "BkgOnly.json + patchset.json (54 patches)" or "ws.json".
     pub fn describe(&self) -> String {
-        let name = |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name =
+            |p: &Path| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
         match &self.patchset_path {
             Some(ps) => {
                 let n = self.patches.len();
@@ -94,14 +95,21 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
         [] => {}
         [(_, reason)] => bail!("{reason}"),
         many => {
-            let shown: Vec<String> =
-                many.iter().take(SHOWN_FAILURES).map(|(i, reason)| format!("  {}: {reason}", chosen[*i].name())).collect();
+            let shown: Vec<String> = many
+                .iter()
+                .take(SHOWN_FAILURES)
+                .map(|(i, reason)| format!("  {}: {reason}", chosen[*i].name()))
+                .collect();
             bail!(
                 "{} of the {} patches cannot be fitted:\n{}{}",
                 many.len(),
                 chosen.len(),
                 shown.join("\n"),
-                if many.len() > SHOWN_FAILURES { format!("\n  ... and {} more", many.len() - SHOWN_FAILURES) } else { String::new() }
+                if many.len() > SHOWN_FAILURES {
+                    format!("\n  ... and {} more", many.len() - SHOWN_FAILURES)
+                } else {
+                    String::new()
+                }
             )
         }
     }
@@ -138,13 +146,11 @@ fn check_patches(
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(chosen.len()).max(1);
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(patch) = chosen.get(i) else { break };
-                let checked = set
-                    .apply_to(loaded, patch)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|ws| {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(patch) = chosen.get(i) else { break };
+                    let checked = set.apply_to(loaded, patch).map_err(anyhow::Error::from).and_then(|ws| {
                         check_model(&ws, settings, needs_poi).with_context(|| {
                             format!(
                                 "{}: patch {} ({} patches[{}]): cannot build the model",
@@ -155,8 +161,9 @@ fn check_patches(
                             )
                         })
                     });
-                if let Err(e) = checked {
-                    failures.lock().unwrap_or_else(|e| e.into_inner()).push((i, format!("{e:#}")));
+                    if let Err(e) = checked {
+                        failures.lock().unwrap_or_else(|e| e.into_inner()).push((i, format!("{e:#}")));
+                    }
                 }
             });
         }
@@ -179,7 +186,9 @@ fn check_model(ws: &Workspace, settings: &ModelSettings, needs_poi: bool) -> Res
 
 fn value(v: &fitfleet_engine::spec::PatchValue) -> PatchValue {
     match v {
-        fitfleet_engine::spec::PatchValue::Number(n) => n.as_f64().map_or_else(|| PatchValue::Text(n.to_string()), PatchValue::Number),
+        fitfleet_engine::spec::PatchValue::Number(n) => {
+            n.as_f64().map_or_else(|| PatchValue::Text(n.to_string()), PatchValue::Number)
+        }
         fitfleet_engine::spec::PatchValue::Text(s) => PatchValue::Text(s.clone()),
     }
 }

@@ -5,7 +5,6 @@ use anyhow::{Context, Result};
 use fitfleet_fleet::{FleetArgs, FleetConfig};
 use serde::{Deserialize, Serialize};
 
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct ClientSettings {

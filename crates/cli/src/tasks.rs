@@ -1,9 +1,9 @@
 //! From the command line's work options and a checked batch to the fleet's tasks: one per
 //! patch, or one per shard of pseudo-experiments per patch. `fitfleet submit` publishes them;
 //! `fitfleet run` processes the very same values in process.
-use anyhow::{bail, Result};
-use fitfleet_protocol::{JobId, Limit, Limits, Task, Work};
+use anyhow::{Result, bail};
 use fitfleet_engine::infer::Calculator;
+use fitfleet_protocol::{JobId, Limit, Limits, Task, Work};
 
 use crate::args::{CalcType, WorkArgs};
 use crate::prepare::Prepared;
@@ -13,7 +13,9 @@ use crate::prepare::Prepared;
 pub fn works(args: &WorkArgs) -> Result<Vec<Work>> {
     let works = plan(args)?;
     for w in &works {
-        w.check().map_err(|e| anyhow::anyhow!("the work asked for cannot run: {e} (--poi, --alpha, --scan, --toys-per-task)"))?;
+        w.check().map_err(|e| {
+            anyhow::anyhow!("the work asked for cannot run: {e} (--poi, --alpha, --scan, --toys-per-task)")
+        })?;
     }
     Ok(works)
 }
@@ -25,7 +27,9 @@ fn plan(args: &WorkArgs) -> Result<Vec<Work>> {
         bail!("--scan is for upper limits: add --upper-limit");
     }
     if toys && (args.upper_limit || args.fit || args.significance) {
-        bail!("--calctype toys is for hypothesis tests (CLs at --poi); upper limits, fits and significances are asymptotic");
+        bail!(
+            "--calctype toys is for hypothesis tests (CLs at --poi); upper limits, fits and significances are asymptotic"
+        );
     }
     if args.upper_limit {
         return Ok(vec![Work::UpperLimit {
@@ -66,7 +70,13 @@ pub fn describe(args: &WorkArgs) -> String {
     let stat = format!("{:?}", args.test.test_stat.test_stat).to_lowercase();
     if args.upper_limit {
         match &args.limit.scan {
-            Some(s) => format!("upper limits at {}% CL, scan {} to {} ({} points), {stat}", 100.0 * (1.0 - args.limit.alpha.alpha), s[0], s[1], s[2]),
+            Some(s) => format!(
+                "upper limits at {}% CL, scan {} to {} ({} points), {stat}",
+                100.0 * (1.0 - args.limit.alpha.alpha),
+                s[0],
+                s[1],
+                s[2]
+            ),
             None => format!("upper limits at {}% CL, {stat}", 100.0 * (1.0 - args.limit.alpha.alpha)),
         }
     } else if args.fit {
@@ -92,7 +102,14 @@ pub fn build(job: &JobId, prepared: &Prepared, works: &[Work]) -> Vec<Task> {
         .into_iter()
         .flat_map(|patch| {
             works.iter().map(move |work| {
-                Task::new(job.clone(), prepared.digest.clone(), patch.cloned(), prepared.settings.clone(), work.clone(), now)
+                Task::new(
+                    job.clone(),
+                    prepared.digest.clone(),
+                    patch.cloned(),
+                    prepared.settings.clone(),
+                    work.clone(),
+                    now,
+                )
             })
         })
         .collect()

@@ -94,7 +94,8 @@ mod tests {
             fitfleet_protocol::Work::Fit,
             0,
         );
-        let timings = Timings { queue_wait_s: 2.0 * fit_s, workspace_fetch_s: 0.0, compile_s: 0.5, model_cache_hit: hit, fit_s };
+        let timings =
+            Timings { queue_wait_s: 2.0 * fit_s, workspace_fetch_s: 0.0, compile_s: 0.5, model_cache_hit: hit, fit_s };
         TaskResult::failed(&task, "x", WorkerId { host: "h".into(), pid }, 1, timings)
     }
 

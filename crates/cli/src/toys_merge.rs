@@ -3,8 +3,8 @@
 //! with its CLs, as an asymptotic hypotest's entry.
 use std::collections::{BTreeMap, HashMap};
 
-use fitfleet_protocol::{Outcome, Status, TaskResult};
 use fitfleet_engine::infer::calculators::toys;
+use fitfleet_protocol::{Outcome, Status, TaskResult};
 
 use crate::results::{self, Entry, ResultsDoc};
 
@@ -12,7 +12,11 @@ use crate::results::{self, Entry, ResultsDoc};
 /// name, `None` for the workspace alone, how many shards the job has), each patch's shards
 /// merge into one entry; a patch whose shards are not all in yet is left out (partial
 /// results show complete patches only). Other jobs: [`results::document`].
-pub fn document(results: &[TaskResult], labels: &[String], toy_shards: Option<&HashMap<Option<String>, usize>>) -> ResultsDoc {
+pub fn document(
+    results: &[TaskResult],
+    labels: &[String],
+    toy_shards: Option<&HashMap<Option<String>, usize>>,
+) -> ResultsDoc {
     let Some(expected) = toy_shards else {
         return results::document(results, labels);
     };

@@ -14,7 +14,12 @@ fn submit(cfg: &fitfleet_fleet::FleetConfig, extra: &[&str]) -> String {
 
 fn submit_patchset(cfg: &fitfleet_fleet::FleetConfig, patchset: &std::path::Path, extra: &[&str]) -> String {
     let (out, stdout, stderr) = common::run(
-        common::fitfleet(Some(cfg)).arg("submit").arg(common::pallet_workspace()).arg("--patchset").arg(patchset).args(extra),
+        common::fitfleet(Some(cfg))
+            .arg("submit")
+            .arg(common::pallet_workspace())
+            .arg("--patchset")
+            .arg(patchset)
+            .args(extra),
     );
     assert!(out.status.success(), "submit failed: {stderr}");
     let job = stdout.trim().to_string();
@@ -28,9 +33,8 @@ fn ok(cmd: &mut Command) -> String {
     stdout
 }
 
-const PATCHES: [&str; 8] = [
-    "--patch", "SIG_300_0", "--patch", "SIG_500_100", "--patch", "SIG_700_200", "--patch", "SIG_1100_0",
-];
+const PATCHES: [&str; 8] =
+    ["--patch", "SIG_300_0", "--patch", "SIG_500_100", "--patch", "SIG_700_200", "--patch", "SIG_1100_0"];
 
 #[test]
 fn submit_work_wait_and_results_round_trip() {
@@ -45,7 +49,8 @@ fn submit_work_wait_and_results_round_trip() {
     assert!(status.contains("tasks     4: 0 succeeded, 0 failed, 4 remaining"), "{status}");
 
     // Partial results before any worker: an empty document.
-    let partial: BTreeMap<String, Value> = serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
+    let partial: BTreeMap<String, Value> =
+        serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
     assert!(partial.is_empty());
 
     let worker = common::TestWorker::start(&cfg);
@@ -61,7 +66,8 @@ fn submit_work_wait_and_results_round_trip() {
     assert!(status.contains("per task  median of 4: queue wait"), "{status}");
     assert!(status.contains("cache     0 of 4 models from a worker's cache (0%), 1 worker"), "{status}");
 
-    let doc: BTreeMap<String, Value> = serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
+    let doc: BTreeMap<String, Value> =
+        serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
     assert_eq!(doc.keys().collect::<Vec<_>>(), ["SIG_1100_0", "SIG_300_0", "SIG_500_100", "SIG_700_200"]);
     for e in doc.values() {
         assert_eq!(e["status"], "succeeded");
@@ -93,7 +99,20 @@ fn submit_work_wait_and_results_round_trip() {
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(
         rows[0],
-        ["patch", "m1", "m2", "CLs_obs", "CLs_exp_m2", "CLs_exp_m1", "CLs_exp_0", "CLs_exp_p1", "CLs_exp_p2", "fit_time", "status", "reason"]
+        [
+            "patch",
+            "m1",
+            "m2",
+            "CLs_obs",
+            "CLs_exp_m2",
+            "CLs_exp_m1",
+            "CLs_exp_0",
+            "CLs_exp_p1",
+            "CLs_exp_p2",
+            "fit_time",
+            "status",
+            "reason"
+        ]
     );
     assert_eq!(rows.len(), 5);
     assert_eq!(&rows[2][..3], ["SIG_300_0", "300", "0"]);
@@ -124,7 +143,8 @@ fn toys_are_sharded_by_submit_and_merged_by_results() {
     let worker = common::TestWorker::start(&cfg);
     ok(common::fitfleet(Some(&cfg)).args(["wait", &job]));
     drop(worker);
-    let doc: BTreeMap<String, Value> = serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
+    let doc: BTreeMap<String, Value> =
+        serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
     assert_eq!(doc.len(), 1, "{doc:?}");
     let fleet = &doc["SIG_600_0"];
     assert_eq!(fleet["status"], "succeeded");
@@ -163,7 +183,8 @@ fn cancel_ends_the_job_and_wait_says_so() {
     let worker = common::TestWorker::start(&cfg);
     common::wait_tasks_in_queue(&cfg, 0);
     drop(worker);
-    let doc: BTreeMap<String, Value> = serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
+    let doc: BTreeMap<String, Value> =
+        serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
     assert!(doc.is_empty(), "{doc:?}");
 }
 
@@ -189,7 +210,8 @@ fn failed_tasks_show_in_wait_status_and_results() {
     common::require_services(&cfg);
     let dir = tempfile::tempdir().unwrap();
     let patchset = patchset_with_a_broken_signal(dir.path(), "SIG_400_0");
-    let job = submit_patchset(&cfg, &patchset, &["--patch", "SIG_300_0", "--patch", "SIG_400_0", "--patch", "SIG_500_0"]);
+    let job =
+        submit_patchset(&cfg, &patchset, &["--patch", "SIG_300_0", "--patch", "SIG_400_0", "--patch", "SIG_500_0"]);
     let worker = common::TestWorker::start(&cfg);
     let (out, _, stderr) = common::run(common::fitfleet(Some(&cfg)).args(["wait", &job]));
     drop(worker);
@@ -202,7 +224,8 @@ fn failed_tasks_show_in_wait_status_and_results() {
     assert!(status.contains("failures  1 task, 1 reason:"), "{status}");
     assert!(status.contains(&format!("1 x {why}  (SIG_400_0)")), "{status}");
 
-    let doc: BTreeMap<String, Value> = serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
+    let doc: BTreeMap<String, Value> =
+        serde_json::from_str(&ok(common::fitfleet(Some(&cfg)).args(["results", &job]))).unwrap();
     assert_eq!(doc["SIG_400_0"]["status"], "failed");
     assert_eq!(doc["SIG_400_0"]["reason"], why);
     assert!(doc["SIG_400_0"].get("CLs_obs").is_none());

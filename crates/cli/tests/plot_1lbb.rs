@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use fitfleet_protocol::PatchValue;
 use candle_core::Device;
 use fitfleet::plot::{self, PlotOptions, Polyline};
 use fitfleet::results::{Entry, ResultsDoc};
@@ -17,6 +16,7 @@ use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests};
 use fitfleet_engine::infer::{FitOptions, TestStatistic};
 use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, PatchedWorkspace};
+use fitfleet_protocol::PatchValue;
 
 fn reference_dir() -> PathBuf {
     let (dir, how) = match std::env::var_os("FITFLEET_REFERENCE") {
@@ -72,8 +72,8 @@ fn hypotest(bkg: &LoadedWorkspace, set: &PatchSet, name: &str, labels: &[String]
     let model = Model::new(&patched.workspace, &ModelSettings::default()).expect("model");
     let compiled = CompiledModel::new(&model, &Device::Cpu).expect("compiled model");
     let data = compiled.config().observed_data.clone();
-    let calc = AsymptoticCalculator::new(&compiled, &data, TestStatistic::QmuTilde, &FitOptions::default())
-        .expect("fits");
+    let calc =
+        AsymptoticCalculator::new(&compiled, &data, TestStatistic::QmuTilde, &FitOptions::default()).expect("fits");
     let r = calc.hypotests(&[1.0]).expect("hypotest").remove(0);
     let values = set
         .get(name)
@@ -99,8 +99,7 @@ fn out_dir() -> tempfile::TempDir {
 
 /// Where the segment a-b crosses polyline `l`, if it does.
 fn crosses(a: (f64, f64), b: (f64, f64), l: &Polyline) -> bool {
-    let cross =
-        |o: (f64, f64), p: (f64, f64), q: (f64, f64)| (p.0 - o.0) * (q.1 - o.1) - (p.1 - o.1) * (q.0 - o.0);
+    let cross = |o: (f64, f64), p: (f64, f64), q: (f64, f64)| (p.0 - o.0) * (q.1 - o.1) - (p.1 - o.1) * (q.0 - o.0);
     l.windows(2).any(|w| {
         let (p, q) = (w[0], w[1]);
         let d1 = cross(p, q, a);
@@ -116,12 +115,8 @@ fn png_is_well_formed_and_of_the_asked_size() {
     let doc = lbb();
     let dir = out_dir();
     let path = dir.path().join("1lbb.png");
-    let opts = PlotOptions {
-        width: 1000,
-        height: 760,
-        title: Some("ATLAS 1Lbb, fitfleet".into()),
-        ..Default::default()
-    };
+    let opts =
+        PlotOptions { width: 1000, height: 760, title: Some("ATLAS 1Lbb, fitfleet".into()), ..Default::default() };
     let c = plot::contour(doc, &path, &opts).expect("contour plot");
     assert_eq!(c.points.len(), 125);
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
@@ -141,11 +136,7 @@ fn png_is_well_formed_and_of_the_asked_size() {
     if let Some(save) = std::env::var_os("FITFLEET_SAVE_PLOTS") {
         std::fs::create_dir_all(&save).unwrap();
         std::fs::copy(&path, Path::new(&save).join("1lbb-contour.png")).unwrap();
-        std::fs::write(
-            Path::new(&save).join("1lbb-results.json"),
-            serde_json::to_string_pretty(doc).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(Path::new(&save).join("1lbb-results.json"), serde_json::to_string_pretty(doc).unwrap()).unwrap();
     }
 }
 
@@ -181,8 +172,7 @@ fn svg_parses_and_holds_the_curves_and_texts() {
     let red_lines = svg
         .descendants()
         .filter(|n| {
-            n.has_tag_name("polyline")
-                && n.attribute("stroke").is_some_and(|s| s.eq_ignore_ascii_case("#C80000"))
+            n.has_tag_name("polyline") && n.attribute("stroke").is_some_and(|s| s.eq_ignore_ascii_case("#C80000"))
         })
         .count();
     assert!(red_lines >= 1, "no observed contour polyline");
@@ -272,8 +262,7 @@ fn partial_results_still_draw() {
         }
     }
     let dir = out_dir();
-    let c =
-        plot::contour(&doc, &dir.path().join("partial.svg"), &PlotOptions::default()).expect("contour plot");
+    let c = plot::contour(&doc, &dir.path().join("partial.svg"), &PlotOptions::default()).expect("contour plot");
     assert_eq!(c.failed(), 42);
     assert!(!c.observed.is_empty());
     let text = std::fs::read_to_string(dir.path().join("partial.svg")).unwrap();
@@ -281,8 +270,7 @@ fn partial_results_still_draw() {
     roxmltree::Document::parse(&text).expect("well-formed");
     // Only three points left: no contour, but still a figure.
     let few: ResultsDoc = lbb().iter().take(2).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let c = plot::contour(&few, &dir.path().join("few.png"), &PlotOptions::default())
-        .expect("a figure of two points");
+    let c = plot::contour(&few, &dir.path().join("few.png"), &PlotOptions::default()).expect("a figure of two points");
     assert!(c.observed.is_empty() && !c.notes.is_empty());
 }
 

@@ -2,10 +2,10 @@
 //! hand-made scans for the choice of entry and the errors.
 use std::path::{Path, PathBuf};
 
-use fitfleet_protocol::PatchValue;
 use fitfleet::plot::{self, Drawn, PlotKind, PlotOptions};
 use fitfleet::results::{Entry, ResultsDoc};
 use fitfleet_engine::infer::{ScanPoint, UpperLimitResult};
+use fitfleet_protocol::PatchValue;
 
 fn reference_dir() -> PathBuf {
     let (dir, how) = match std::env::var_os("FITFLEET_REFERENCE") {
@@ -78,8 +78,7 @@ fn an_engine_scan_of_a_1lbb_point_draws_its_brazil_band() {
     let model = Model::new(&patched.workspace, &ModelSettings::default()).unwrap();
     let compiled = CompiledModel::new(&model, &Device::Cpu).unwrap();
     let data = compiled.config().observed_data.clone();
-    let calc =
-        AsymptoticCalculator::new(&compiled, &data, TestStatistic::QmuTilde, &FitOptions::default()).unwrap();
+    let calc = AsymptoticCalculator::new(&compiled, &data, TestStatistic::QmuTilde, &FitOptions::default()).unwrap();
     let options = UpperLimitOptions { scan: Some(intervals::linspace(0.0, 4.0, 41)), ..Default::default() };
     let ul = fitfleet_engine::infer::upper_limit(&calc, &options).unwrap();
     assert!(
@@ -93,10 +92,7 @@ fn an_engine_scan_of_a_1lbb_point_draws_its_brazil_band() {
     let out = tempfile::tempdir().unwrap();
     // Chosen automatically: the only entry with a scan.
     let png = out.path().join("brazil.png");
-    assert_eq!(
-        plot::plot(&doc, &png, &PlotOptions::default()).unwrap(),
-        Drawn::Brazil("C1N2_Wh_hbb_900_0".into())
-    );
+    assert_eq!(plot::plot(&doc, &png, &PlotOptions::default()).unwrap(), Drawn::Brazil("C1N2_Wh_hbb_900_0".into()));
     assert_eq!(decode_png(&png), (1100, 800));
     if let Some(save) = std::env::var_os("FITFLEET_SAVE_PLOTS") {
         std::fs::create_dir_all(&save).unwrap();

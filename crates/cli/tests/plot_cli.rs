@@ -3,8 +3,8 @@
 //! ellipse.
 use std::process::Command;
 
-use fitfleet_protocol::PatchValue;
 use fitfleet::results::{Entry, ResultsDoc};
+use fitfleet_protocol::PatchValue;
 
 /// log10 CLs on the made-up grid.
 fn log_cls(x: f64, y: f64) -> f64 {
@@ -60,12 +60,8 @@ fn plot_writes_the_contour_and_says_what_it_drew() {
     assert!(stderr.contains("contour over mC1 and mN1") && stderr.contains("(1 failed)"), "{stderr}");
     let text = std::fs::read_to_string(&out).unwrap();
     let svg = roxmltree::Document::parse(&text).expect("well-formed SVG");
-    let texts: Vec<&str> = svg
-        .descendants()
-        .filter(|n| n.has_tag_name("text"))
-        .filter_map(|n| n.text())
-        .map(str::trim)
-        .collect();
+    let texts: Vec<&str> =
+        svg.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).map(str::trim).collect();
     assert!(texts.contains(&"Made-up grid") && texts.contains(&"mC1") && texts.contains(&"mN1"), "{texts:?}");
 
     // The expected contour lies on the ellipse log_cls = log10 0.05 within a grid spacing.
@@ -93,15 +89,7 @@ fn plot_writes_the_contour_and_says_what_it_drew() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(png.is_file());
-    let o = fitfleet(&[
-        "plot",
-        "--results",
-        results.to_str().unwrap(),
-        "--out",
-        png.to_str().unwrap(),
-        "--x",
-        "m9",
-    ]);
+    let o = fitfleet(&["plot", "--results", results.to_str().unwrap(), "--out", png.to_str().unwrap(), "--x", "m9"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no label \"m9\""));
 }
@@ -117,18 +105,7 @@ fn export_writes_the_harvest_list() {
     let list = h.as_array().unwrap();
     assert_eq!(list.len(), doc().len());
     for o in list {
-        for k in [
-            "CLs",
-            "CLsexp",
-            "clsd1s",
-            "clsd2s",
-            "clsu1s",
-            "clsu2s",
-            "mC1",
-            "mN1",
-            "fitstatus",
-            "failedstatus",
-        ] {
+        for k in ["CLs", "CLsexp", "clsd1s", "clsd2s", "clsu1s", "clsu2s", "mC1", "mN1", "fitstatus", "failedstatus"] {
             assert!(o.get(k).is_some(), "{k} missing in {o}");
         }
     }

@@ -106,5 +106,8 @@ fn wait_resumes_after_a_redis_restart() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("all 3 tasks succeeded"), "{stderr}");
-    assert!(stderr.contains("lost the progress stream") || stderr.contains("cannot reach Redis"), "it noticed: {stderr}");
+    assert!(
+        stderr.contains("lost the progress stream") || stderr.contains("cannot reach Redis"),
+        "it noticed: {stderr}"
+    );
 }

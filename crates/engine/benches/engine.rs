@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
-use fitfleet_engine::infer::calculators::{toys, AsymptoticCalculator, Hypotests};
+use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests, toys};
 use fitfleet_engine::infer::minimize;
-use fitfleet_engine::infer::{fit, upper_limit, FitOptions, TestStatistic, UpperLimitOptions};
+use fitfleet_engine::infer::{FitOptions, TestStatistic, UpperLimitOptions, fit, upper_limit};
 use fitfleet_engine::model::{Model, ModelSettings};
 
 fn reference() -> PathBuf {
@@ -46,10 +46,7 @@ fn measure(case: &str, what: &str, runs: usize, mut f: impl FnMut()) {
             t.elapsed().as_secs_f64()
         })
         .collect();
-    println!(
-        "{}",
-        serde_json::json!({"case": case, "what": what, "median_s": median(times.clone()), "runs": runs})
-    );
+    println!("{}", serde_json::json!({"case": case, "what": what, "median_s": median(times.clone()), "runs": runs}));
 }
 
 fn main() {
@@ -57,9 +54,19 @@ fn main() {
     let quick = std::env::var_os("FITFLEET_BENCH_QUICK").is_some();
     let runs = |n: usize| if quick { n.div_ceil(4).max(1) } else { n };
     let cases = [
-        ("1lbb_C1N2_Wh_hbb_1000_0", "atlas-susy-2019-08-1lbb/BkgOnly.json", Some("atlas-susy-2019-08-1lbb/patchset.json"), Some("C1N2_Wh_hbb_1000_0")),
+        (
+            "1lbb_C1N2_Wh_hbb_1000_0",
+            "atlas-susy-2019-08-1lbb/BkgOnly.json",
+            Some("atlas-susy-2019-08-1lbb/patchset.json"),
+            Some("C1N2_Wh_hbb_1000_0"),
+        ),
         ("tttt", "atlas-tttt/workspace.json", None, None),
-        ("erjr_ERJR_350p0_200p0", "atlas-susy-2018-06-3l-erjr/BkgOnly.json", Some("atlas-susy-2018-06-3l-erjr/patchset.json"), Some("ERJR_350p0_200p0")),
+        (
+            "erjr_ERJR_350p0_200p0",
+            "atlas-susy-2018-06-3l-erjr/BkgOnly.json",
+            Some("atlas-susy-2018-06-3l-erjr/patchset.json"),
+            Some("ERJR_350p0_200p0"),
+        ),
     ];
     for (case, ws, ps, patch) in cases {
         let model = compile(ws, ps, patch);
@@ -91,7 +98,9 @@ fn main() {
             let start = fitfleet_engine::infer::mle::suggested_start(&model);
             let h = [minimize::expected_curvature(&model, &start.x).unwrap()];
             let bounds = &model.config().suggested_bounds;
-            let m = minimize::minimize_from_curvatures(&model, &obs, &[start], bounds, &h, None, &FitOptions::default()).unwrap();
+            let m =
+                minimize::minimize_from_curvatures(&model, &obs, &[start], bounds, &h, None, &FitOptions::default())
+                    .unwrap();
             m.into_iter().next().unwrap()
         };
         let bfgs = fit_bfgs();
@@ -123,13 +132,15 @@ fn main() {
         );
         if model.config().poi_index.is_some() {
             measure(case, "hypotest", runs(12), || {
-                let calc = AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &FitOptions::default()).unwrap();
+                let calc =
+                    AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &FitOptions::default()).unwrap();
                 calc.hypotests(&[1.0]).unwrap();
             });
         }
         if case.starts_with("1lbb") {
             measure(case, "upper_limit", runs(3), || {
-                let calc = AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &FitOptions::default()).unwrap();
+                let calc =
+                    AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &FitOptions::default()).unwrap();
                 upper_limit(&calc, &UpperLimitOptions::default()).unwrap();
             });
         }

@@ -39,7 +39,10 @@ fn main() {
     }
     for (what, v) in [
         ("apply the patch to the JSON (type, validate)", general),
-        ("apply the patch to the typed workspace (validate)", apply), ("build the model", model), ("lower to tensors", lower)] {
+        ("apply the patch to the typed workspace (validate)", apply),
+        ("build the model", model),
+        ("lower to tensors", lower),
+    ] {
         println!("{what}: median {:.2} ms over {} patches", median(v) * 1e3, n.min(set.len()));
     }
 }

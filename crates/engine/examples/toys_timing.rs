@@ -10,7 +10,14 @@ fn main() {
     let data = cm.config().observed_data.clone();
     let t = std::time::Instant::now();
     let shard = fitfleet_engine::infer::calculators::toys::shard(
-        &cm, &data, 1.0, fitfleet_engine::infer::TestStatistic::QmuTilde, 1, 0, n as u64, &Default::default(),
+        &cm,
+        &data,
+        1.0,
+        fitfleet_engine::infer::TestStatistic::QmuTilde,
+        1,
+        0,
+        n as u64,
+        &Default::default(),
     )
     .unwrap();
     let r = fitfleet_engine::infer::calculators::toys::result(std::slice::from_ref(&shard)).unwrap();

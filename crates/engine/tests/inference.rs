@@ -5,8 +5,8 @@ mod common;
 
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
-use fitfleet_engine::infer::calculators::{toys, AsymptoticCalculator, Hypotests};
-use fitfleet_engine::infer::{fit, intervals, upper_limit, FitOptions, TestStatistic, UpperLimitOptions};
+use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests, toys};
+use fitfleet_engine::infer::{FitOptions, TestStatistic, UpperLimitOptions, fit, intervals, upper_limit};
 use fitfleet_engine::model::{Model, ModelSettings};
 use serde_json::json;
 
@@ -53,7 +53,8 @@ fn data_below_background_gives_a_negative_mu_hat_and_bounded_qtilde() {
 #[test]
 fn limits_are_found_when_cls_at_zero_is_undefined() {
     let dir = common::reference_dir();
-    let ws = fitfleet_engine::spec::Workspace::from_path(dir.join("pyhf-validation/1bin_lumi_mu1/workspace.json")).unwrap();
+    let ws =
+        fitfleet_engine::spec::Workspace::from_path(dir.join("pyhf-validation/1bin_lumi_mu1/workspace.json")).unwrap();
     let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
     let data = model.config().observed_data.clone();
     let calc = AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &FitOptions::default()).unwrap();

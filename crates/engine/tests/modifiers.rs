@@ -4,7 +4,7 @@ use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::model::{Constraint, HistosysInterp, Model, ModelSettings, NormsysInterp};
 use fitfleet_engine::spec::Workspace;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// A one-channel workspace with a signal and a background sample.
 fn workspace(signal_mods: Value, background_mods: Value, parameters: Value) -> Workspace {
@@ -90,9 +90,14 @@ fn histosys_adds_interpolated_shape_deltas() {
 
 #[test]
 fn lumi_takes_its_configuration_from_the_measurement() {
-    let lumi = json!([{"name": "mu", "type": "normfactor", "data": null}, {"name": "lumi", "type": "lumi", "data": null}]);
-    let pars = json!([{"name": "lumi", "auxdata": [1.0], "sigmas": [0.017], "bounds": [[0.915, 1.085]], "inits": [1.0]}]);
-    let (m, c) = build(&workspace(lumi, json!([{"name": "lumi", "type": "lumi", "data": null}]), pars), &ModelSettings::default());
+    let lumi =
+        json!([{"name": "mu", "type": "normfactor", "data": null}, {"name": "lumi", "type": "lumi", "data": null}]);
+    let pars =
+        json!([{"name": "lumi", "auxdata": [1.0], "sigmas": [0.017], "bounds": [[0.915, 1.085]], "inits": [1.0]}]);
+    let (m, c) = build(
+        &workspace(lumi, json!([{"name": "lumi", "type": "lumi", "data": null}]), pars),
+        &ModelSettings::default(),
+    );
     assert_eq!(m.par_names(), ["lumi", "mu"]);
     assert_eq!(m.auxdata(), [1.0]);
     assert_close(&rates(&m, &c, &[("lumi", 1.05)]), &[55.0 * 1.05, 70.0 * 1.05]);

@@ -11,7 +11,7 @@
 mod common;
 
 use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests};
-use fitfleet_engine::infer::{fit, upper_limit, FitOptions, UpperLimitOptions};
+use fitfleet_engine::infer::{FitOptions, UpperLimitOptions, fit, upper_limit};
 use serde_json::Value;
 
 /// Cases (id prefix, interpolation) where fitfleet finds a minimum deeper than pyhf's by at

@@ -99,18 +99,13 @@ fn reference_workspaces_digest_like_python() {
             name != "patchset.json" && name != "cases.json" && !name.ends_with("-cases.json")
         })
         .collect();
-    assert!(
-        files.len() >= 20,
-        "expected the reference workspaces in {}",
-        dir.display()
-    );
+    assert!(files.len() >= 20, "expected the reference workspaces in {}", dir.display());
     let refs: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
     let expected = common::python_digests(&refs);
     assert_eq!(expected.len(), files.len());
     for (file, expected) in files.iter().zip(expected) {
         let bytes = std::fs::read(file).expect("reads");
-        let value =
-            parse_value(&file.display().to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
+        let value = parse_value(&file.display().to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(digest(&value), expected, "{}", file.display());
     }
 }
@@ -118,23 +113,12 @@ fn reference_workspaces_digest_like_python() {
 #[test]
 fn patchsets_record_the_digest_of_their_workspace() {
     let dir = common::reference_dir();
-    let patchsets: Vec<_> = common::json_files(&dir)
-        .into_iter()
-        .filter(|f| f.file_name().is_some_and(|n| n == "patchset.json"))
-        .collect();
-    assert!(
-        patchsets.len() >= 5,
-        "expected the reference patchsets in {}",
-        dir.display()
-    );
+    let patchsets: Vec<_> =
+        common::json_files(&dir).into_iter().filter(|f| f.file_name().is_some_and(|n| n == "patchset.json")).collect();
+    assert!(patchsets.len() >= 5, "expected the reference patchsets in {}", dir.display());
     for path in patchsets {
         let set = PatchSet::from_path(&path).unwrap_or_else(|e| panic!("{e}"));
-        let recorded = set
-            .metadata
-            .digests
-            .sha256
-            .clone()
-            .expect("a sha256 digest");
+        let recorded = set.metadata.digests.sha256.clone().expect("a sha256 digest");
         let ws_path = path.with_file_name("BkgOnly.json");
         let bytes = std::fs::read(&ws_path).expect("reads the background-only workspace");
         let value = parse_value("BkgOnly.json", &bytes).unwrap_or_else(|e| panic!("{e}"));

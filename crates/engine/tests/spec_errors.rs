@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::Path;
 
 use fitfleet_engine::spec::{
-    LoadedWorkspace, PatchSet, PatchValue, PatchedWorkspace, SpecError, SpecErrorKind, Workspace,
-    digest, load_workspace_with_patch,
+    LoadedWorkspace, PatchSet, PatchValue, PatchedWorkspace, SpecError, SpecErrorKind, Workspace, digest,
+    load_workspace_with_patch,
 };
 use serde_json::{Value, json};
 
@@ -25,23 +25,19 @@ fn error_after(edit: impl FnOnce(&mut Value)) -> SpecError {
 }
 
 fn at<'a>(v: &'a mut Value, pointer: &str) -> &'a mut Value {
-    v.pointer_mut(pointer)
-        .unwrap_or_else(|| panic!("no {pointer} in the test workspace"))
+    v.pointer_mut(pointer).unwrap_or_else(|| panic!("no {pointer} in the test workspace"))
 }
 
 fn assert_problem(e: &SpecError, kind: SpecErrorKind, line: &str) {
     let text = e.to_string();
     assert_eq!(e.kind, kind, "{text}");
-    assert!(
-        text.lines().any(|l| l.starts_with(line)),
-        "expected a line starting with\n  {line}\ngot\n{text}"
-    );
+    assert!(text.lines().any(|l| l.starts_with(line)), "expected a line starting with\n  {line}\ngot\n{text}");
 }
 
 #[test]
 fn the_small_workspace_is_valid() {
-    let loaded = LoadedWorkspace::from_slice("ws.json", &bytes(&common::small_workspace()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let loaded =
+        LoadedWorkspace::from_slice("ws.json", &bytes(&common::small_workspace())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.workspace.channels.len(), 2);
     assert_eq!(loaded.digest, digest(&common::small_workspace()));
 }
@@ -50,50 +46,29 @@ fn the_small_workspace_is_valid() {
 fn bad_json_gives_line_and_column() {
     let text = "{\n  \"channels\": [\n    {\"name\": \"SR\", \"samples\": [}\n  ]\n}\n";
     let e = Workspace::from_slice("BkgOnly.json", text.as_bytes()).unwrap_err();
-    assert_problem(
-        &e,
-        SpecErrorKind::Syntax,
-        "BkgOnly.json: channels[0].samples",
-    );
+    assert_problem(&e, SpecErrorKind::Syntax, "BkgOnly.json: channels[0].samples");
     assert!(e.to_string().contains("at line 3 column"), "{e}");
 }
 
 #[test]
 fn empty_input_is_bad_json() {
     let e = Workspace::from_slice("empty.json", b"").unwrap_err();
-    assert_problem(
-        &e,
-        SpecErrorKind::Syntax,
-        "empty.json: not valid JSON: EOF while parsing",
-    );
+    assert_problem(&e, SpecErrorKind::Syntax, "empty.json: not valid JSON: EOF while parsing");
 }
 
 #[test]
 fn missing_field_names_its_object() {
     let e = error_after(|ws| {
-        at(ws, "/channels/0/samples/1")
-            .as_object_mut()
-            .unwrap()
-            .remove("modifiers");
+        at(ws, "/channels/0/samples/1").as_object_mut().unwrap().remove("modifiers");
     });
-    assert_problem(
-        &e,
-        SpecErrorKind::Format,
-        "ws.json: channels[0].samples[1]: missing field `modifiers`",
-    );
+    assert_problem(&e, SpecErrorKind::Format, "ws.json: channels[0].samples[1]: missing field `modifiers`");
 }
 
 #[test]
 fn wrong_type_names_the_value() {
     let e = error_after(|ws| *at(ws, "/channels/0/samples/0/data/1") = json!("ten"));
-    assert_problem(
-        &e,
-        SpecErrorKind::Format,
-        "ws.json: channels[0].samples[0].data[1]: invalid type: string \"ten\"",
-    );
-    let e = error_after(|ws| {
-        *at(ws, "/measurements/0/config/parameters/1/bounds/0") = json!([0, 1, 2])
-    });
+    assert_problem(&e, SpecErrorKind::Format, "ws.json: channels[0].samples[0].data[1]: invalid type: string \"ten\"");
+    let e = error_after(|ws| *at(ws, "/measurements/0/config/parameters/1/bounds/0") = json!([0, 1, 2]));
     assert_problem(
         &e,
         SpecErrorKind::Format,
@@ -104,21 +79,14 @@ fn wrong_type_names_the_value() {
 #[test]
 fn unknown_field_is_an_error() {
     let e = error_after(|ws| {
-        ws.as_object_mut()
-            .unwrap()
-            .insert("channel".into(), json!([]));
+        ws.as_object_mut().unwrap().insert("channel".into(), json!([]));
     });
-    assert_problem(
-        &e,
-        SpecErrorKind::Format,
-        "ws.json: channel: unknown field `channel`",
-    );
+    assert_problem(&e, SpecErrorKind::Format, "ws.json: channel: unknown field `channel`");
 }
 
 #[test]
 fn unknown_modifier_type_points_at_type() {
-    let e =
-        error_after(|ws| *at(ws, "/channels/0/samples/1/modifiers/3/type") = json!("shapesyst"));
+    let e = error_after(|ws| *at(ws, "/channels/0/samples/1/modifiers/3/type") = json!("shapesyst"));
     assert_problem(
         &e,
         SpecErrorKind::Format,
@@ -128,24 +96,16 @@ fn unknown_modifier_type_points_at_type() {
 
 #[test]
 fn bad_modifier_data_points_inside_data() {
-    let e =
-        error_after(|ws| *at(ws, "/channels/0/samples/1/modifiers/1/data/hi_data/2") = json!(null));
+    let e = error_after(|ws| *at(ws, "/channels/0/samples/1/modifiers/1/data/hi_data/2") = json!(null));
     assert_problem(
         &e,
         SpecErrorKind::Format,
         "ws.json: channels[0].samples[1].modifiers[1].data.hi_data[2]: invalid type: null",
     );
     let e = error_after(|ws| {
-        at(ws, "/channels/0/samples/1/modifiers/0/data")
-            .as_object_mut()
-            .unwrap()
-            .remove("hi");
+        at(ws, "/channels/0/samples/1/modifiers/0/data").as_object_mut().unwrap().remove("hi");
     });
-    assert_problem(
-        &e,
-        SpecErrorKind::Format,
-        "ws.json: channels[0].samples[1].modifiers[0].data: missing field `hi`",
-    );
+    assert_problem(&e, SpecErrorKind::Format, "ws.json: channels[0].samples[1].modifiers[0].data: missing field `hi`");
     let e = error_after(|ws| *at(ws, "/channels/0/samples/0/modifiers/0/data") = json!([1.0]));
     assert_problem(
         &e,
@@ -157,10 +117,7 @@ fn bad_modifier_data_points_inside_data() {
 #[test]
 fn histosys_with_wrong_bin_count() {
     let e = error_after(|ws| {
-        at(ws, "/channels/0/samples/1/modifiers/1/data/hi_data")
-            .as_array_mut()
-            .unwrap()
-            .pop();
+        at(ws, "/channels/0/samples/1/modifiers/1/data/hi_data").as_array_mut().unwrap().pop();
     });
     assert_problem(
         &e,
@@ -172,14 +129,8 @@ fn histosys_with_wrong_bin_count() {
 #[test]
 fn staterror_and_shapesys_with_wrong_bin_count() {
     let e = error_after(|ws| {
-        at(ws, "/channels/0/samples/1/modifiers/2/data")
-            .as_array_mut()
-            .unwrap()
-            .push(json!(1.0));
-        at(ws, "/channels/0/samples/1/modifiers/3/data")
-            .as_array_mut()
-            .unwrap()
-            .pop();
+        at(ws, "/channels/0/samples/1/modifiers/2/data").as_array_mut().unwrap().push(json!(1.0));
+        at(ws, "/channels/0/samples/1/modifiers/3/data").as_array_mut().unwrap().pop();
     });
     assert_problem(
         &e,
@@ -196,16 +147,9 @@ fn staterror_and_shapesys_with_wrong_bin_count() {
 #[test]
 fn samples_of_a_channel_have_the_same_bins() {
     let e = error_after(|ws| {
-        at(ws, "/channels/0/samples/1/data")
-            .as_array_mut()
-            .unwrap()
-            .push(json!(1.0));
+        at(ws, "/channels/0/samples/1/data").as_array_mut().unwrap().push(json!(1.0));
     });
-    assert_problem(
-        &e,
-        SpecErrorKind::Invalid,
-        "ws.json: channels[0].samples[1].data: 4 bins, but sample \"signal\"",
-    );
+    assert_problem(&e, SpecErrorKind::Invalid, "ws.json: channels[0].samples[1].data: 4 bins, but sample \"signal\"");
 }
 
 #[test]
@@ -213,11 +157,7 @@ fn observation_with_wrong_bin_count() {
     let e = error_after(|ws| {
         at(ws, "/observations/0/data").as_array_mut().unwrap().pop();
     });
-    assert_problem(
-        &e,
-        SpecErrorKind::Invalid,
-        "ws.json: observations[0].data: 2 values for 3 bins of channel \"SR\"",
-    );
+    assert_problem(&e, SpecErrorKind::Invalid, "ws.json: observations[0].data: 2 values for 3 bins of channel \"SR\"");
 }
 
 #[test]
@@ -247,33 +187,17 @@ fn observations_must_match_the_channels() {
 #[test]
 fn negative_observed_counts() {
     let e = error_after(|ws| *at(ws, "/observations/0/data/2") = json!(-1));
-    assert_problem(
-        &e,
-        SpecErrorKind::Invalid,
-        "ws.json: observations[0].data[2]: negative observed count -1",
-    );
+    assert_problem(&e, SpecErrorKind::Invalid, "ws.json: observations[0].data[2]: negative observed count -1");
 }
 
 #[test]
 fn version_and_empty_lists() {
     let e = error_after(|ws| *at(ws, "/version") = json!("1.1.0"));
-    assert_problem(
-        &e,
-        SpecErrorKind::Invalid,
-        "ws.json: version: version \"1.1.0\" is not supported",
-    );
+    assert_problem(&e, SpecErrorKind::Invalid, "ws.json: version: version \"1.1.0\" is not supported");
     let e = error_after(|ws| *at(ws, "/measurements") = json!([]));
-    assert_problem(
-        &e,
-        SpecErrorKind::Invalid,
-        "ws.json: measurements: a workspace needs at least one entry",
-    );
+    assert_problem(&e, SpecErrorKind::Invalid, "ws.json: measurements: a workspace needs at least one entry");
     let e = error_after(|ws| *at(ws, "/channels/1/samples") = json!([]));
-    assert_problem(
-        &e,
-        SpecErrorKind::Invalid,
-        "ws.json: channels[1].samples: a channel needs at least one sample",
-    );
+    assert_problem(&e, SpecErrorKind::Invalid, "ws.json: channels[1].samples: a channel needs at least one sample");
 }
 
 #[test]
@@ -308,10 +232,7 @@ fn shapesys_is_not_shared() {
         let m = at(ws, "/channels/0/samples/1/modifiers/3").clone();
         let mut m1 = m.clone();
         m1["data"] = json!([1.0]);
-        at(ws, "/channels/1/samples/0/modifiers")
-            .as_array_mut()
-            .unwrap()
-            .push(m1);
+        at(ws, "/channels/1/samples/0/modifiers").as_array_mut().unwrap().push(m1);
     });
     assert_problem(
         &e,
@@ -332,8 +253,7 @@ fn one_name_for_incompatible_modifier_types() {
 
 #[test]
 fn parameter_configs() {
-    let e =
-        error_after(|ws| *at(ws, "/measurements/0/config/parameters/1/bounds/0") = json!([5, 1]));
+    let e = error_after(|ws| *at(ws, "/measurements/0/config/parameters/1/bounds/0") = json!([5, 1]));
     assert_problem(
         &e,
         SpecErrorKind::Invalid,
@@ -347,10 +267,7 @@ fn parameter_configs() {
     );
     let e = error_after(|ws| {
         let p = at(ws, "/measurements/0/config/parameters/1").clone();
-        at(ws, "/measurements/0/config/parameters")
-            .as_array_mut()
-            .unwrap()
-            .push(p);
+        at(ws, "/measurements/0/config/parameters").as_array_mut().unwrap().push(p);
     });
     assert_problem(
         &e,
@@ -368,8 +285,7 @@ fn parameter_configs() {
         SpecErrorKind::Invalid,
         "ws.json: measurements[0].config.parameters[3].sigmas: \"jes\" is a normsys parameter, which does not use sigmas",
     );
-    let e =
-        error_after(|ws| *at(ws, "/measurements/0/config/parameters/2/inits") = json!([1.0, 1.0]));
+    let e = error_after(|ws| *at(ws, "/measurements/0/config/parameters/2/inits") = json!([1.0, 1.0]));
     assert_problem(
         &e,
         SpecErrorKind::Invalid,
@@ -380,10 +296,7 @@ fn parameter_configs() {
 #[test]
 fn lumi_needs_its_configuration() {
     let e = error_after(|ws| {
-        at(ws, "/measurements/0/config/parameters/0")
-            .as_object_mut()
-            .unwrap()
-            .remove("sigmas");
+        at(ws, "/measurements/0/config/parameters/0").as_object_mut().unwrap().remove("sigmas");
     });
     assert_problem(
         &e,
@@ -391,10 +304,7 @@ fn lumi_needs_its_configuration() {
         "ws.json: measurements[0].config.parameters[0]: the luminosity needs inits, bounds, auxdata and sigmas; missing: sigmas",
     );
     let e = error_after(|ws| {
-        at(ws, "/measurements/0/config/parameters")
-            .as_array_mut()
-            .unwrap()
-            .remove(0);
+        at(ws, "/measurements/0/config/parameters").as_array_mut().unwrap().remove(0);
     });
     assert_problem(
         &e,
@@ -417,10 +327,7 @@ fn every_problem_is_reported_up_to_a_cap() {
 
     let e = error_after(|ws| *at(ws, "/observations/0/data") = json!(vec![-1.0; 30]));
     assert_eq!(e.problems().count(), fitfleet_engine::spec::MAX_REPORTED_PROBLEMS);
-    assert!(
-        e.omitted > 0 && e.to_string().contains("more problems"),
-        "{e}"
-    );
+    assert!(e.omitted > 0 && e.to_string().contains("more problems"), "{e}");
 }
 
 #[test]
@@ -430,16 +337,8 @@ fn non_finite_numbers_are_invalid() {
     ws.channels[0].samples[1].data[1] = f64::NAN;
     ws.observations[1].data[0] = f64::INFINITY;
     let e = ws.validate("built").unwrap_err();
-    assert_problem(
-        &e,
-        SpecErrorKind::Invalid,
-        "built: channels[0].samples[1].data[1]: NaN is not a finite number",
-    );
-    assert_problem(
-        &e,
-        SpecErrorKind::Invalid,
-        "built: observations[1].data[0]: inf is not a finite number",
-    );
+    assert_problem(&e, SpecErrorKind::Invalid, "built: channels[0].samples[1].data[1]: NaN is not a finite number");
+    assert_problem(&e, SpecErrorKind::Invalid, "built: observations[1].data[0]: inf is not a finite number");
 }
 
 fn write(dir: &Path, name: &str, content: &[u8]) -> std::path::PathBuf {
@@ -494,10 +393,7 @@ fn gzip_files_with_bad_content() {
     let e = Workspace::from_path(&truncated).unwrap_err();
     assert_eq!(e.kind, SpecErrorKind::Gzip, "{e}");
     assert!(
-        e.to_string().starts_with(&format!(
-            "{}: starts like gzip but does not decompress",
-            truncated.display()
-        )),
+        e.to_string().starts_with(&format!("{}: starts like gzip but does not decompress", truncated.display())),
         "{e}"
     );
 
@@ -505,36 +401,19 @@ fn gzip_files_with_bad_content() {
     let e = Workspace::from_path(&bad_json).unwrap_err();
     assert_eq!(e.kind, SpecErrorKind::Syntax, "{e}");
     let text = e.to_string();
-    assert!(
-        text.starts_with(&format!(
-            "{}: channels[1]: not valid JSON",
-            bad_json.display()
-        )),
-        "{text}"
-    );
-    assert!(
-        text.contains("line 1 column 17") && text.contains("(in the decompressed text)"),
-        "{text}"
-    );
+    assert!(text.starts_with(&format!("{}: channels[1]: not valid JSON", bad_json.display())), "{text}");
+    assert!(text.contains("line 1 column 17") && text.contains("(in the decompressed text)"), "{text}");
 
     let not_gzip = write(dir.path(), "plain.json.gz", b"not json at all");
     let e = Workspace::from_path(&not_gzip).unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("the file is named .gz but is not gzip-compressed"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("the file is named .gz but is not gzip-compressed"), "{e}");
 }
 
 #[test]
 fn missing_file_is_named() {
     let e = Workspace::from_path("/nonexistent/BkgOnly.json").unwrap_err();
     assert_eq!(e.kind, SpecErrorKind::Io);
-    assert!(
-        e.to_string()
-            .starts_with("/nonexistent/BkgOnly.json: cannot read: "),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("/nonexistent/BkgOnly.json: cannot read: "), "{e}");
 }
 
 fn small_patchset() -> (Value, PatchSet) {
@@ -547,26 +426,15 @@ fn small_patchset() -> (Value, PatchSet) {
 #[test]
 fn patches_by_name_and_by_values() {
     let (ws, set) = small_patchset();
-    assert_eq!(
-        set.patch_names(),
-        ["grid_300_100", "grid_400_100", "grid_400_200"]
-    );
+    assert_eq!(set.patch_names(), ["grid_300_100", "grid_400_100", "grid_400_200"]);
     let patch = set.get("grid_400_100").expect("known patch");
     assert_eq!(patch.index, 1);
-    assert_eq!(
-        patch.metadata.extra["note"],
-        json!("extra keys are allowed")
-    );
-    let by_values = set
-        .by_values(&[PatchValue::from(400.0), PatchValue::from(100)])
-        .expect("values");
+    assert_eq!(patch.metadata.extra["note"], json!("extra keys are allowed"));
+    let by_values = set.by_values(&[PatchValue::from(400.0), PatchValue::from(100)]).expect("values");
     assert_eq!(by_values.name(), "grid_400_100");
-    let near = set
-        .by_values(&[PatchValue::from(400), PatchValue::from(200.5000000001)])
-        .expect("tolerance");
+    let near = set.by_values(&[PatchValue::from(400), PatchValue::from(200.5000000001)]).expect("tolerance");
     assert_eq!(near.name(), "grid_400_200");
-    set.verify_digest(&ws)
-        .expect("the patchset was made for this workspace");
+    set.verify_digest(&ws).expect("the patchset was made for this workspace");
     let patched = apply_both(&set, &ws, patch).unwrap_or_else(|e| panic!("{e}"));
     let susy = patched.channels[0].samples.last().expect("a sample");
     assert_eq!(susy.name, "susy");
@@ -580,16 +448,14 @@ fn unknown_patch_name_lists_close_names() {
     assert_eq!(e.kind, SpecErrorKind::UnknownPatch);
     let text = e.to_string();
     assert!(
-        text.starts_with("patchset.json: patches: no patch named \"grid_400_10\" among its 3 patches; closest: grid_400_100,"),
+        text.starts_with(
+            "patchset.json: patches: no patch named \"grid_400_10\" among its 3 patches; closest: grid_400_100,"
+        ),
         "{text}"
     );
-    let e = set
-        .by_values(&[PatchValue::from(500), PatchValue::from(100)])
-        .unwrap_err();
+    let e = set.by_values(&[PatchValue::from(500), PatchValue::from(100)]).unwrap_err();
     assert!(
-        e.to_string().contains(
-            "no patch with values [500, 100] (labels m1, m2); closest: grid_400_100 [400, 100.0]"
-        ),
+        e.to_string().contains("no patch with values [500, 100] (labels m1, m2); closest: grid_400_100 [400, 100.0]"),
         "{e}"
     );
 }
@@ -618,8 +484,7 @@ fn failing_patch_operation_names_patch_and_op() {
     ops.insert(0, json!({"op": "remove", "path": "/channels/1"}));
     ops.push(json!({"op": "add", "path": "/channels/9/samples/-", "value": {}}));
     let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
-    let e = apply_both(&set, &ws, set.get("grid_400_200").unwrap())
-        .unwrap_err();
+    let e = apply_both(&set, &ws, set.get("grid_400_200").unwrap()).unwrap_err();
     assert_eq!(e.kind, SpecErrorKind::Patch);
     assert_eq!(
         e.to_string(),
@@ -633,8 +498,7 @@ fn patched_workspace_is_validated() {
     let mut ps = common::small_patchset(&digest(&ws));
     *at(&mut ps, "/patches/0/patch/0/value/data") = json!([1.0, 2.0]);
     let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
-    let e = apply_both(&set, &ws, set.get("grid_300_100").unwrap())
-        .unwrap_err();
+    let e = apply_both(&set, &ws, set.get("grid_300_100").unwrap()).unwrap_err();
     assert_problem(
         &e,
         SpecErrorKind::Invalid,
@@ -673,13 +537,9 @@ fn removing_a_channel_may_leave_its_observation() {
     // As the sbottom patchsets do: pyhf ignores observations of channels the model lacks.
     let ws = common::small_workspace();
     let mut ps = common::small_patchset(&digest(&ws));
-    at(&mut ps, "/patches/0/patch")
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"op": "remove", "path": "/channels/1"}));
+    at(&mut ps, "/patches/0/patch").as_array_mut().unwrap().push(json!({"op": "remove", "path": "/channels/1"}));
     let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("valid patchset");
-    let patched = apply_both(&set, &ws, set.get("grid_300_100").unwrap())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let patched = apply_both(&set, &ws, set.get("grid_300_100").unwrap()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(patched.channels.len(), 1);
     assert_eq!(patched.observations.len(), 2);
 }
@@ -689,10 +549,7 @@ fn bad_patchsets() {
     let ws = common::small_workspace();
     let mut ps = common::small_patchset(&digest(&ws));
     *at(&mut ps, "/patches/1/metadata/name") = json!("grid_300_100");
-    at(&mut ps, "/patches/2/metadata/values")
-        .as_array_mut()
-        .unwrap()
-        .pop();
+    at(&mut ps, "/patches/2/metadata/values").as_array_mut().unwrap().pop();
     *at(&mut ps, "/metadata/references/hepdata") = json!("1234567");
     let e = PatchSet::from_slice("patchset.json", &bytes(&ps)).unwrap_err();
     assert_problem(
@@ -714,15 +571,9 @@ fn bad_patchsets() {
     // Operations are read when the patch is applied.
     let mut ps = common::small_patchset(&digest(&ws));
     *at(&mut ps, "/patches/1/patch/0/op") = json!("append");
-    let set =
-        PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("operations are read later");
-    let e = apply_both(&set, &ws, set.get("grid_400_100").unwrap())
-        .unwrap_err();
-    assert_problem(
-        &e,
-        SpecErrorKind::Format,
-        "patchset.json: patches[1].patch[0].op: unknown variant `append`",
-    );
+    let set = PatchSet::from_slice("patchset.json", &bytes(&ps)).expect("operations are read later");
+    let e = apply_both(&set, &ws, set.get("grid_400_100").unwrap()).unwrap_err();
+    assert_problem(&e, SpecErrorKind::Format, "patchset.json: patches[1].patch[0].op: unknown variant `append`");
     assert!(!e.to_string().contains("line 1"), "{e}");
 
     let mut ps = common::small_patchset(&digest(&ws));
@@ -750,33 +601,28 @@ fn workspace_with_patch_in_one_call() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let ws = common::small_workspace();
     let ws_path = write(dir.path(), "BkgOnly.json", &bytes(&ws));
-    let ps_path = write(
-        dir.path(),
-        "patchset.json",
-        &bytes(&common::small_patchset(&digest(&ws))),
-    );
+    let ps_path = write(dir.path(), "patchset.json", &bytes(&common::small_patchset(&digest(&ws))));
 
     let plain = load_workspace_with_patch(&ws_path, None, None).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(plain.value, ws);
     assert_eq!(plain.background_digest, digest(&ws));
     assert_eq!(plain.patch, None);
 
-    let patched = load_workspace_with_patch(&ws_path, Some(&ps_path), Some("grid_400_200"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let patched =
+        load_workspace_with_patch(&ws_path, Some(&ps_path), Some("grid_400_200")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(patched.background_digest, digest(&ws));
     assert_eq!(patched.patch.as_deref(), Some("grid_400_200"));
-    assert_eq!(
-        patched.value["channels"][0]["samples"][2]["name"],
-        json!("susy")
-    );
-    assert_eq!(
-        Workspace::from_value(&patched.value).expect("valid"),
-        patched.workspace
-    );
+    assert_eq!(patched.value["channels"][0]["samples"][2]["name"], json!("susy"));
+    assert_eq!(Workspace::from_value(&patched.value).expect("valid"), patched.workspace);
 
     let e = load_workspace_with_patch(&ws_path, Some(&ps_path), None).unwrap_err();
     assert_eq!(e.kind, SpecErrorKind::Usage);
-    assert!(e.to_string().contains("needs the name of the patch to apply: one of grid_300_100, grid_400_100, grid_400_200 (3 patches)"), "{e}");
+    assert!(
+        e.to_string().contains(
+            "needs the name of the patch to apply: one of grid_300_100, grid_400_100, grid_400_200 (3 patches)"
+        ),
+        "{e}"
+    );
     let e = load_workspace_with_patch(&ws_path, None, Some("grid_400_200")).unwrap_err();
     assert_eq!(e.kind, SpecErrorKind::Usage);
 
@@ -784,16 +630,13 @@ fn workspace_with_patch_in_one_call() {
     let mut other = ws.clone();
     *at(&mut other, "/channels/1/samples/0/data/0") = json!(100.5);
     let other_path = write(dir.path(), "Other.json", &bytes(&other));
-    let e =
-        load_workspace_with_patch(&other_path, Some(&ps_path), Some("grid_400_200")).unwrap_err();
+    let e = load_workspace_with_patch(&other_path, Some(&ps_path), Some("grid_400_200")).unwrap_err();
     assert_eq!(e.kind, SpecErrorKind::DigestMismatch, "{e}");
 
     // The same from bytes, as a worker holds them.
     let loaded = LoadedWorkspace::from_slice("ws-from-broker", &bytes(&ws)).expect("valid");
-    let set = PatchSet::from_slice("patchset-from-broker", &std::fs::read(&ps_path).unwrap())
-        .expect("valid");
-    let from_bytes =
-        PatchedWorkspace::new(loaded, Some(&set), Some("grid_400_200")).expect("applies");
+    let set = PatchSet::from_slice("patchset-from-broker", &std::fs::read(&ps_path).unwrap()).expect("valid");
+    let from_bytes = PatchedWorkspace::new(loaded, Some(&set), Some("grid_400_200")).expect("applies");
     assert_eq!(from_bytes, patched);
 }
 

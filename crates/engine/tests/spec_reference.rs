@@ -16,8 +16,7 @@ fn reference_files_with(key: &str) -> Vec<(PathBuf, Value)> {
         .into_iter()
         .filter_map(|path| {
             let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let value =
-                parse_value(&path.display().to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
+            let value = parse_value(&path.display().to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
             value.get(key).is_some().then_some((path, value))
         })
         .collect()
@@ -35,25 +34,13 @@ const PYHF_REJECTS: &[(&str, &str)] = &[(
 fn every_reference_workspace_loads_and_validates() {
     let dir = common::reference_dir();
     let workspaces = reference_files_with("channels");
-    assert!(
-        workspaces.len() >= 20,
-        "expected at least 20 reference workspaces, found {}",
-        workspaces.len()
-    );
+    assert!(workspaces.len() >= 20, "expected at least 20 reference workspaces, found {}", workspaces.len());
     let mut rejected = 0;
     for (path, value) in workspaces {
-        let relative = path
-            .strip_prefix(&dir)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
+        let relative = path.strip_prefix(&dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
         if let Some((_, expected)) = PYHF_REJECTS.iter().find(|(file, _)| *file == relative) {
             let e = LoadedWorkspace::from_path(&path).expect_err("pyhf rejects this workspace");
-            assert!(
-                e.to_string()
-                    .starts_with(&format!("{}: {expected}", path.display())),
-                "{e}"
-            );
+            assert!(e.to_string().starts_with(&format!("{}: {expected}", path.display())), "{e}");
             rejected += 1;
             continue;
         }
@@ -62,47 +49,31 @@ fn every_reference_workspace_loads_and_validates() {
         assert!(!loaded.workspace.channels.is_empty());
         // The typed workspace written back is the same JSON (numbers compared as doubles).
         let rewritten = serde_json::to_value(&loaded.workspace).expect("serialises");
-        let reread: fitfleet_engine::spec::Workspace =
-            serde_json::from_value(rewritten).expect("reads back");
+        let reread: fitfleet_engine::spec::Workspace = serde_json::from_value(rewritten).expect("reads back");
         assert_eq!(reread, loaded.workspace, "{}", path.display());
     }
-    assert_eq!(
-        rejected,
-        PYHF_REJECTS.len(),
-        "a workspace pyhf rejects is missing from {}",
-        dir.display()
-    );
+    assert_eq!(rejected, PYHF_REJECTS.len(), "a workspace pyhf rejects is missing from {}", dir.display());
 }
 
 #[test]
 fn every_patch_of_every_reference_patchset_applies_and_validates() {
     let patchsets = reference_files_with("patches");
-    assert!(
-        patchsets.len() >= 5,
-        "expected at least 5 reference patchsets, found {}",
-        patchsets.len()
-    );
+    assert!(patchsets.len() >= 5, "expected at least 5 reference patchsets, found {}", patchsets.len());
     let mut applied = 0;
     for (path, _) in patchsets {
         let set = PatchSet::from_path(&path).unwrap_or_else(|e| panic!("{e}"));
-        let background = LoadedWorkspace::from_path(path.with_file_name("BkgOnly.json"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        set.verify_digest(&background.value)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let background =
+            LoadedWorkspace::from_path(path.with_file_name("BkgOnly.json")).unwrap_or_else(|e| panic!("{e}"));
+        set.verify_digest(&background.value).unwrap_or_else(|e| panic!("{e}"));
         for patch in set.patches() {
-            let ws = set
-                .apply(&background.value, patch)
-                .unwrap_or_else(|e| panic!("{e}"));
+            let ws = set.apply(&background.value, patch).unwrap_or_else(|e| panic!("{e}"));
             // The typed short way (every published patch only adds samples) gives the very
             // workspace that patching the JSON and typing it again gives.
             let typed = set.apply_to(&background, patch).unwrap_or_else(|e| panic!("{e}"));
             assert!(typed == ws, "{}: patch {} applied to the typed workspace differs", path.display(), patch.name());
             assert!(!ws.channels.is_empty());
             assert_eq!(set.get(patch.name()).expect("by name").index, patch.index);
-            assert_eq!(
-                set.by_values(patch.values()).expect("by values").index,
-                patch.index
-            );
+            assert_eq!(set.by_values(patch.values()).expect("by values").index, patch.index);
             applied += 1;
         }
     }
@@ -145,16 +116,8 @@ for name in sys.argv[3:]:
         .args(names)
         .output()
         .unwrap_or_else(|e| panic!("cannot run python3: {e}"));
-    assert!(
-        out.status.success(),
-        "python3 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .lines()
-        .map(str::to_string)
-        .collect()
+    assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8").lines().map(str::to_string).collect()
 }
 
 #[test]
@@ -167,9 +130,7 @@ fn patched_json_equals_pythons() {
         let picked = [names[0], names[names.len() / 2], names[names.len() - 1]];
         let expected = python_patched_digests(&ws_path, &path, &picked);
         for (name, expected) in picked.iter().zip(expected) {
-            let patched = set
-                .patched_value(&background.value, set.get(name).unwrap())
-                .unwrap();
+            let patched = set.patched_value(&background.value, set.get(name).unwrap()).unwrap();
             assert_eq!(digest(&patched), expected, "{} {name}", path.display());
         }
     }
@@ -178,11 +139,8 @@ fn patched_json_equals_pythons() {
 #[test]
 fn every_case_of_the_reference_answers_loads() {
     let dir = common::reference_dir();
-    let cases = parse_value(
-        "cases.json",
-        &std::fs::read(dir.join("cases.json")).expect("cases.json"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let cases = parse_value("cases.json", &std::fs::read(dir.join("cases.json")).expect("cases.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let cases = cases["cases"].as_array().expect("a list of cases");
     assert!(cases.len() >= 40);
     for case in cases {
@@ -204,8 +162,8 @@ fn the_largest_patchset_is_quick() {
     let ws = common::reference_file("atlas-susy-2019-08-1lbb/BkgOnly.json");
     let ps = common::reference_file("atlas-susy-2019-08-1lbb/patchset.json");
     let start = Instant::now();
-    let loaded = load_workspace_with_patch(&ws, Some(&ps), Some("C1N2_Wh_hbb_700_150"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let loaded =
+        load_workspace_with_patch(&ws, Some(&ps), Some("C1N2_Wh_hbb_700_150")).unwrap_or_else(|e| panic!("{e}"));
     let elapsed = start.elapsed();
     eprintln!("1Lbb: workspace + patchset + digest + one patch in {elapsed:?}");
     assert_eq!(loaded.background_digest.len(), 64);

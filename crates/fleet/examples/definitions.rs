@@ -17,6 +17,7 @@ fn main() {
     if let Ok(n) = std::env::var("FITFLEET_CONSUMER_TIMEOUT_SECS") {
         cfg.consumer_timeout_secs = n.parse().expect("FITFLEET_CONSUMER_TIMEOUT_SECS is a number");
     }
-    let defs = Topology::new(&cfg).definitions("/", &ServerInfo::rabbitmq(fitfleet_fleet::amqp::DEFINITIONS_SERVER_VERSION));
+    let defs =
+        Topology::new(&cfg).definitions("/", &ServerInfo::rabbitmq(fitfleet_fleet::amqp::DEFINITIONS_SERVER_VERSION));
     println!("{}", serde_json::to_string_pretty(&defs).expect("JSON"));
 }

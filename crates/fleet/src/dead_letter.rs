@@ -4,9 +4,9 @@
 //! task cannot double-count.
 use crate::amqp::{AmqpError, Source, TaskConsumer, TaskDelivery};
 use crate::settings::FleetConfig;
+use crate::store::{RecordOutcome, Store, StoreError};
 use fitfleet_protocol::{JobId, TaskId};
 use fitfleet_protocol::{Status, TaskResult, Timings, WorkerId};
-use crate::store::{RecordOutcome, Store, StoreError};
 use std::future::Future;
 use std::time::Duration;
 use tracing::{error, info, warn};
@@ -39,9 +39,7 @@ pub async fn record_dead_letter(
                  workers crashed, timed out or gave the task back each time)"
             )
         }
-        Some(d) if d.reason == "rejected" => {
-            "dead-lettered: a worker rejected the task as unprocessable".to_owned()
-        }
+        Some(d) if d.reason == "rejected" => "dead-lettered: a worker rejected the task as unprocessable".to_owned(),
         Some(d) => format!("dead-lettered ({}) from queue {}", d.reason, d.queue),
         None => "dead-lettered".to_owned(),
     };
@@ -66,9 +64,7 @@ pub async fn record_dead_letter(
                 job_id,
                 task_id,
                 patch: None,
-                status: Status::Failed {
-                    reason: format!("{reason}; its message could not be read: {decode}"),
-                },
+                status: Status::Failed { reason: format!("{reason}; its message could not be read: {decode}") },
                 outcome: None,
                 worker: recorder.clone(),
                 attempt,

@@ -17,10 +17,7 @@ pub fn ca_pem(cfg: &FleetConfig) -> Result<Option<String>, TlsCaError> {
     if path.is_empty() {
         return Ok(None);
     }
-    let error = |detail: String| TlsCaError {
-        path: path.to_owned(),
-        detail,
-    };
+    let error = |detail: String| TlsCaError { path: path.to_owned(), detail };
     let pem = std::fs::read_to_string(path).map_err(|e| error(format!("cannot read it: {e}")))?;
     if !pem.contains("-----BEGIN CERTIFICATE-----") {
         return Err(error("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".to_owned()));

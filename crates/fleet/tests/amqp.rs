@@ -33,11 +33,8 @@ fn rabbitmqctl(args: &[&str]) -> String {
 /// restart does to clients), returning how many it closed.
 fn broker_closes_connections(needle: &str) -> usize {
     let listing = rabbitmqctl(&["list_connections", "-q", "--no-table-headers", "pid", "client_properties"]);
-    let pids: Vec<&str> = listing
-        .lines()
-        .filter(|l| l.contains(needle))
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
+    let pids: Vec<&str> =
+        listing.lines().filter(|l| l.contains(needle)).filter_map(|l| l.split_whitespace().next()).collect();
     for pid in &pids {
         rabbitmqctl(&["close_connection", pid, "test: simulated broker restart"]);
     }
@@ -235,7 +232,10 @@ async fn a_task_past_the_delivery_limit_is_dead_lettered_and_recorded_as_failed(
     assert_eq!(death.reason, "delivery_limit");
     assert_eq!(death.queue, topology.tasks_queue);
     assert_eq!(d.task.as_ref().unwrap(), &tasks[0]);
-    let outcome = fitfleet_fleet::record_dead_letter(&store, &d, &WorkerId::current(), cfg.delivery_limit).await.unwrap().unwrap();
+    let outcome = fitfleet_fleet::record_dead_letter(&store, &d, &WorkerId::current(), cfg.delivery_limit)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(outcome, RecordOutcome::Recorded(_)));
     d.ack().await.unwrap();
     dead.close().await;
@@ -273,9 +273,7 @@ async fn garbage_is_dead_lettered_and_still_accounted_for() {
         topology.tasks_queue.as_str().into(),
         Default::default(),
         b"\x93\x01\x02",
-        lapin::BasicProperties::default()
-            .with_message_id(tasks[0].task_id.as_str().into())
-            .with_headers(headers),
+        lapin::BasicProperties::default().with_message_id(tasks[0].task_id.as_str().into()).with_headers(headers),
     )
     .await
     .unwrap();
@@ -336,7 +334,8 @@ async fn consumer_and_publisher_reconnect_after_the_broker_drops_them() {
             acked.insert(id);
         }
     }
-    common::queues::wait_ready_in_queue(&cfg, &consumer.topology().tasks_queue, 0, std::time::Duration::from_secs(10)).await;
+    common::queues::wait_ready_in_queue(&cfg, &consumer.topology().tasks_queue, 0, std::time::Duration::from_secs(10))
+        .await;
     consumer.close().await;
     publisher.close().await;
 }
@@ -372,8 +371,10 @@ async fn batch_confirms_are_much_faster_than_confirming_each_message() {
 fn definitions_file_is_what_the_code_declares() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/rabbitmq/definitions.json");
     let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let code = fitfleet_fleet::amqp::Topology::new(&fitfleet_fleet::FleetConfig::default())
-        .definitions("/", &fitfleet_fleet::amqp::ServerInfo::rabbitmq(fitfleet_fleet::amqp::DEFINITIONS_SERVER_VERSION));
+    let code = fitfleet_fleet::amqp::Topology::new(&fitfleet_fleet::FleetConfig::default()).definitions(
+        "/",
+        &fitfleet_fleet::amqp::ServerInfo::rabbitmq(fitfleet_fleet::amqp::DEFINITIONS_SERVER_VERSION),
+    );
     assert_eq!(
         file, code,
         "crates/fleet/rabbitmq/definitions.json is stale: regenerate it with \

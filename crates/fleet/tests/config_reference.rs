@@ -24,9 +24,7 @@ struct Row {
 }
 
 fn doc_text() -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(DOC);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(DOC);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -41,47 +39,25 @@ fn unquote(cell: &str) -> String {
 /// The rows of the table named `name`, in order.
 fn table(doc: &str, name: &str) -> Vec<Row> {
     let begin = format!("<!-- settings-table: {name} -->");
-    let start = doc
-        .find(&begin)
-        .unwrap_or_else(|| panic!("{DOC}: no `{begin}` marker"));
+    let start = doc.find(&begin).unwrap_or_else(|| panic!("{DOC}: no `{begin}` marker"));
     let rest = &doc[start + begin.len()..];
     let end = rest
         .find("<!-- /settings-table -->")
         .unwrap_or_else(|| panic!("{DOC}: the {name} table has no closing marker"));
-    let lines: Vec<&str> = rest[..end]
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines: Vec<&str> = rest[..end].lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     assert!(lines.len() >= 2, "{DOC}: the {name} table has no header");
-    let header: Vec<String> = cells(lines[0])
-        .into_iter()
-        .map(|c| c.to_lowercase())
-        .collect();
+    let header: Vec<String> = cells(lines[0]).into_iter().map(|c| c.to_lowercase()).collect();
     assert_eq!(
         header,
-        [
-            "key",
-            "default",
-            "environment variable",
-            "flag",
-            "description"
-        ],
+        ["key", "default", "environment variable", "flag", "description"],
         "{DOC}: columns of the {name} table"
     );
-    assert!(
-        lines[1].chars().all(|c| matches!(c, '|' | '-' | ':' | ' ')),
-        "{DOC}: separator row"
-    );
+    assert!(lines[1].chars().all(|c| matches!(c, '|' | '-' | ':' | ' ')), "{DOC}: separator row");
     lines[2..]
         .iter()
         .map(|line| {
             let c = cells(line);
-            assert_eq!(
-                c.len(),
-                5,
-                "{DOC}: {name} table row `{line}` does not have 5 cells"
-            );
+            assert_eq!(c.len(), 5, "{DOC}: {name} table row `{line}` does not have 5 cells");
             Row {
                 key: unquote(&c[0]),
                 default: c[1].clone(),
@@ -124,23 +100,13 @@ fn code_defaults() -> BTreeMap<String, String> {
 fn every_broker_setting_is_documented_and_nothing_else() {
     let rows = table(&doc_text(), "broker");
     let documented: BTreeSet<&str> = rows.iter().map(|r| r.key.as_str()).collect();
-    assert_eq!(
-        documented.len(),
-        rows.len(),
-        "{DOC}: a key of the broker table appears twice"
-    );
+    assert_eq!(documented.len(), rows.len(), "{DOC}: a key of the broker table appears twice");
     let defaults = code_defaults();
     let in_code: BTreeSet<&str> = defaults.keys().map(String::as_str).collect();
     let missing: Vec<_> = in_code.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&in_code).collect();
-    assert!(
-        missing.is_empty(),
-        "{DOC}: FleetConfig fields not documented: {missing:?}"
-    );
-    assert!(
-        extra.is_empty(),
-        "{DOC}: documented keys that FleetConfig does not have: {extra:?}"
-    );
+    assert!(missing.is_empty(), "{DOC}: FleetConfig fields not documented: {missing:?}");
+    assert!(extra.is_empty(), "{DOC}: documented keys that FleetConfig does not have: {extra:?}");
 }
 
 #[test]
@@ -156,12 +122,7 @@ fn documented_broker_defaults_are_the_code_defaults() {
             row.key,
             row.default
         );
-        assert_eq!(
-            &unquote(&row.default),
-            expected,
-            "{DOC}: default of `{}`",
-            row.key
-        );
+        assert_eq!(&unquote(&row.default), expected, "{DOC}: default of `{}`", row.key);
     }
 }
 
@@ -170,19 +131,11 @@ fn documented_variables_and_flags_follow_the_keys() {
     let doc = doc_text();
     for name in ["broker", "worker"] {
         for row in table(&doc, name) {
-            let env = format!(
-                "{}_{}",
-                fitfleet_fleet::settings::ENV_PREFIX,
-                row.key.to_uppercase()
-            );
+            let env = format!("{}_{}", fitfleet_fleet::settings::ENV_PREFIX, row.key.to_uppercase());
             assert_eq!(row.env, env, "{DOC}: variable of `{}`", row.key);
             let flag = format!("--{}", row.key.replace('_', "-"));
             assert_eq!(row.flag, flag, "{DOC}: flag of `{}`", row.key);
-            assert!(
-                !row.description.is_empty(),
-                "{DOC}: `{}` has no description",
-                row.key
-            );
+            assert!(!row.description.is_empty(), "{DOC}: `{}` has no description", row.key);
         }
     }
 }
@@ -193,10 +146,7 @@ fn worker_keys_do_not_shadow_broker_keys() {
     let broker: BTreeSet<String> = table(&doc, "broker").into_iter().map(|r| r.key).collect();
     let worker: Vec<String> = table(&doc, "worker").into_iter().map(|r| r.key).collect();
     for key in worker {
-        assert!(
-            !broker.contains(&key),
-            "{DOC}: `{key}` is in both the broker and worker tables"
-        );
+        assert!(!broker.contains(&key), "{DOC}: `{key}` is in both the broker and worker tables");
     }
 }
 
@@ -210,10 +160,7 @@ fn documented_broker_defaults_load_as_the_defaults() {
     // flags override any FITFLEET_* variable of the environment.
     let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("config_reference_empty.toml");
     std::fs::write(&file, "").unwrap();
-    let flags: Vec<(&str, String)> = rows
-        .iter()
-        .map(|r| (r.key.as_str(), unquote(&r.default)))
-        .collect();
+    let flags: Vec<(&str, String)> = rows.iter().map(|r| (r.key.as_str(), unquote(&r.default))).collect();
     let loaded: FleetConfig =
         fitfleet_fleet::settings::load(Some(file.as_path()), &flags).expect("the documented defaults load");
     assert_eq!(loaded, FleetConfig::default());

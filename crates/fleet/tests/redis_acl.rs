@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fitfleet_fleet::store::{JobSpec, JobState, Store};
 use fitfleet_fleet::FleetConfig;
+use fitfleet_fleet::store::{JobSpec, JobState, Store};
 use fitfleet_protocol::{JobId, Task, TaskResult, Timings, WorkerId};
 
 const ADMIN_PASSWORD: &str = "acl-test-admin-password";
@@ -196,6 +196,7 @@ async fn worker_and_client_users_can_do_their_work_and_nothing_else() {
     assert!(Store::connect(&redis.config("fitfleet-worker", CLIENT_PASSWORD)).await.is_err());
     assert!(Store::connect(&redis.config("default", WORKER_PASSWORD)).await.is_err());
     let mut admin = redis.raw("default", ADMIN_PASSWORD).await;
-    let maxmemory: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory").query_async(&mut admin).await.unwrap();
+    let maxmemory: Vec<String> =
+        redis::cmd("CONFIG").arg("GET").arg("maxmemory").query_async(&mut admin).await.unwrap();
     assert_eq!(maxmemory[0], "maxmemory", "the administrator may configure Redis");
 }

@@ -1,9 +1,9 @@
 //! The Redis store against the real Redis on 127.0.0.1:6379 (fails if it is not running).
 use fitfleet_testkit as common;
 
+use fitfleet_engine::infer::{HypotestResult, TestStatistic};
 use fitfleet_fleet::store::{CancelOutcome, JobSpec, JobState, ProgressEvent, RecordOutcome, StoreError};
 use fitfleet_protocol::{JobId, Outcome, Status, TaskResult, Timings, WorkerId};
-use fitfleet_engine::infer::{HypotestResult, TestStatistic};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -147,10 +147,7 @@ async fn job_completes_when_all_tasks_are_in() {
     assert_eq!(kinds.len(), 2 + 5 + 1);
 
     // Creating the same job again is refused.
-    assert!(matches!(
-        store.create_job(&JobSpec::from_tasks("again", &tasks)).await,
-        Err(StoreError::JobExists(_))
-    ));
+    assert!(matches!(store.create_job(&JobSpec::from_tasks("again", &tasks)).await, Err(StoreError::JobExists(_))));
 }
 
 #[tokio::test]

@@ -166,7 +166,11 @@ mod tests {
         cache.insert(key("big"), big);
         let s = cache.stats();
         assert!(s.bytes <= 2 * size + size / 2, "never above the cap: {s:?}");
-        assert_eq!(s.bytes, cache.lock().models.iter().map(|(_, (_, b))| *b).sum::<u64>(), "bytes are the entries' sum");
+        assert_eq!(
+            s.bytes,
+            cache.lock().models.iter().map(|(_, (_, b))| *b).sum::<u64>(),
+            "bytes are the entries' sum"
+        );
         assert!(cache.get(&key("big")).is_some());
     }
 

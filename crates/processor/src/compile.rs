@@ -1,12 +1,12 @@
 //! From stored workspace bytes, a patch and settings to a compiled model, in two steps: the
 //! background workspace is parsed and validated once per digest ([`parse_workspace`]), then
 //! each patch is applied to it and the model built and lowered ([`compile`]).
-use fitfleet_protocol::Patch;
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
-use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::model::ModelError;
+use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::spec::{LoadedWorkspace, SpecError};
+use fitfleet_protocol::Patch;
 
 /// Why a task's model could not be made: each says which input is wrong and why, and becomes
 /// the failed result's reason.

@@ -1,12 +1,12 @@
 //! Running a task's work on a compiled model.
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use fitfleet_protocol::{InvalidWork, Outcome, Work};
 use fitfleet_engine::compute::CompiledModel;
-use fitfleet_engine::infer::calculators::{toys, AsymptoticCalculator};
+use fitfleet_engine::infer::calculators::{AsymptoticCalculator, toys};
 use fitfleet_engine::infer::{
-    InferError, fit, hypotest, significance, upper_limit, Calculator, FitOptions, HypotestOptions, UpperLimitOptions,
+    Calculator, FitOptions, HypotestOptions, InferError, UpperLimitOptions, fit, hypotest, significance, upper_limit,
 };
+use fitfleet_protocol::{InvalidWork, Outcome, Work};
 
 /// Why a task's work gave no outcome.
 #[derive(Debug, thiserror::Error)]
@@ -68,9 +68,9 @@ fn run(model: &CompiledModel, work: &Work) -> Result<Outcome, ExecuteError> {
             }
             Ok(Outcome::Fit(r))
         }
-        Work::Toys { poi, test_stat, seed, first, count } => Ok(Outcome::Toys(
-            toys::shard(model, &data, *poi, *test_stat, *seed, *first, *count, &options)?,
-        )),
+        Work::Toys { poi, test_stat, seed, first, count } => {
+            Ok(Outcome::Toys(toys::shard(model, &data, *poi, *test_stat, *seed, *first, *count, &options)?))
+        }
         Work::Significance => Ok(Outcome::Significance(significance(model, &data, &options)?)),
     }
 }

@@ -2,9 +2,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use fitfleet_protocol::{Limit, Limits, Task, TaskResult, Timings, WorkerId, WorkspaceDigest};
 use candle_core::Device;
 use fitfleet_engine::spec::LoadedWorkspace;
+use fitfleet_protocol::{Limit, Limits, Task, TaskResult, Timings, WorkerId, WorkspaceDigest};
 
 use crate::cache::{ModelCache, ModelKey};
 use crate::{compile, execute};
@@ -123,7 +123,15 @@ impl Processor {
                         let (bytes, fetch_s) = match workspace() {
                             Ok(w) => w,
                             Err(FetchError::Unavailable(e)) => return Err(e),
-                            Err(e) => return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings)),
+                            Err(e) => {
+                                return Ok(TaskResult::failed(
+                                    task,
+                                    e.to_string(),
+                                    self.worker.clone(),
+                                    attempt,
+                                    timings,
+                                ));
+                            }
                         };
                         timings.workspace_fetch_s = fetch_s;
                         let what = format!("workspace {}", task.workspace);
@@ -139,7 +147,15 @@ impl Processor {
                                 self.keep_parsed_workspace(digest, w.clone());
                                 w
                             }
-                            Err(e) => return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings)),
+                            Err(e) => {
+                                return Ok(TaskResult::failed(
+                                    task,
+                                    e.to_string(),
+                                    self.worker.clone(),
+                                    attempt,
+                                    timings,
+                                ));
+                            }
                         }
                     }
                 };
@@ -152,7 +168,9 @@ impl Processor {
                         self.cache.insert(key, m.clone());
                         m
                     }
-                    Err(e) => return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings)),
+                    Err(e) => {
+                        return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings));
+                    }
                 }
             }
         };
@@ -169,8 +187,8 @@ impl Processor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fitfleet_protocol::{JobId, Patch, Status, Work, WorkspaceDigest};
     use fitfleet_engine::model::ModelSettings;
+    use fitfleet_protocol::{JobId, Patch, Status, Work, WorkspaceDigest};
 
     fn task(patch: Option<Patch>) -> Task {
         let ws = WorkspaceDigest::of(b"never parsed");

@@ -48,44 +48,24 @@ struct Header {
 /// Why bytes could not be read as a task or result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error(
-        "{kind}: the message is {size} bytes, more than the limit of {limit} bytes (max_task_bytes); not decoded"
-    )]
+    #[error("{kind}: the message is {size} bytes, more than the limit of {limit} bytes (max_task_bytes); not decoded")]
     TooLarge { kind: &'static str, size: u64, limit: u64 },
     #[error("{kind}: empty message (0 bytes)")]
     Empty { kind: &'static str },
-    #[error(
-        "{kind}: not a fitfleet message: expected a MessagePack map at byte 0, found byte 0x{first:02x}"
-    )]
+    #[error("{kind}: not a fitfleet message: expected a MessagePack map at byte 0, found byte 0x{first:02x}")]
     NotAMap { kind: &'static str, first: u8 },
     #[error("{kind}: truncated MessagePack at byte {at} (the message ends there, more was expected)")]
     Truncated { kind: &'static str, at: u64 },
     #[error("{kind}: malformed MessagePack at byte {at}: {detail}")]
-    Malformed {
-        kind: &'static str,
-        at: u64,
-        detail: String,
-    },
+    Malformed { kind: &'static str, at: u64, detail: String },
     #[error("{kind}: no protocol version in the message (field \"v\"); not a fitfleet message")]
     NoVersion { kind: &'static str },
     #[error("{kind}: protocol version {found}, this {reader} speaks {expected}")]
-    Version {
-        kind: &'static str,
-        reader: &'static str,
-        found: u32,
-        expected: u32,
-    },
+    Version { kind: &'static str, reader: &'static str, found: u32, expected: u32 },
     #[error("{expected}: the message is a {found:?}, not a {expected}")]
-    WrongKind {
-        expected: &'static str,
-        found: String,
-    },
+    WrongKind { expected: &'static str, found: String },
     #[error("{kind}: {extra} trailing bytes after the message, at byte {at}")]
-    Trailing {
-        kind: &'static str,
-        at: u64,
-        extra: u64,
-    },
+    Trailing { kind: &'static str, at: u64, extra: u64 },
 }
 
 /// Encoding can only fail on values MessagePack cannot hold (it never does for our types).
@@ -99,15 +79,8 @@ pub struct EncodeError {
 
 /// Encode a message in its versioned envelope, with named fields.
 pub fn encode<T: Message>(msg: &T) -> Result<Vec<u8>, EncodeError> {
-    rmp_serde::to_vec_named(&EnvelopeOut {
-        v: PROTOCOL_VERSION,
-        kind: T::KIND,
-        body: msg,
-    })
-    .map_err(|source| EncodeError {
-        kind: T::KIND,
-        source,
-    })
+    rmp_serde::to_vec_named(&EnvelopeOut { v: PROTOCOL_VERSION, kind: T::KIND, body: msg })
+        .map_err(|source| EncodeError { kind: T::KIND, source })
 }
 
 /// [`decode`], refusing a message longer than `max_bytes` before reading any of it.
@@ -143,12 +116,7 @@ pub fn decode<T: Message>(bytes: &[u8]) -> Result<T, DecodeError> {
         }
     }
     if found != PROTOCOL_VERSION {
-        return Err(DecodeError::Version {
-            kind,
-            reader: T::READER,
-            found,
-            expected: PROTOCOL_VERSION,
-        });
+        return Err(DecodeError::Version { kind, reader: T::READER, found, expected: PROTOCOL_VERSION });
     }
     let env: EnvelopeIn<T> = read_all(kind, bytes)?;
     Ok(env.body)
@@ -160,11 +128,7 @@ fn read_all<T: DeserializeOwned>(kind: &'static str, bytes: &[u8]) -> Result<T, 
     let at = de.position();
     let len = bytes.len() as u64;
     if at < len {
-        return Err(DecodeError::Trailing {
-            kind,
-            at,
-            extra: len - at,
-        });
+        return Err(DecodeError::Trailing { kind, at, extra: len - at });
     }
     Ok(value)
 }
@@ -172,18 +136,9 @@ fn read_all<T: DeserializeOwned>(kind: &'static str, bytes: &[u8]) -> Result<T, 
 fn classify(kind: &'static str, len: usize, at: u64, e: rmp_serde::decode::Error) -> DecodeError {
     use rmp_serde::decode::Error as E;
     match &e {
-        E::InvalidMarkerRead(io) | E::InvalidDataRead(io)
-            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
-        {
-            DecodeError::Truncated {
-                kind,
-                at: len as u64,
-            }
+        E::InvalidMarkerRead(io) | E::InvalidDataRead(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            DecodeError::Truncated { kind, at: len as u64 }
         }
-        _ => DecodeError::Malformed {
-            kind,
-            at,
-            detail: e.to_string(),
-        },
+        _ => DecodeError::Malformed { kind, at, detail: e.to_string() },
     }
 }

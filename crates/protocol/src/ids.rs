@@ -22,9 +22,7 @@ impl JobId {
     pub fn generate() -> Self {
         use rand::TryRngCore;
         let mut bytes = [0u8; 16];
-        rand::rngs::OsRng
-            .try_fill_bytes(&mut bytes)
-            .expect("the operating system's random number generator failed");
+        rand::rngs::OsRng.try_fill_bytes(&mut bytes).expect("the operating system's random number generator failed");
         JobId(hex(&bytes))
     }
 
@@ -115,17 +113,11 @@ pub struct IdError {
 }
 
 fn check_id(what: &'static str, s: &str) -> Result<(), IdError> {
-    let ok = !s.is_empty()
-        && s.len() <= 128
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
-        Err(IdError {
-            what,
-            value: s.to_owned(),
-            expected: "1 to 128 ASCII letters, digits, '-' or '_'",
-        })
+        Err(IdError { what, value: s.to_owned(), expected: "1 to 128 ASCII letters, digits, '-' or '_'" })
     }
 }
 

@@ -24,7 +24,5 @@ pub use task::{InvalidWork, MAX_SCAN_POINTS, MAX_TOYS_PER_TASK, Patch, PatchLabe
 
 /// Milliseconds since the Unix epoch, for `enqueued_at_ms` and the like.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

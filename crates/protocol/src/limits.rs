@@ -109,7 +109,10 @@ mod tests {
             "workspace ws.json is 1001 bytes (1001 B), more than the limit of 1000 bytes (1000 B) set by max_workspace_bytes"
         );
         let e = limits.check(Limit::Task, "task t", 6 << 20).unwrap_err();
-        assert!(e.to_string().contains("(6.0 MiB)") && e.to_string().contains("(5.0 MiB) set by max_task_bytes"), "{e}");
+        assert!(
+            e.to_string().contains("(6.0 MiB)") && e.to_string().contains("(5.0 MiB) set by max_task_bytes"),
+            "{e}"
+        );
         assert_eq!(limits.check(Limit::Patch, "patch p", 11).unwrap_err().key, "max_patch_bytes");
     }
 

@@ -84,7 +84,9 @@ pub enum Status {
     Succeeded,
     /// The task will not be retried; `reason` says why (fit error, bad patch,
     /// "dead-lettered after 6 deliveries", ...).
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 /// The engine's answer, one variant per kind of [`crate::Work`].
@@ -112,16 +114,10 @@ impl WorkerId {
             .ok()
             .filter(|h| !h.is_empty())
             .or_else(|| {
-                std::fs::read_to_string("/etc/hostname")
-                    .ok()
-                    .map(|h| h.trim().to_owned())
-                    .filter(|h| !h.is_empty())
+                std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())
             })
             .unwrap_or_else(|| "unknown-host".to_owned());
-        WorkerId {
-            host,
-            pid: std::process::id(),
-        }
+        WorkerId { host, pid: std::process::id() }
     }
 }
 

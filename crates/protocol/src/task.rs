@@ -41,15 +41,7 @@ impl Task {
         enqueued_at_ms: u64,
     ) -> Self {
         let task_id = Self::derive_id(&job_id, patch.as_ref().map(|p| p.name.as_str()), &work);
-        Task {
-            job_id,
-            task_id,
-            workspace,
-            patch,
-            settings,
-            work,
-            enqueued_at_ms,
-        }
+        Task { job_id, task_id, workspace, patch, settings, work, enqueued_at_ms }
     }
 
     /// The task id for this work in this job: SHA-256 over the job id, the patch name and
@@ -101,11 +93,7 @@ pub struct Patch {
 impl Patch {
     /// A patch from its operations as a JSON value (serialised compactly).
     pub fn new(name: impl Into<String>, values: Vec<PatchValue>, operations: &serde_json::Value) -> Self {
-        Patch {
-            name: name.into(),
-            values,
-            operations: operations.to_string(),
-        }
+        Patch { name: name.into(), values, operations: operations.to_string() }
     }
 
     /// The operations parsed back into JSON, ready for `json_patch`.
@@ -115,10 +103,7 @@ impl Patch {
 
     /// The name and values without the operations, for results and job records.
     pub fn label(&self) -> PatchLabel {
-        PatchLabel {
-            name: self.name.clone(),
-            values: self.values.clone(),
-        }
+        PatchLabel { name: self.name.clone(), values: self.values.clone() }
     }
 }
 
@@ -167,11 +152,7 @@ pub struct PatchLabel {
 #[serde(rename_all = "snake_case")]
 pub enum Work {
     /// CLs at one POI value (pyhf's `infer.hypotest`): one task per patch or scan point.
-    Hypotest {
-        poi: f64,
-        test_stat: TestStatistic,
-        calculator: Calculator,
-    },
+    Hypotest { poi: f64, test_stat: TestStatistic, calculator: Calculator },
     /// Upper limit on the POI at confidence level `1 - alpha` (pyhf's `infer.intervals.upper_limits`).
     UpperLimit {
         /// 0.05 for 95% CL.
@@ -186,13 +167,7 @@ pub enum Work {
     Fit,
     /// A shard of pseudo-experiments: toys `first .. first + count` of the stream `seed`;
     /// shards of one seed merge exactly into the full set.
-    Toys {
-        poi: f64,
-        test_stat: TestStatistic,
-        seed: u64,
-        first: u64,
-        count: u64,
-    },
+    Toys { poi: f64, test_stat: TestStatistic, seed: u64, first: u64, count: u64 },
     /// Discovery significance (q0) of the observed data.
     Significance,
 }
@@ -220,7 +195,9 @@ impl Work {
     /// allocates or fits, and the client before it publishes. The reason names the field.
     pub fn check(&self) -> Result<(), InvalidWork> {
         let invalid = |field, value: String, expected: String| Err(InvalidWork { field, value, expected });
-        let finite = |field, v: f64| if v.is_finite() { Ok(()) } else { invalid(field, v.to_string(), "not a finite number".into()) };
+        let finite = |field, v: f64| {
+            if v.is_finite() { Ok(()) } else { invalid(field, v.to_string(), "not a finite number".into()) }
+        };
         match self {
             Work::Hypotest { poi, .. } => finite("work.poi", *poi),
             Work::UpperLimit { alpha, scan, .. } => {
@@ -231,7 +208,11 @@ impl Work {
                     finite("work.scan.start", grid.start)?;
                     finite("work.scan.stop", grid.stop)?;
                     if grid.points < 2 || grid.points > MAX_SCAN_POINTS {
-                        return invalid("work.scan.points", grid.points.to_string(), format!("not from 2 to {MAX_SCAN_POINTS}"));
+                        return invalid(
+                            "work.scan.points",
+                            grid.points.to_string(),
+                            format!("not from 2 to {MAX_SCAN_POINTS}"),
+                        );
                     }
                 }
                 Ok(())
@@ -239,7 +220,11 @@ impl Work {
             Work::Toys { poi, count, .. } => {
                 finite("work.poi", *poi)?;
                 if *count == 0 || *count > MAX_TOYS_PER_TASK {
-                    return invalid("work.count", format!("{count} toys"), format!("not from 1 to {MAX_TOYS_PER_TASK}"));
+                    return invalid(
+                        "work.count",
+                        format!("{count} toys"),
+                        format!("not from 1 to {MAX_TOYS_PER_TASK}"),
+                    );
                 }
                 Ok(())
             }
@@ -275,9 +260,7 @@ impl ScanGrid {
             1 => vec![self.start],
             n => {
                 let step = (self.stop - self.start) / f64::from(n - 1);
-                (0..n)
-                    .map(|i| if i == n - 1 { self.stop } else { self.start + step * f64::from(i) })
-                    .collect()
+                (0..n).map(|i| if i == n - 1 { self.stop } else { self.start + step * f64::from(i) }).collect()
             }
         }
     }
@@ -300,7 +283,9 @@ mod tests {
     #[test]
     fn work_a_worker_can_run_passes_the_check() {
         let grid = ScanGrid { start: 0.0, stop: 5.0, points: MAX_SCAN_POINTS };
-        for w in [limit(0.05, Some(grid)), limit(0.05, None), toys(1.0, MAX_TOYS_PER_TASK), Work::Fit, Work::Significance] {
+        for w in
+            [limit(0.05, Some(grid)), limit(0.05, None), toys(1.0, MAX_TOYS_PER_TASK), Work::Fit, Work::Significance]
+        {
             assert_eq!(w.check(), Ok(()), "{w:?}");
         }
     }
@@ -308,7 +293,8 @@ mod tests {
     #[test]
     fn work_that_would_exhaust_a_worker_or_means_nothing_is_refused_naming_the_field() {
         let grid = |start: f64, points: u32| Some(ScanGrid { start, stop: 5.0, points });
-        let hypotest = Work::Hypotest { poi: f64::NAN, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics };
+        let hypotest =
+            Work::Hypotest { poi: f64::NAN, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics };
         for (w, field) in [
             (hypotest, "work.poi is NaN"),
             (limit(0.05, grid(0.0, u32::MAX)), "work.scan.points is 4294967295, not from 2 to 10000"),

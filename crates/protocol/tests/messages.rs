@@ -1,12 +1,14 @@
 //! Tasks and results through MessagePack, and what decoding says about bad bytes.
 //! (No services needed.)
 
-use fitfleet_protocol::{DecodeError, JobId, Outcome, PROTOCOL_VERSION, Patch, PatchValue, ScanGrid, Status, Task, TaskResult, Timings, WorkerId, Work, WorkspaceDigest};
 use fitfleet_engine::infer::{
-    Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyShard,
-    UpperLimitResult,
+    Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyShard, UpperLimitResult,
 };
 use fitfleet_engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
+use fitfleet_protocol::{
+    DecodeError, JobId, Outcome, PROTOCOL_VERSION, Patch, PatchValue, ScanGrid, Status, Task, TaskResult, Timings,
+    Work, WorkerId, WorkspaceDigest,
+};
 use serde::Serialize;
 
 fn sample_task(work: Work) -> Task {
@@ -43,7 +45,12 @@ fn every_work() -> Vec<Work> {
             calculator: Calculator::Asymptotics,
             scan: Some(ScanGrid { start: 0.0, stop: 5.0, points: 21 }),
         },
-        Work::UpperLimit { alpha: 0.05, test_stat: TestStatistic::Tmu, calculator: Calculator::Asymptotics, scan: None },
+        Work::UpperLimit {
+            alpha: 0.05,
+            test_stat: TestStatistic::Tmu,
+            calculator: Calculator::Asymptotics,
+            scan: None,
+        },
         Work::Fit,
         Work::Toys { poi: 1.0, test_stat: TestStatistic::Q0, seed: u64::MAX, first: 5000, count: 1000 },
         Work::Significance,
@@ -91,7 +98,13 @@ fn every_outcome() -> Vec<Outcome> {
             background_only: vec![3.0, f64::MIN_POSITIVE],
             failed: 1,
         }),
-        Outcome::Significance(SignificanceResult { q0_obs: 9.0, p0_obs: 0.00135, z_obs: 3.0, p0_exp: 0.02, z_exp: 2.05 }),
+        Outcome::Significance(SignificanceResult {
+            q0_obs: 9.0,
+            p0_obs: 0.00135,
+            z_obs: 3.0,
+            p0_exp: 0.02,
+            z_exp: 2.05,
+        }),
     ]
 }
 
@@ -110,7 +123,8 @@ fn every_task_round_trips_through_messagepack() {
 #[test]
 fn every_result_round_trips_through_messagepack() {
     let task = sample_task(Work::Fit);
-    let timings = Timings { queue_wait_s: 0.5, workspace_fetch_s: 0.01, compile_s: 0.0, model_cache_hit: true, fit_s: 3.25 };
+    let timings =
+        Timings { queue_wait_s: 0.5, workspace_fetch_s: 0.01, compile_s: 0.0, model_cache_hit: true, fit_s: 3.25 };
     for outcome in every_outcome() {
         let r = TaskResult::succeeded(&task, outcome, WorkerId { host: "node7".into(), pid: 4242 }, 2, timings);
         let back = TaskResult::decode(&r.encode().unwrap()).unwrap();
@@ -125,7 +139,11 @@ fn every_result_round_trips_through_messagepack() {
 
 #[test]
 fn nan_survives_the_round_trip() {
-    let task = sample_task(Work::Hypotest { poi: f64::NAN, test_stat: TestStatistic::Q0, calculator: Calculator::Asymptotics });
+    let task = sample_task(Work::Hypotest {
+        poi: f64::NAN,
+        test_stat: TestStatistic::Q0,
+        calculator: Calculator::Asymptotics,
+    });
     let back = Task::decode(&task.encode().unwrap()).unwrap();
     let Work::Hypotest { poi, .. } = back.work else { panic!("work kind changed") };
     assert!(poi.is_nan());
@@ -138,8 +156,16 @@ fn task_ids_are_deterministic_and_distinguish_work() {
     assert_eq!(a.task_id, b.task_id, "same job, patch and work: same id");
     let c = sample_task(Work::Significance);
     assert_ne!(a.task_id, c.task_id);
-    let d = sample_task(Work::Hypotest { poi: 1.0, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics });
-    let e = sample_task(Work::Hypotest { poi: 1.0 + 1e-15, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics });
+    let d = sample_task(Work::Hypotest {
+        poi: 1.0,
+        test_stat: TestStatistic::QmuTilde,
+        calculator: Calculator::Asymptotics,
+    });
+    let e = sample_task(Work::Hypotest {
+        poi: 1.0 + 1e-15,
+        test_stat: TestStatistic::QmuTilde,
+        calculator: Calculator::Asymptotics,
+    });
     assert_ne!(d.task_id, e.task_id, "POI values differing in the last bits are different work");
     let other_job = Task::derive_id(&JobId::parse("fedcba9876543210").unwrap(), Some("C1N2_Wh_hbb_1000_0"), &Work::Fit);
     assert_ne!(a.task_id, other_job);
@@ -196,7 +222,12 @@ fn garbage_is_refused_with_a_clear_error() {
     let err = Task::decode(&rmp_serde::to_vec_named(&serde_json::json!({"hello": 1})).unwrap()).unwrap_err();
     assert_eq!(err, DecodeError::NoVersion { kind: "task" });
     // Right envelope, wrong body.
-    let bytes = rmp_serde::to_vec_named(&Envelope { v: PROTOCOL_VERSION, kind: "task", body: serde_json::json!({"job_id": "abc"}) }).unwrap();
+    let bytes = rmp_serde::to_vec_named(&Envelope {
+        v: PROTOCOL_VERSION,
+        kind: "task",
+        body: serde_json::json!({"job_id": "abc"}),
+    })
+    .unwrap();
     let err = Task::decode(&bytes).unwrap_err();
     assert!(matches!(&err, DecodeError::Malformed { detail, .. } if detail.contains("missing field")), "{err:?}");
     // Trailing bytes after a valid message.

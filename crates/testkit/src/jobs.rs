@@ -19,11 +19,7 @@ pub fn reference_dir() -> PathBuf {
         Some(d) => PathBuf::from(d),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference"),
     };
-    assert!(
-        dir.join("README.md").is_file(),
-        "reference data not found at {} (set FITFLEET_REFERENCE)",
-        dir.display()
-    );
+    assert!(dir.join("README.md").is_file(), "reference data not found at {} (set FITFLEET_REFERENCE)", dir.display());
     dir
 }
 
@@ -42,11 +38,7 @@ pub fn small_workspace() -> Vec<u8> {
 
 /// The work of the pallet: CLs at mu = 1 with qtilde and asymptotics, as in the pyhf + funcX study.
 pub fn hypotest_mu1() -> Work {
-    Work::Hypotest {
-        poi: 1.0,
-        test_stat: TestStatistic::QmuTilde,
-        calculator: Calculator::Asymptotics,
-    }
+    Work::Hypotest { poi: 1.0, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Asymptotics }
 }
 
 /// A patchset's patch as a task's patch (operations verbatim).
@@ -59,11 +51,7 @@ pub fn task_patch(p: &fitfleet_engine::spec::Patch) -> Patch {
             None => PatchValue::Text(v.to_string()),
         })
         .collect();
-    Patch {
-        name: p.name().to_owned(),
-        values,
-        operations: p.operations_json().to_owned(),
-    }
+    Patch { name: p.name().to_owned(), values, operations: p.operations_json().to_owned() }
 }
 
 /// One task per patch, of one new job, on the workspace `digest`.
@@ -85,7 +73,12 @@ pub fn tasks_for(digest: &WorkspaceDigest, patches: &[&fitfleet_engine::spec::Pa
 }
 
 /// Store the workspace, then tasks for `patches` as one job: the client's submission.
-pub async fn submit(cfg: &FleetConfig, store: &Store, workspace: &[u8], patches: &[&fitfleet_engine::spec::Patch]) -> Vec<Task> {
+pub async fn submit(
+    cfg: &FleetConfig,
+    store: &Store,
+    workspace: &[u8],
+    patches: &[&fitfleet_engine::spec::Patch],
+) -> Vec<Task> {
     let put = store.put_workspace(workspace).await.expect("storing the workspace");
     let tasks = tasks_for(&put.digest, patches, &hypotest_mu1());
     create_and_publish(cfg, store, &tasks).await;
@@ -94,10 +87,7 @@ pub async fn submit(cfg: &FleetConfig, store: &Store, workspace: &[u8], patches:
 
 /// Create the job of `tasks` and publish them.
 pub async fn create_and_publish(cfg: &FleetConfig, store: &Store, tasks: &[Task]) {
-    store
-        .create_job(&JobSpec::from_tasks("fleet e2e", tasks))
-        .await
-        .expect("creating the job");
+    store.create_job(&JobSpec::from_tasks("fleet e2e", tasks)).await.expect("creating the job");
     let mut publisher = Publisher::connect(cfg).await.expect("publisher");
     let report = publisher.publish(tasks).await.expect("publishing");
     assert_eq!(report.published, tasks.len());
@@ -188,21 +178,12 @@ pub async fn assert_redis_exactly_once(cfg: &FleetConfig, store: &Store, tasks: 
     let stored: HashSet<String> = redis::cmd("HKEYS").arg(keys.job_results(job)).query_async(&mut conn).await.unwrap();
     let want: HashSet<String> = tasks.iter().map(|t| t.task_id.as_str().to_owned()).collect();
     assert_eq!(stored, want, "the result keys in Redis are the job's task ids");
-    let (done, failed, total): (u64, u64, u64) = redis::cmd("HMGET")
-        .arg(keys.job(job))
-        .arg(&["done", "failed", "total"])
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let (done, failed, total): (u64, u64, u64) =
+        redis::cmd("HMGET").arg(keys.job(job)).arg(&["done", "failed", "total"]).query_async(&mut conn).await.unwrap();
     let succeeded = results.iter().filter(|r| r.is_success()).count() as u64;
     assert_eq!((done, failed, total), (succeeded, results.len() as u64 - succeeded, tasks.len() as u64));
-    let events: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg(keys.job_events(job))
-        .arg("-")
-        .arg("+")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let events: redis::streams::StreamRangeReply =
+        redis::cmd("XRANGE").arg(keys.job_events(job)).arg("-").arg("+").query_async(&mut conn).await.unwrap();
     let task_events = events
         .ids
         .iter()

@@ -73,14 +73,35 @@ impl TestCerts {
         };
         let subject = format!("/CN={name} test CA");
         run(&[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &subject,
-            "-keyout", "ca.key", "-out", "ca.crt",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &subject,
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
         ]);
         run(&[
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-            "-keyout", "server.key", "-out", "server.csr",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
         ]);
         std::fs::write(
             p("server.ext"),
@@ -89,15 +110,23 @@ impl TestCerts {
         )
         .unwrap();
         run(&[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-extfile", "server.ext", "-out", "server.crt",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
         ]);
-        TestCerts {
-            ca: p("ca.crt"),
-            cert: p("server.crt"),
-            key: p("server.key"),
-            _dir: dir,
-        }
+        TestCerts { ca: p("ca.crt"), cert: p("server.crt"), key: p("server.key"), _dir: dir }
     }
 }
 
@@ -126,9 +155,22 @@ impl RedisServer {
         let dir = tempfile::Builder::new().prefix("fitfleet-redis-").tempdir().unwrap();
         let port = free_port();
         let mut args: Vec<String> = [
-            "--bind", "127.0.0.1", "--port", &port.to_string(), "--dir", &dir.path().display().to_string(),
-            "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
-            "--protected-mode", "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--dir",
+            &dir.path().display().to_string(),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "yes",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -220,7 +262,11 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("--- last lines of the private redis-server on port {} ---\n{}", self.port, tail(&self.log_path(), 20));
+            eprintln!(
+                "--- last lines of the private redis-server on port {} ---\n{}",
+                self.port,
+                tail(&self.log_path(), 20)
+            );
         }
         self.kill();
     }
@@ -383,11 +429,7 @@ impl PrivateServices {
     pub fn start(test: &str) -> Self {
         let redis = RedisServer::start();
         let rabbit = RabbitServer::start();
-        let cfg = FleetConfig {
-            broker_url: rabbit.url(),
-            redis_url: redis.url(),
-            ..crate::services::config(test)
-        };
+        let cfg = FleetConfig { broker_url: rabbit.url(), redis_url: redis.url(), ..crate::services::config(test) };
         PrivateServices { rabbit, redis, cfg }
     }
 }

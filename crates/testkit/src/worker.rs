@@ -89,7 +89,10 @@ impl WorkerProcess {
             .args(["--tls-ca-file", &cfg.tls_ca_file])
             .args(extra)
             // FITFLEET_E2E_WORKER_LOG: another filter for the workers' logs, to debug a test.
-            .env("FITFLEET_LOG", std::env::var("FITFLEET_E2E_WORKER_LOG").unwrap_or_else(|_| "info,lapin=warn,redis=warn".into()))
+            .env(
+                "FITFLEET_LOG",
+                std::env::var("FITFLEET_E2E_WORKER_LOG").unwrap_or_else(|_| "info,lapin=warn,redis=warn".into()),
+            )
             .env_remove("FITFLEET_CONFIG")
             .current_dir(&dir)
             .stdin(Stdio::null())
@@ -97,12 +100,7 @@ impl WorkerProcess {
             .stderr(file)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let mut w = WorkerProcess {
-            child,
-            name: name.to_owned(),
-            metrics_addr,
-            log,
-        };
+        let mut w = WorkerProcess { child, name: name.to_owned(), metrics_addr, log };
         w.wait_serving(Duration::from_secs(30));
         w
     }
@@ -117,7 +115,12 @@ impl WorkerProcess {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("worker {} exited at start-up ({status}):\n{}", self.name, self.log_text());
             }
-            assert!(Instant::now() < deadline, "worker {} not serving after {timeout:?}:\n{}", self.name, self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "worker {} not serving after {timeout:?}:\n{}",
+                self.name,
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -157,7 +160,12 @@ impl WorkerProcess {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "worker {} still running after {timeout:?}:\n{}", self.name, self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "worker {} still running after {timeout:?}:\n{}",
+                self.name,
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -227,4 +235,3 @@ pub fn metric(text: &str, sample: &str) -> f64 {
         .find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.strip_prefix(' ')))
         .map_or(0.0, |v| v.trim().parse().unwrap_or_else(|_| panic!("{sample}: {v:?}")))
 }
-

@@ -155,12 +155,7 @@ mod tests {
         assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
         assert!(r.contains("fitfleet_worker_tasks_total{outcome=\"succeeded\"} 1\n"), "{r}");
         let (head, body) = r.split_once("\r\n\r\n").unwrap();
-        let len: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Content-Length: "))
-            .unwrap()
-            .parse()
-            .unwrap();
+        let len: usize = head.lines().find_map(|l| l.strip_prefix("Content-Length: ")).unwrap().parse().unwrap();
         assert_eq!(len, body.len());
 
         let r = get(addr, "GET /healthz?verbose=1 HTTP/1.0\r\n\r\n").await;

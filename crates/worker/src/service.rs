@@ -81,17 +81,15 @@ impl Service {
     pub async fn start(settings: WorkerSettings) -> anyhow::Result<Self> {
         settings.validate()?;
         let addr = settings.metrics_socket()?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot serve metrics on {addr} (metrics_addr)"))?;
+        let listener =
+            TcpListener::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr} (metrics_addr)"))?;
         let metrics_addr = listener.local_addr()?;
         let store = Store::connect(&settings.broker).await?;
         let consumer = TaskConsumer::connect(&settings.broker, Source::Tasks, settings.slots).await?;
-        let processor = Arc::new(Processor::new(
-            ModelCache::new(settings.cache_models, settings.cache_bytes),
-            WorkerId::current(),
-        )
-        .with_limits(settings.broker.limits()));
+        let processor = Arc::new(
+            Processor::new(ModelCache::new(settings.cache_models, settings.cache_bytes), WorkerId::current())
+                .with_limits(settings.broker.limits()),
+        );
         let metrics = Arc::new(Metrics::new(processor.clone(), settings.slots));
         info!(
             worker = %processor.worker,
@@ -109,15 +107,7 @@ impl Service {
             dead_letter_recorder = settings.dead_letter_recorder,
             "fitfleet-worker started"
         );
-        Ok(Service {
-            settings,
-            store,
-            consumer,
-            processor,
-            metrics,
-            listener,
-            metrics_addr,
-        })
+        Ok(Service { settings, store, consumer, processor, metrics, listener, metrics_addr })
     }
 
     /// Where `/metrics` and `/healthz` are served (the port chosen when `metrics_addr` ends in `:0`).
@@ -138,15 +128,7 @@ impl Service {
     /// Returns an error only when RabbitMQ refuses the worker for good (credentials, queue
     /// arguments), after draining.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<Summary> {
-        let Service {
-            settings,
-            store,
-            mut consumer,
-            processor,
-            metrics,
-            listener,
-            metrics_addr: _,
-        } = self;
+        let Service { settings, store, mut consumer, processor, metrics, listener, metrics_addr: _ } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = move || {
             let mut rx = stop_rx.clone();
@@ -163,11 +145,7 @@ impl Service {
                 }
             })
         });
-        let ctx = Arc::new(Ctx {
-            store,
-            processor,
-            metrics: metrics.clone(),
-        });
+        let ctx = Arc::new(Ctx { store, processor, metrics: metrics.clone() });
         let slots = Arc::new(Semaphore::new(usize::from(settings.slots)));
         let mut tasks = JoinSet::new();
         let mut summary = Summary::default();
@@ -203,7 +181,9 @@ impl Service {
                 timeout_s = drain_timeout.as_secs(),
                 "shutting down: taking no new tasks, finishing the fits in flight"
             ),
-            Some(e) => error!(error = %e, in_flight = tasks.len(), "RabbitMQ refused the worker; finishing the fits in flight"),
+            Some(e) => {
+                error!(error = %e, in_flight = tasks.len(), "RabbitMQ refused the worker; finishing the fits in flight")
+            }
         }
         // Tasks RabbitMQ delivered before the cancel are ours already: finish them too, so that
         // a drain gives nothing back to be delivered again. There is a free slot for each (the
@@ -220,7 +200,9 @@ impl Service {
                         summary.requeued += 1;
                         metrics.task(TaskOutcome::requeued);
                     }
-                    Err(e) => warn!(error = %e, "could not requeue an unstarted task; RabbitMQ requeues it when we close"),
+                    Err(e) => {
+                        warn!(error = %e, "could not requeue an unstarted task; RabbitMQ requeues it when we close")
+                    }
                 },
             }
         }
@@ -440,9 +422,7 @@ async fn unreadable(ctx: &Ctx, delivery: &TaskDelivery, error: &DecodeError) -> 
         job_id: job.clone(),
         task_id: task.clone(),
         patch: None,
-        status: Status::Failed {
-            reason: format!("the task message could not be read: {error}"),
-        },
+        status: Status::Failed { reason: format!("the task message could not be read: {error}") },
         outcome: None,
         worker: ctx.processor.worker.clone(),
         attempt: delivery.attempt,

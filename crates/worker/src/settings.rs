@@ -8,11 +8,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use clap::Parser;
 use fitfleet_fleet::settings::flags::flag_help;
 use fitfleet_fleet::settings::set;
 use fitfleet_fleet::{FleetArgs, FleetConfig};
 use fitfleet_processor::ModelCache;
-use clap::Parser;
 use serde::{Deserialize, Serialize};
 
 /// Everything a `fitfleet-worker` needs to know.
@@ -67,9 +67,7 @@ impl Default for WorkerSettings {
 
 /// The cores this process may use (cgroup and affinity limits included), at least 1.
 pub fn default_slots() -> u16 {
-    std::thread::available_parallelism()
-        .map_or(1, |n| u16::try_from(n.get()).unwrap_or(u16::MAX))
-        .max(1)
+    std::thread::available_parallelism().map_or(1, |n| u16::try_from(n.get()).unwrap_or(u16::MAX)).max(1)
 }
 
 impl WorkerSettings {
@@ -181,10 +179,26 @@ mod tests {
     fn keys_are_flat_and_partial_documents_keep_defaults() {
         let v = serde_json::to_value(WorkerSettings::default()).unwrap();
         for key in [
-            "broker_url", "redis_url", "key_prefix", "queue_prefix", "ttl_secs", "delivery_limit", "heartbeat_secs",
-            "consumer_timeout_secs", "reconnect_max_delay_secs", "tls_ca_file", "max_workspace_bytes", "max_patch_bytes",
-            "max_task_bytes", "slots", "cache_models", "cache_bytes",
-            "metrics_addr", "drain_timeout_secs", "dead_letter_recorder", "log_format",
+            "broker_url",
+            "redis_url",
+            "key_prefix",
+            "queue_prefix",
+            "ttl_secs",
+            "delivery_limit",
+            "heartbeat_secs",
+            "consumer_timeout_secs",
+            "reconnect_max_delay_secs",
+            "tls_ca_file",
+            "max_workspace_bytes",
+            "max_patch_bytes",
+            "max_task_bytes",
+            "slots",
+            "cache_models",
+            "cache_bytes",
+            "metrics_addr",
+            "drain_timeout_secs",
+            "dead_letter_recorder",
+            "log_format",
         ] {
             assert!(v.get(key).is_some(), "{key}");
         }

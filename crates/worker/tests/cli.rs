@@ -68,10 +68,24 @@ fn every_setting_has_a_documented_flag() {
     let out = worker(&["--help"], &[]);
     let help = String::from_utf8(out.stdout).unwrap();
     for flag in [
-        "--config", "--broker-url", "--redis-url", "--key-prefix", "--queue-prefix", "--ttl-secs",
-        "--delivery-limit", "--heartbeat-secs", "--consumer-timeout-secs", "--reconnect-max-delay-secs",
-        "--slots", "--cache-models", "--cache-bytes", "--metrics-addr", "--drain-timeout-secs",
-        "--dead-letter-recorder", "--log-format", "--print-settings",
+        "--config",
+        "--broker-url",
+        "--redis-url",
+        "--key-prefix",
+        "--queue-prefix",
+        "--ttl-secs",
+        "--delivery-limit",
+        "--heartbeat-secs",
+        "--consumer-timeout-secs",
+        "--reconnect-max-delay-secs",
+        "--slots",
+        "--cache-models",
+        "--cache-bytes",
+        "--metrics-addr",
+        "--drain-timeout-secs",
+        "--dead-letter-recorder",
+        "--log-format",
+        "--print-settings",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
     }
@@ -90,7 +104,14 @@ fn bad_settings_exit_2_and_unreachable_rabbitmq_exits_1() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("amqp://guest:guest@127.0.0.1:{closed}/%2f");
     let out = worker(
-        &["--broker-url", &url, "--redis-url", &format!("redis://127.0.0.1:{closed}/"), "--metrics-addr", "127.0.0.1:0"],
+        &[
+            "--broker-url",
+            &url,
+            "--redis-url",
+            &format!("redis://127.0.0.1:{closed}/"),
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
         &[],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 use fitfleet_fleet::store::CancelOutcome;
 
 use crate::args::JobArgs;
-use crate::settings::ClientSettings;
 use crate::fleet;
+use crate::settings::ClientSettings;
 
 pub fn run(args: &JobArgs) -> Result<ExitCode> {
     let job = fleet::job_id(&args.job.id)?;

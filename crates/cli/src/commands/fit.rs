@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use fitfleet_engine::infer::{fit, FitOptions};
+use fitfleet_engine::infer::{FitOptions, fit};
 use serde::Serialize;
 
 use crate::args::FitArgs;

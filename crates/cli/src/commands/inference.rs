@@ -3,7 +3,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use fitfleet_engine::infer::calculators::AsymptoticCalculator;
-use fitfleet_engine::infer::{hypotest, intervals, significance as discovery, FitOptions, HypotestOptions, UpperLimitOptions};
+use fitfleet_engine::infer::{
+    FitOptions, HypotestOptions, UpperLimitOptions, hypotest, intervals, significance as discovery,
+};
 use serde_json::json;
 
 use crate::args::{ClsArgs, SignificanceArgs, UpperLimitArgs};
@@ -35,7 +37,8 @@ pub fn cls(args: &ClsArgs) -> Result<ExitCode> {
 pub fn upper_limit(args: &UpperLimitArgs) -> Result<ExitCode> {
     let loaded = input::load(&args.model)?;
     let scan = args.limit.grid()?.map(|g| intervals::linspace(g.start, g.stop, g.points as usize));
-    let calc = AsymptoticCalculator::new(&loaded.compiled, &loaded.data, args.test_stat.into(), &FitOptions::default())?;
+    let calc =
+        AsymptoticCalculator::new(&loaded.compiled, &loaded.data, args.test_stat.into(), &FitOptions::default())?;
     let options = UpperLimitOptions { alpha: args.limit.alpha.alpha, scan, ..Default::default() };
     let r = fitfleet_engine::infer::upper_limit(&calc, &options)?;
     for note in &r.notes {

@@ -4,9 +4,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::args::JobsArgs;
+use crate::fleet;
 use crate::job_label::JobLabel;
 use crate::settings::ClientSettings;
-use crate::fleet;
 
 pub fn run(args: &JobsArgs) -> Result<ExitCode> {
     let settings = ClientSettings::load(&args.connection)?;

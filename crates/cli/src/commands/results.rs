@@ -44,7 +44,8 @@ fn write(doc: &ResultsDoc, args: &ResultsArgs) -> Result<()> {
         ResultsFormat::Csv => match out {
             Some(path) => {
                 let file = std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
-                results_csv::write(doc, std::io::BufWriter::new(file)).with_context(|| format!("writing {}", path.display()))
+                results_csv::write(doc, std::io::BufWriter::new(file))
+                    .with_context(|| format!("writing {}", path.display()))
             }
             None => results_csv::write(doc, std::io::stdout().lock()),
         },

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use fitfleet_protocol::{JobId, WorkerId};
 use fitfleet_processor::local::{LocalQueue, LocalStore, run_slots};
 use fitfleet_processor::{ModelCache, Processor};
+use fitfleet_protocol::{JobId, WorkerId};
 
 use crate::args::RunArgs;
 use crate::job_label::JobLabel;
@@ -33,14 +33,19 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     tasks::check_sizes(&all, &limits)?;
     let total = all.len() as u64;
     let toys = matches!(works.first(), Some(fitfleet_protocol::Work::Toys { .. }));
-    let shards = toys.then(|| toys_merge::shards_per_patch(all.iter().map(|t| t.patch.as_ref().map(|p| p.name.as_str()))));
-    let label = JobLabel { summary: format!("{} on {}", tasks::describe(&args.work), prepared.describe()), labels: prepared.labels.clone() };
+    let shards =
+        toys.then(|| toys_merge::shards_per_patch(all.iter().map(|t| t.patch.as_ref().map(|p| p.name.as_str()))));
+    let label = JobLabel {
+        summary: format!("{} on {}", tasks::describe(&args.work), prepared.describe()),
+        labels: prepared.labels.clone(),
+    };
     tracing::info!(job = %job, tasks = total, slots, "{}", label.summary);
     let queue = LocalQueue::new();
     queue.publish(all);
 
-    let processor = Processor::new(ModelCache::new(ModelCache::DEFAULT_MODELS, ModelCache::DEFAULT_BYTES), WorkerId::current())
-        .with_limits(limits);
+    let processor =
+        Processor::new(ModelCache::new(ModelCache::DEFAULT_MODELS, ModelCache::DEFAULT_BYTES), WorkerId::current())
+            .with_limits(limits);
     let bar = progress::tasks_bar(total);
     let failed = AtomicU64::new(0);
     let start = Instant::now();

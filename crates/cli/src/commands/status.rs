@@ -6,10 +6,10 @@ use anyhow::{Context, Result};
 use fitfleet_protocol::Status;
 
 use crate::args::JobArgs;
+use crate::fleet;
 use crate::job_label::JobLabel;
 use crate::settings::ClientSettings;
 use crate::timings::TimingSummary;
-use crate::fleet;
 
 /// How many distinct failure reasons are listed.
 const REASONS_SHOWN: usize = 5;
@@ -25,13 +25,7 @@ pub fn run(args: &JobArgs) -> Result<ExitCode> {
         println!("job       {}", s.job_id);
         println!("label     {}", label.summary);
         println!("state     {}", s.state);
-        println!(
-            "tasks     {}: {} succeeded, {} failed, {} remaining",
-            s.total,
-            s.done,
-            s.failed,
-            s.remaining()
-        );
+        println!("tasks     {}: {} succeeded, {} failed, {} remaining", s.total, s.done, s.failed, s.remaining());
         println!("created   {} ago", fleet::human_duration(fleet::between(s.created_ms, now)));
         let end = s.finished_ms.unwrap_or(now);
         println!(
@@ -69,7 +63,10 @@ pub fn run(args: &JobArgs) -> Result<ExitCode> {
                 );
             }
             if reasons.len() > REASONS_SHOWN {
-                println!("  ... and {} more reasons (`fitfleet results {job} --format csv`)", reasons.len() - REASONS_SHOWN);
+                println!(
+                    "  ... and {} more reasons (`fitfleet results {job} --format csv`)",
+                    reasons.len() - REASONS_SHOWN
+                );
             }
         }
         Ok(ExitCode::SUCCESS)

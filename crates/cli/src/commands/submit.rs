@@ -2,7 +2,7 @@
 //! publish its tasks; print the job id and return (fire and forget).
 use std::process::ExitCode;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{Context, Result, ensure};
 use fitfleet_fleet::amqp::Publisher;
 use fitfleet_fleet::store::JobSpec;
 use fitfleet_protocol::JobId;
@@ -19,7 +19,10 @@ pub fn run(args: &SubmitArgs) -> Result<ExitCode> {
     let settings = ClientSettings::load(&args.connection)?;
     let limits = settings.broker.limits();
     let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work), &limits)?;
-    let label = JobLabel { summary: format!("{} on {}", tasks::describe(&args.work), prepared.describe()), labels: prepared.labels.clone() };
+    let label = JobLabel {
+        summary: format!("{} on {}", tasks::describe(&args.work), prepared.describe()),
+        labels: prepared.labels.clone(),
+    };
     let job = JobId::generate();
     let tasks = tasks::build(&job, &prepared, &works);
     tasks::check_sizes(&tasks, &limits)?;
@@ -39,7 +42,12 @@ async fn submit(
         .await
         .context("connecting to the fleet's broker (RabbitMQ; --broker-url, FITFLEET_BROKER_URL)")?;
     let put = store.put_workspace(&prepared.bytes).await.context("uploading the workspace")?;
-    ensure!(put.digest == prepared.digest, "the store gave the workspace digest {}, expected {}", put.digest, prepared.digest);
+    ensure!(
+        put.digest == prepared.digest,
+        "the store gave the workspace digest {}, expected {}",
+        put.digest,
+        prepared.digest
+    );
     tracing::info!(digest = %put.digest, size = put.size, newly_stored = put.newly_stored, "workspace uploaded");
 
     store

@@ -36,7 +36,10 @@ pub fn run(args: &JobArgs) -> Result<ExitCode> {
         let mut elapsed = None;
         for _ in 0..3 {
             if let Ok(s) = fleet::job_status(&store, &job).await {
-                elapsed = Some(fleet::human_duration(fleet::between(s.created_ms, s.finished_ms.unwrap_or_else(fitfleet_protocol::now_ms))));
+                elapsed = Some(fleet::human_duration(fleet::between(
+                    s.created_ms,
+                    s.finished_ms.unwrap_or_else(fitfleet_protocol::now_ms),
+                )));
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

@@ -54,8 +54,7 @@ pub fn draw<DB: DrawingBackend>(
     meta_area.draw_text(&meta, &TextStyle::from((FONT, 15)).color(&BLACK.mix(0.75)), (20, 6)).map_err(de)?;
 
     let (mu0, mu1) = (scan[0].mu, scan[scan.len() - 1].mu);
-    let top =
-        scan.iter().flat_map(|p| p.cls_exp.iter().copied().chain([p.cls_obs])).fold(1.0f64, f64::max) * 1.05;
+    let top = scan.iter().flat_map(|p| p.cls_exp.iter().copied().chain([p.cls_obs])).fold(1.0f64, f64::max) * 1.05;
     let mut chart = ChartBuilder::on(&area)
         .margin(20)
         .margin_top(8)
@@ -78,10 +77,7 @@ pub fn draw<DB: DrawingBackend>(
 
     // A band between expected quantiles k_lo and k_hi, as one polygon.
     let band = |lo: usize, hi: usize| -> Vec<(f64, f64)> {
-        scan.iter()
-            .map(|p| (p.mu, p.cls_exp[lo]))
-            .chain(scan.iter().rev().map(|p| (p.mu, p.cls_exp[hi])))
-            .collect()
+        scan.iter().map(|p| (p.mu, p.cls_exp[lo])).chain(scan.iter().rev().map(|p| (p.mu, p.cls_exp[hi]))).collect()
     };
     chart
         .draw_series(std::iter::once(Polygon::new(band(0, 4), YELLOW.filled())))
@@ -94,12 +90,7 @@ pub fn draw<DB: DrawingBackend>(
         .label("Expected ±1σ")
         .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], GREEN.filled()));
     chart
-        .draw_series(DashedLineSeries::new(
-            scan.iter().map(|p| (p.mu, p.cls_exp[2])),
-            10,
-            6,
-            BLACK.stroke_width(2),
-        ))
+        .draw_series(DashedLineSeries::new(scan.iter().map(|p| (p.mu, p.cls_exp[2])), 10, 6, BLACK.stroke_width(2)))
         .map_err(de)?
         .label("Expected CLs (median)")
         .legend(|(x, y)| DashedPathElement::new(vec![(x, y), (x + 22, y)], 6, 4, BLACK.stroke_width(2)));
@@ -130,9 +121,7 @@ pub fn draw<DB: DrawingBackend>(
             .map_err(de)?
             .label(format!("Expected limit μ = {exp:.3}"))
             .legend(|(x, y)| Circle::new((x + 11, y), 5, BLACK.stroke_width(2)));
-        chart
-            .draw_series(std::iter::once(Circle::new((exp, alpha), 5, BLACK.stroke_width(2))))
-            .map_err(de)?;
+        chart.draw_series(std::iter::once(Circle::new((exp, alpha), 5, BLACK.stroke_width(2)))).map_err(de)?;
     }
 
     chart

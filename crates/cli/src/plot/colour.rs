@@ -56,12 +56,7 @@ impl ColourScale {
     }
 
     /// Draw the scale as a vertical bar with its ticks on the right, a line at `level`.
-    pub fn draw_bar<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        caption: &str,
-        level: f64,
-    ) -> Result<()> {
+    pub fn draw_bar<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, caption: &str, level: f64) -> Result<()> {
         let mut chart = ChartBuilder::on(area)
             .margin_top(20)
             .margin_bottom(62)
@@ -94,9 +89,7 @@ impl ColourScale {
             .draw_series(std::iter::once(Rectangle::new([(0.0, self.lo), (1.0, 1.0)], BLACK.stroke_width(1))))
             .map_err(de)?;
         if level > self.lo && level < 1.0 {
-            chart
-                .draw_series(LineSeries::new([(0.0, level), (1.0, level)], RED.stroke_width(3)))
-                .map_err(de)?;
+            chart.draw_series(LineSeries::new([(0.0, level), (1.0, level)], RED.stroke_width(3))).map_err(de)?;
         }
         Ok(())
     }

@@ -22,11 +22,7 @@ pub fn cl_percent(alpha: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-pub fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    c: &Contours,
-    opts: &PlotOptions,
-) -> Result<()> {
+pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Contours, opts: &PlotOptions) -> Result<()> {
     root.fill(&WHITE).map_err(de)?;
     let cl = cl_percent(c.level);
     let title = opts.title.clone().unwrap_or_else(|| format!("Exclusion at {cl}% CL"));
@@ -82,9 +78,7 @@ pub fn draw<DB: DrawingBackend>(
             .label("Expected ±1σ")
             .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 22, y + 6)], BAND.mix(0.6).filled()));
         for line in c.band.minus_1sigma.iter().chain(&c.band.plus_1sigma) {
-            chart
-                .draw_series(LineSeries::new(line.iter().copied(), BAND_EDGE.stroke_width(1)))
-                .map_err(de)?;
+            chart.draw_series(LineSeries::new(line.iter().copied(), BAND_EDGE.stroke_width(1))).map_err(de)?;
         }
     }
 
@@ -114,10 +108,7 @@ pub fn draw<DB: DrawingBackend>(
     if failed > 0 {
         chart
             .draw_series(
-                c.points
-                    .iter()
-                    .filter(|p| p.failed)
-                    .map(|p| Cross::new((p.x, p.y), 6, FAILED.stroke_width(2))),
+                c.points.iter().filter(|p| p.failed).map(|p| Cross::new((p.x, p.y), 6, FAILED.stroke_width(2))),
             )
             .map_err(de)?
             .label(format!("Failed ({failed})"))
@@ -129,14 +120,12 @@ pub fn draw<DB: DrawingBackend>(
             .draw_series(DashedLineSeries::new(line.iter().copied(), 12, 7, EXPECTED.stroke_width(3)))
             .map_err(de)?;
         if k == 0 {
-            s.label(format!("Expected limit ({cl}% CL)")).legend(|(x, y)| {
-                DashedPathElement::new(vec![(x, y), (x + 22, y)], 6, 4, EXPECTED.stroke_width(3))
-            });
+            s.label(format!("Expected limit ({cl}% CL)"))
+                .legend(|(x, y)| DashedPathElement::new(vec![(x, y), (x + 22, y)], 6, 4, EXPECTED.stroke_width(3)));
         }
     }
     for (k, line) in c.observed.iter().enumerate() {
-        let s =
-            chart.draw_series(LineSeries::new(line.iter().copied(), OBSERVED.stroke_width(3))).map_err(de)?;
+        let s = chart.draw_series(LineSeries::new(line.iter().copied(), OBSERVED.stroke_width(3))).map_err(de)?;
         if k == 0 {
             s.label(format!("Observed limit ({cl}% CL)"))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], OBSERVED.stroke_width(3)));

@@ -72,9 +72,8 @@ impl Triangulation {
     /// Remove, repeatedly, outside triangles whose outside edge is longer than [`PEEL_FACTOR`]
     /// times the median edge length (in the scaled coordinates).
     fn peel(&mut self, scaled: &[delaunator::Point]) {
-        let len = |a: usize, b: usize| {
-            ((scaled[a].x - scaled[b].x).powi(2) + (scaled[a].y - scaled[b].y).powi(2)).sqrt()
-        };
+        let len =
+            |a: usize, b: usize| ((scaled[a].x - scaled[b].x).powi(2) + (scaled[a].y - scaled[b].y).powi(2)).sqrt();
         let mut edges: Vec<f64> = edge_counts(&self.triangles).keys().map(|&(a, b)| len(a, b)).collect();
         if edges.is_empty() {
             return;
@@ -135,10 +134,8 @@ impl Triangulation {
         let mut out = Vec::new();
         for t in &self.triangles {
             // Each vertex carries its position and both half-plane functions (kept where >= 0).
-            let poly: Vec<[f64; 4]> = t
-                .iter()
-                .map(|&i| [self.points[i].0, self.points[i].1, level - below[i], above[i] - level])
-                .collect();
+            let poly: Vec<[f64; 4]> =
+                t.iter().map(|&i| [self.points[i].0, self.points[i].1, level - below[i], above[i] - level]).collect();
             if poly.iter().any(|v| v.iter().any(|c| !c.is_finite())) {
                 continue;
             }
@@ -194,10 +191,7 @@ fn edge_counts(triangles: &[[usize; 3]]) -> HashMap<(usize, usize), usize> {
 
 /// Join segments (pairs of crossed edges) into polylines: first the open ones, which start at
 /// an edge with one neighbour (the border of the triangulation), then the closed loops.
-fn chain(
-    links: &HashMap<(usize, usize), Vec<(usize, usize)>>,
-    at: &HashMap<(usize, usize), Point>,
-) -> Vec<Polyline> {
+fn chain(links: &HashMap<(usize, usize), Vec<(usize, usize)>>, at: &HashMap<(usize, usize), Point>) -> Vec<Polyline> {
     let mut starts: Vec<&(usize, usize)> = links.keys().collect();
     starts.sort();
     let mut seen: std::collections::HashSet<(usize, usize)> = std::collections::HashSet::new();
@@ -238,10 +232,9 @@ fn chain(
 
 /// (xmin, xmax, ymin, ymax) of the points.
 pub fn bounds(points: &[Point]) -> (f64, f64, f64, f64) {
-    points.iter().fold(
-        (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY),
-        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
-    )
+    points.iter().fold((f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY), |(a, b, c, d), &(x, y)| {
+        (a.min(x), b.max(x), c.min(y), d.max(y))
+    })
 }
 
 #[cfg(test)]
@@ -346,8 +339,7 @@ mod tests {
     fn the_empty_corner_of_an_l_shaped_grid_is_not_bridged() {
         // A 10x10 grid without its upper-right 6x6 corner, plus one far point that would
         // otherwise be joined by long thin triangles.
-        let mut pts: Vec<Point> =
-            grid(10, 10, 1.0, 1.0).into_iter().filter(|&(x, y)| x < 4.0 || y < 4.0).collect();
+        let mut pts: Vec<Point> = grid(10, 10, 1.0, 1.0).into_iter().filter(|&(x, y)| x < 4.0 || y < 4.0).collect();
         pts.push((9.0, 9.0));
         let t = Triangulation::new(&pts);
         let centroid_in_corner = t.triangles.iter().any(|tr| {
@@ -398,10 +390,7 @@ mod tests {
             }
             let n = poly.len();
             area += 0.5
-                * (0..n)
-                    .map(|k| poly[k].0 * poly[(k + 1) % n].1 - poly[(k + 1) % n].0 * poly[k].1)
-                    .sum::<f64>()
-                    .abs();
+                * (0..n).map(|k| poly[k].0 * poly[(k + 1) % n].1 - poly[(k + 1) % n].0 * poly[k].1).sum::<f64>().abs();
         }
         // A strip 1 wide and 3 high.
         assert!((area - 3.0).abs() < 1e-9, "area {area}");

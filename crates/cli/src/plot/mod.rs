@@ -104,16 +104,7 @@ pub struct PlotOptions {
 
 impl Default for PlotOptions {
     fn default() -> Self {
-        PlotOptions {
-            title: None,
-            width: 1100,
-            height: 800,
-            x: None,
-            y: None,
-            alpha: 0.05,
-            patch: None,
-            kind: None,
-        }
+        PlotOptions { title: None, width: 1100, height: 800, x: None, y: None, alpha: 0.05, patch: None, kind: None }
     }
 }
 
@@ -182,23 +173,21 @@ pub fn contours(doc: &ResultsDoc) -> Result<Contours> {
 
 /// The contours at CLs = `opts.alpha` over the labels `opts.x` and `opts.y`.
 pub fn contours_with(doc: &ResultsDoc, opts: &PlotOptions) -> Result<Contours> {
-    let labels: Vec<String> =
-        doc.values().find(|e| !e.labels.is_empty()).map(|e| e.labels.clone()).unwrap_or_default();
+    let labels: Vec<String> = doc.values().find(|e| !e.labels.is_empty()).map(|e| e.labels.clone()).unwrap_or_default();
     let width = doc.values().map(|e| e.mass_hypotheses.len()).max().unwrap_or(0);
     if width < 2 {
         bail!("no entry has two mass values (mass_hypotheses) to plot a contour over");
     }
     let axis = |want: &Option<String>, default: usize| -> Result<(usize, String)> {
         match want {
-            None => Ok((
-                default,
-                labels.get(default).cloned().unwrap_or_else(|| format!("mass_hypotheses[{default}]")),
-            )),
-            Some(name) => {
-                labels.iter().position(|l| l == name).map(|i| (i, name.clone())).ok_or_else(|| {
-                    anyhow!("no label {name:?} in the document (labels: {})", labels.join(", "))
-                })
+            None => {
+                Ok((default, labels.get(default).cloned().unwrap_or_else(|| format!("mass_hypotheses[{default}]"))))
             }
+            Some(name) => labels
+                .iter()
+                .position(|l| l == name)
+                .map(|i| (i, name.clone()))
+                .ok_or_else(|| anyhow!("no label {name:?} in the document (labels: {})", labels.join(", "))),
         }
     };
     let (ix, x_label) = axis(&opts.x, 0)?;
@@ -267,12 +256,7 @@ pub fn contour(doc: &ResultsDoc, out: &Path, opts: &PlotOptions) -> Result<Conto
 /// a scan) into `out`; returns the name of the entry drawn.
 pub fn brazil(doc: &ResultsDoc, out: &Path, opts: &PlotOptions) -> Result<String> {
     let (name, entry) = scan_entry(doc, opts.patch.as_deref())?;
-    render(
-        out,
-        opts,
-        |root| brazil::draw(root, name, entry, opts),
-        |root| brazil::draw(root, name, entry, opts),
-    )?;
+    render(out, opts, |root| brazil::draw(root, name, entry, opts), |root| brazil::draw(root, name, entry, opts))?;
     Ok(name.to_string())
 }
 

@@ -6,7 +6,9 @@ use std::process::{Command, Output};
 
 use fitfleet_fleet::FleetConfig;
 pub use fitfleet_testkit::queues::{tasks_in_queue, wait_tasks_in_queue};
-pub use fitfleet_testkit::services::{Cleanup, config, keys_under_prefix, require_services_blocking as require_services, runtime};
+pub use fitfleet_testkit::services::{
+    Cleanup, config, keys_under_prefix, require_services_blocking as require_services, runtime,
+};
 pub use fitfleet_testkit::worker::TestWorker;
 
 pub fn pallet_dir() -> PathBuf {
@@ -47,4 +49,3 @@ pub fn run(cmd: &mut Command) -> (Output, String, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     (out, stdout, stderr)
 }
-

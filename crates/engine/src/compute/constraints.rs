@@ -45,8 +45,7 @@ impl ConstraintTensors {
             None
         } else {
             let n = sigmas.len();
-            let log_norm =
-                sigmas.iter().map(|s| (s * (2.0 * std::f64::consts::PI).sqrt()).ln()).sum();
+            let log_norm = sigmas.iter().map(|s| (s * (2.0 * std::f64::consts::PI).sqrt()).ln()).sum();
             Some(GaussTensors {
                 inv_sigma: Tensor::from_vec(sigmas.iter().map(|s| 1.0 / s).collect(), (n, 1), device)?,
                 inv_var: Tensor::from_vec(sigmas.iter().map(|s| 1.0 / (s * s)).collect(), (n, 1), device)?,
@@ -59,10 +58,7 @@ impl ConstraintTensors {
             None
         } else {
             let n = factors.len();
-            Some(PoissonTensors {
-                factors: Tensor::from_vec(factors, (n, 1), device)?,
-                aux_pos: poisson_pos,
-            })
+            Some(PoissonTensors { factors: Tensor::from_vec(factors, (n, 1), device)?, aux_pos: poisson_pos })
         };
         Ok(ConstraintTensors { gauss, poisson })
     }

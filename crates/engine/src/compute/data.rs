@@ -99,8 +99,7 @@ impl CompiledModel {
             }
         }
         let main: Vec<Vec<f64>> = rows.iter().map(|r| r[..nb].to_vec()).collect();
-        let mut constant: Vec<f64> =
-            main.iter().map(|r| r.iter().map(|n| poisson_constant(*n)).sum()).collect();
+        let mut constant: Vec<f64> = main.iter().map(|r| r.iter().map(|n| poisson_constant(*n)).sum()).collect();
         let gauss_aux = match &self.constraints.gauss {
             None => None,
             Some(g) => {
@@ -120,8 +119,7 @@ impl CompiledModel {
         let poisson_aux = match &self.constraints.poisson {
             None => None,
             Some(p) => {
-                let aux: Vec<Vec<f64>> =
-                    rows.iter().map(|r| p.aux_pos.iter().map(|i| r[nb + i]).collect()).collect();
+                let aux: Vec<Vec<f64>> = rows.iter().map(|r| p.aux_pos.iter().map(|i| r[nb + i]).collect()).collect();
                 for (c, a) in constant.iter_mut().zip(&aux) {
                     *c += a.iter().map(|n| poisson_constant(*n)).sum::<f64>();
                 }

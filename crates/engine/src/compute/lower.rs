@@ -32,16 +32,17 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
 
     // histosys, then normsys: lowered in their files, each reading its alphas from the gather.
     let (terms, settings) = (&model.terms, &model.settings);
-    let histosys = HistosysTensors::new(&terms.histosys, settings.histosys, nbins, nsb, device)?
-        .map(|(tensors, alphas)| {
+    let histosys =
+        HistosysTensors::new(&terms.histosys, settings.histosys, nbins, nsb, device)?.map(|(tensors, alphas)| {
             parts.histosys = push_part(&alphas);
             tensors
         });
-    let normsys = NormsysTensors::new(&terms.normsys, &model.channels, settings.normsys, nbins, nsb, device)?
-        .map(|(tensors, alphas)| {
+    let normsys = NormsysTensors::new(&terms.normsys, &model.channels, settings.normsys, nbins, nsb, device)?.map(
+        |(tensors, alphas)| {
             parts.normsys = push_part(&alphas);
             tensors
-        });
+        },
+    );
 
     // Linear factors: layer j holds the j-th factor of each mega-bin (1 where there is none).
     let mut per_sb: Vec<Vec<usize>> = vec![Vec::new(); nsb];

@@ -32,14 +32,14 @@ mod rates;
 
 use candle_core::{DType, Device, Tensor};
 
-pub use data::Observations;
 pub use crate::model::ChannelBins;
+pub use data::Observations;
 pub use nll::{NllGrad, NllGradJacobian};
 pub use rates::Rates;
 
+use crate::model::Model;
 use crate::model::modifiers::histosys::HistosysTensors;
 use crate::model::modifiers::normsys::NormsysTensors;
-use crate::model::Model;
 
 /// Errors from tensor code: shapes the model did not expect, or a device failure.
 pub type Result<T> = candle_core::Result<T>;

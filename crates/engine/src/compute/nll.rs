@@ -8,7 +8,7 @@ use candle_core::Tensor;
 
 use super::data::PoissonData;
 use super::rates::Rates;
-use super::{CompiledModel, Observations, Result, DTYPE};
+use super::{CompiledModel, DTYPE, Observations, Result};
 
 /// NLL (deviance form) per point and its gradient, row-major `[B * P]`.
 pub struct NllGrad {
@@ -93,10 +93,7 @@ impl CompiledModel {
 
     /// Add the data constants to deviance-form NLL values: -2 ln L per point.
     pub fn twice_nll_from(&self, nll: &[f64], obs: &Observations) -> Vec<f64> {
-        nll.iter()
-            .enumerate()
-            .map(|(i, v)| 2.0 * (v + obs.constant[if obs.rows == 1 { 0 } else { i }]))
-            .collect()
+        nll.iter().enumerate().map(|(i, v)| 2.0 * (v + obs.constant[if obs.rows == 1 { 0 } else { i }])).collect()
     }
 
     /// The NLL per point `[B]` and, when asked, d NLL / d lambda `[NB, B]` and the constraints'
@@ -132,11 +129,7 @@ impl CompiledModel {
         let upstream = match d_lambda {
             None => None,
             Some(d) => {
-                let c = if constraint_grads.is_empty() {
-                    None
-                } else {
-                    Some(Tensor::cat(&constraint_grads, 0)?)
-                };
+                let c = if constraint_grads.is_empty() { None } else { Some(Tensor::cat(&constraint_grads, 0)?) };
                 Some((d, c))
             }
         };
@@ -145,19 +138,11 @@ impl CompiledModel {
 }
 
 /// lambda - n - n ln(lambda / n) elementwise (0 ln 0 = 0), and its derivative 1 - n / lambda.
-fn poisson_deviance(
-    lambda: &Tensor,
-    data: &PoissonData,
-    gradient: bool,
-) -> Result<(Tensor, Option<Tensor>)> {
+fn poisson_deviance(lambda: &Tensor, data: &PoissonData, gradient: bool) -> Result<(Tensor, Option<Tensor>)> {
     // Where n = 0 the log's argument is lambda + 1 and its weight n is 0.
     let safe = lambda.broadcast_add(&data.zero)?;
     let log_ratio = safe.broadcast_mul(&data.inv)?.log()?;
     let dev = (lambda.broadcast_sub(&data.n)? - log_ratio.broadcast_mul(&data.n)?)?;
-    let grad = if gradient {
-        Some(((data.n.broadcast_div(&safe)? * -1.0)? + 1.0)?)
-    } else {
-        None
-    };
+    let grad = if gradient { Some(((data.n.broadcast_div(&safe)? * -1.0)? + 1.0)?) } else { None };
     Ok((dev, grad))
 }

@@ -2,7 +2,7 @@
 //! Tensors are feature-major: `[features, batch]`.
 use candle_core::Tensor;
 
-use super::{CompiledModel, Result, DTYPE};
+use super::{CompiledModel, DTYPE, Result};
 use crate::interpolators::Basis;
 
 /// Expected main rates `lambda` `[NB, B]` and what the reverse pass reuses.
@@ -52,8 +52,7 @@ impl CompiledModel {
             }
         };
 
-        let layers: Vec<Tensor> =
-            self.parts.layers.iter().map(|&p| part(p)).collect::<Result<_>>()?;
+        let layers: Vec<Tensor> = self.parts.layers.iter().map(|&p| part(p)).collect::<Result<_>>()?;
         let mut scale = normsys_factor.clone();
         for f in &layers {
             scale = Some(match scale {

@@ -29,7 +29,8 @@ impl Default for UpperLimitOptions {
 }
 
 /// Names of the six CLs curves, for notes.
-const CURVES: [&str; 6] = ["observed", "expected -2 sigma", "expected -1 sigma", "expected median", "expected +1 sigma", "expected +2 sigma"];
+const CURVES: [&str; 6] =
+    ["observed", "expected -2 sigma", "expected -1 sigma", "expected median", "expected +1 sigma", "expected +2 sigma"];
 
 fn curve(r: &HypotestResult, c: usize) -> f64 {
     if c == 0 { r.cls_obs } else { r.cls_exp[c - 1] }
@@ -117,11 +118,8 @@ impl Cache<'_> {
         let results = self.results.borrow();
         let points: Vec<(f64, f64)> = results.values().map(|r| (r.mu, curve(r, c))).collect();
         let hi = points.iter().filter(|(_, v)| *v < alpha).map(|(m, _)| *m).fold(f64::INFINITY, f64::min);
-        let lo = points
-            .iter()
-            .filter(|(m, v)| *v >= alpha && *m < hi)
-            .map(|(m, _)| *m)
-            .fold(f64::NEG_INFINITY, f64::max);
+        let lo =
+            points.iter().filter(|(m, v)| *v >= alpha && *m < hi).map(|(m, _)| *m).fold(f64::NEG_INFINITY, f64::max);
         (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
     }
 }

@@ -2,7 +2,7 @@
 //! inverse Hessian at the minimum.
 use nalgebra::DMatrix;
 
-use super::minimize::{minimize, FitOptions, Minimum, Start};
+use super::minimize::{FitOptions, Minimum, Start, minimize};
 use super::{FitResult, InferError};
 use crate::compute::{CompiledModel, Observations};
 
@@ -34,11 +34,8 @@ pub fn fit_from(
 ) -> Result<FitResult, InferError> {
     let fixed = start.fixed.clone();
     let min = minimize(model, obs, &[start], &model.config().suggested_bounds, options)?.remove(0);
-    let uncertainties = if options.uncertainties {
-        uncertainties(model, obs, &min.x, &fixed)?
-    } else {
-        vec![f64::NAN; min.x.len()]
-    };
+    let uncertainties =
+        if options.uncertainties { uncertainties(model, obs, &min.x, &fixed)? } else { vec![f64::NAN; min.x.len()] };
     Ok(result(model, obs, min, uncertainties))
 }
 
@@ -69,9 +66,9 @@ pub fn with_poi_fixed(model: &CompiledModel, mut start: Start, mu: f64) -> Resul
 /// The POI's index, or why there is none.
 pub fn poi_index(model: &CompiledModel) -> Result<usize, InferError> {
     let c = model.config();
-    c.poi_index.ok_or_else(|| InferError::NoPoi(c.poi_note.clone().unwrap_or_else(|| {
-        "the model has no parameter of interest".to_string()
-    })))
+    c.poi_index.ok_or_else(|| {
+        InferError::NoPoi(c.poi_note.clone().unwrap_or_else(|| "the model has no parameter of interest".to_string()))
+    })
 }
 
 fn result(model: &CompiledModel, obs: &Observations, min: Minimum, uncertainties: Vec<f64>) -> FitResult {

@@ -12,12 +12,11 @@ mod significance;
 pub mod test_statistics;
 
 pub use error::InferError;
-pub use hypotest::{hypotest, HypotestOptions};
-pub use intervals::{upper_limit, UpperLimitOptions};
-pub use mle::{fit, fixed_poi_fit};
+pub use hypotest::{HypotestOptions, hypotest};
+pub use intervals::{UpperLimitOptions, upper_limit};
 pub use minimize::{FitOptions, Minimum, Start};
+pub use mle::{fit, fixed_poi_fit};
 pub use results::{
-    Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyShard,
-    UpperLimitResult,
+    Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyShard, UpperLimitResult,
 };
 pub use significance::significance;

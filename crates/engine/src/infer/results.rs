@@ -49,9 +49,7 @@ impl std::str::FromStr for TestStatistic {
             "qtilde" => Ok(TestStatistic::QmuTilde),
             "t" => Ok(TestStatistic::Tmu),
             "ttilde" => Ok(TestStatistic::TmuTilde),
-            _ => Err(format!(
-                "unknown test statistic {s:?} (expected qtilde, q, q0, t or ttilde)"
-            )),
+            _ => Err(format!("unknown test statistic {s:?} (expected qtilde, q, q0, t or ttilde)")),
         }
     }
 }
@@ -67,7 +65,6 @@ pub enum Calculator {
     /// Pseudo-experiments: `ntoys` per hypothesis, reproducible from `seed`.
     Toys { ntoys: usize, seed: u64 },
 }
-
 
 /// The outcome of a maximum-likelihood fit, parameters in the model's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,11 +1,15 @@
 //! Discovery significance: the q0 test of the background-only hypothesis.
 use super::calculators::{AsymptoticCalculator, Hypotests};
 use super::minimize::FitOptions;
-use super::{normal, InferError, SignificanceResult, TestStatistic};
+use super::{InferError, SignificanceResult, TestStatistic, normal};
 use crate::compute::CompiledModel;
 
 /// Observed and expected (median, under mu = 1) p0 and Z from asymptotic formulae.
-pub fn significance(model: &CompiledModel, data: &[f64], options: &FitOptions) -> Result<SignificanceResult, InferError> {
+pub fn significance(
+    model: &CompiledModel,
+    data: &[f64],
+    options: &FitOptions,
+) -> Result<SignificanceResult, InferError> {
     let calc = AsymptoticCalculator::new(model, data, TestStatistic::Q0, options)?;
     let r = calc.hypotests(&[0.0])?.remove(0);
     let p0_obs = r.clsb_obs;

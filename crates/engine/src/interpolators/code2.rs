@@ -8,7 +8,7 @@
 //! outside, alpha and alpha^2 inside.
 use candle_core::{Result, Tensor};
 
-use super::{above, below, Basis};
+use super::{Basis, above, below};
 
 pub fn delta(alpha: f64, lo: f64, nom: f64, hi: f64) -> f64 {
     let a = 0.5 * (hi + lo) - nom;
@@ -32,9 +32,7 @@ pub fn basis(alpha: &Tensor) -> Result<Basis> {
     // phi_1 = alpha - up + dn; phi_2 = alpha^2 inside, 2(alpha - 1) above, -2(alpha + 1) below.
     let phi1 = ((alpha - &up)? + &dn)?;
     let inside = ((up.ones_like()? - &up)? - &dn)?;
-    let phi2 = ((alpha.sqr()? * &inside)? + ((alpha.affine(2.0, -2.0)? * &up)?
-        + (alpha.affine(-2.0, -2.0)? * &dn)?)?)?;
-    let dphi2 = (((alpha.affine(2.0, 0.0)? * &inside)? + up.affine(2.0, 0.0)?)?
-        + dn.affine(-2.0, 0.0)?)?;
+    let phi2 = ((alpha.sqr()? * &inside)? + ((alpha.affine(2.0, -2.0)? * &up)? + (alpha.affine(-2.0, -2.0)? * &dn)?)?)?;
+    let dphi2 = (((alpha.affine(2.0, 0.0)? * &inside)? + up.affine(2.0, 0.0)?)? + dn.affine(-2.0, 0.0)?)?;
     Ok(Basis { values: [phi1, phi2], derivatives: [alpha.ones_like()?, dphi2], kink: None })
 }

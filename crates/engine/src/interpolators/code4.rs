@@ -6,20 +6,13 @@
 //! inside, ln(1 + p(alpha)) is evaluated per (modifier, sample, channel) with its coefficients.
 use candle_core::{Result, Tensor};
 
-use super::{ln_kappa, Basis};
+use super::{Basis, ln_kappa};
 
 /// The polynomial's coefficients a_1..a_6 for a normsys with factors `lo` and `hi` (alpha0 = 1).
 pub fn polynomial(lo: f64, hi: f64) -> [f64; 6] {
     let (ln_up, ln_dn) = (ln_kappa(hi), ln_kappa(lo));
     let (up, dn) = (hi, lo);
-    let b = [
-        up - 1.0,
-        dn - 1.0,
-        ln_up * up,
-        -ln_dn * dn,
-        ln_up * ln_up * up,
-        ln_dn * ln_dn * dn,
-    ];
+    let b = [up - 1.0, dn - 1.0, ln_up * up, -ln_dn * dn, ln_up * ln_up * up, ln_dn * ln_dn * dn];
     // pyhf's A^-1 for alpha0 = 1.
     const A_INV: [[f64; 6]; 6] = [
         [15.0 / 16.0, -15.0 / 16.0, -7.0 / 16.0, -7.0 / 16.0, 1.0 / 16.0, -1.0 / 16.0],

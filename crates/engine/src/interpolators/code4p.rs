@@ -39,9 +39,5 @@ pub fn basis(alpha: &Tensor) -> Result<Basis> {
     let poly = (&c2 * (&c2 * c2.affine(3.0, -10.0)?)?.affine(1.0, 15.0)?)?;
     let dpoly = (&c * (&c2 * c2.affine(18.0, -40.0)?)?.affine(1.0, 30.0)?)?;
     let beyond = (alpha.abs()? - c.abs()?)?.affine(8.0, 0.0)?;
-    Ok(Basis {
-        values: [alpha.clone(), (poly + beyond)?],
-        derivatives: [alpha.ones_like()?, dpoly],
-        kink: None,
-    })
+    Ok(Basis { values: [alpha.clone(), (poly + beyond)?], derivatives: [alpha.ones_like()?, dpoly], kink: None })
 }

@@ -4,8 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::modifiers::{
-    histosys, lumi, normfactor, normsys, shapefactor, shapesys, staterror, HistosysTerm, NormsysTerm,
-    Terms,
+    HistosysTerm, NormsysTerm, Terms, histosys, lumi, normfactor, normsys, shapefactor, shapesys, staterror,
 };
 use super::paramset::{self, Requirement};
 use super::{ChannelBins, Model, ModelError, ModelSettings};
@@ -21,17 +20,12 @@ struct Declared<'a> {
 
 pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, ModelError> {
     let measurement = match &settings.measurement {
-        Some(name) => ws.measurements.iter().find(|m| &m.name == name).ok_or_else(|| {
-            ModelError::UnknownMeasurement {
+        Some(name) => {
+            ws.measurements.iter().find(|m| &m.name == name).ok_or_else(|| ModelError::UnknownMeasurement {
                 name: name.clone(),
-                available: ws
-                    .measurements
-                    .iter()
-                    .map(|m| format!("{:?}", m.name))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        })?,
+                available: ws.measurements.iter().map(|m| format!("{:?}", m.name)).collect::<Vec<_>>().join(", "),
+            })?
+        }
         None => ws.measurements.first().ok_or(ModelError::NoMeasurement)?,
     };
 
@@ -69,10 +63,8 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
 
     // (channel, sample) -> the sample and its modifiers by (type, name); a later declaration of
     // the same modifier on a sample replaces an earlier one, as in pyhf.
-    let channel_index: HashMap<&str, usize> =
-        channel_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let sample_index: HashMap<&str, usize> =
-        sample_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let channel_index: HashMap<&str, usize> = channel_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let sample_index: HashMap<&str, usize> = sample_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     type ModDict<'a> = HashMap<(ModifierType, &'a str), (usize, &'a Modifier)>;
     let mut sites: HashMap<(usize, usize), (usize, usize, &Sample, ModDict)> = HashMap::new();
     let mut unshared_seen: BTreeSet<(ModifierType, &str)> = BTreeSet::new();
@@ -88,10 +80,7 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
                         channel: ci,
                         sample: si,
                         modifier: mi,
-                        reason: format!(
-                            "shapesys {:?} is declared twice; a shapesys cannot be shared",
-                            m.name
-                        ),
+                        reason: format!("shapesys {:?} is declared twice; a shapesys cannot be shared", m.name),
                     });
                 }
                 moddict.insert(key, (mi, m));
@@ -128,12 +117,7 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
             let Some((ci, si, sample, moddict)) = sites.get(&(c, s)) else { continue };
             for &(name, mtype) in &modifier_keys {
                 let Some(&(mi, modifier)) = moddict.get(&(mtype, name)) else { continue };
-                let bad = |reason: String| ModelError::Modifier {
-                    channel: *ci,
-                    sample: *si,
-                    modifier: mi,
-                    reason,
-                };
+                let bad = |reason: String| ModelError::Modifier { channel: *ci, sample: *si, modifier: mi, reason };
                 let requirement = match &modifier.kind {
                     ModifierKind::Histosys { lo_data, hi_data } => {
                         histosys::check_lengths(lo_data, hi_data, ch.nbins).map_err(bad)?;
@@ -288,9 +272,11 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
     // Observed data in channel order.
     let mut observed = Vec::with_capacity(nbins_total);
     for ch in &channels {
-        let obs = ws.observations.iter().find(|o| o.name == ch.name).ok_or_else(|| {
-            ModelError::Observation(format!("no observation for channel {:?}", ch.name))
-        })?;
+        let obs = ws
+            .observations
+            .iter()
+            .find(|o| o.name == ch.name)
+            .ok_or_else(|| ModelError::Observation(format!("no observation for channel {:?}", ch.name)))?;
         if obs.data.len() != ch.nbins {
             return Err(ModelError::Observation(format!(
                 "channel {:?} has {} bins but its observation {} values",

@@ -29,9 +29,7 @@ impl Constraint {
         match self {
             Constraint::Unconstrained => None,
             Constraint::Normal { sigmas, .. } => Some(sigmas.clone()),
-            Constraint::Poisson { factors, .. } => {
-                Some(factors.iter().map(|f| (1.0 / f).sqrt()).collect())
-            }
+            Constraint::Poisson { factors, .. } => Some(factors.iter().map(|f| (1.0 / f).sqrt()).collect()),
         }
     }
 }
@@ -139,29 +137,27 @@ pub fn reduce(
     agree!(sigmas);
 
     let n = first.n_parameters;
-    let override_vec = |attr: &str,
-                        default: &Option<Vec<f64>>,
-                        given: Option<&Vec<f64>>|
-     -> Result<Option<Vec<f64>>, ModelError> {
-        match given {
-            None => Ok(default.clone()),
-            Some(v) => {
-                if default.is_none() && first.modifier_type != ModifierType::Lumi {
-                    return Err(ModelError::Config {
-                        parameter: name.to_string(),
-                        reason: format!("a {} parameter does not use {attr}", first.modifier_type),
-                    });
+    let override_vec =
+        |attr: &str, default: &Option<Vec<f64>>, given: Option<&Vec<f64>>| -> Result<Option<Vec<f64>>, ModelError> {
+            match given {
+                None => Ok(default.clone()),
+                Some(v) => {
+                    if default.is_none() && first.modifier_type != ModifierType::Lumi {
+                        return Err(ModelError::Config {
+                            parameter: name.to_string(),
+                            reason: format!("a {} parameter does not use {attr}", first.modifier_type),
+                        });
+                    }
+                    if v.len() != n {
+                        return Err(ModelError::Config {
+                            parameter: name.to_string(),
+                            reason: format!("{} values for {attr}, expected {n}", v.len()),
+                        });
+                    }
+                    Ok(Some(v.clone()))
                 }
-                if v.len() != n {
-                    return Err(ModelError::Config {
-                        parameter: name.to_string(),
-                        reason: format!("{} values for {attr}, expected {n}", v.len()),
-                    });
-                }
-                Ok(Some(v.clone()))
             }
-        }
-    };
+        };
     let inits = override_vec("inits", &first.inits, user.and_then(|u| u.inits.as_ref()))?;
     let auxdata = override_vec("auxdata", &first.auxdata, user.and_then(|u| u.auxdata.as_ref()))?;
     let factors = override_vec("factors", &first.factors, user.and_then(|u| u.factors.as_ref()))?;
@@ -184,10 +180,7 @@ pub fn reduce(
     };
     let missing = |attr: &str| ModelError::Config {
         parameter: name.to_string(),
-        reason: format!(
-            "the measurement must configure {attr} for this {} parameter",
-            first.modifier_type
-        ),
+        reason: format!("the measurement must configure {attr} for this {} parameter", first.modifier_type),
     };
     let inits = inits.ok_or_else(|| missing("inits"))?;
     let bounds = bounds.ok_or_else(|| missing("bounds"))?;
@@ -207,20 +200,9 @@ pub fn reduce(
         if !(b[0] <= *x && *x <= b[1]) {
             return Err(ModelError::Config {
                 parameter: name.to_string(),
-                reason: format!(
-                    "initial value {x} of component {i} lies outside its bounds [{}, {}]",
-                    b[0], b[1]
-                ),
+                reason: format!("initial value {x} of component {i} lies outside its bounds [{}, {}]", b[0], b[1]),
             });
         }
     }
-    Ok(ParamSet {
-        name: name.to_string(),
-        offset,
-        inits,
-        bounds,
-        fixed,
-        is_scalar: first.is_scalar,
-        constraint,
-    })
+    Ok(ParamSet { name: name.to_string(), offset, inits, bounds, fixed, is_scalar: first.is_scalar, constraint })
 }

@@ -74,9 +74,7 @@ impl std::str::FromStr for HistosysInterp {
             "code0" => Ok(HistosysInterp::Code0),
             "code2" => Ok(HistosysInterp::Code2),
             "code4p" => Ok(HistosysInterp::Code4p),
-            _ => Err(format!(
-                "unknown histosys interpolation {s:?} (expected code4p, code0 or code2)"
-            )),
+            _ => Err(format!("unknown histosys interpolation {s:?} (expected code4p, code0 or code2)")),
         }
     }
 }

@@ -65,10 +65,7 @@ pub fn digest_with(value: &Value, algorithm: DigestAlgorithm) -> String {
 
 /// The text of Python's `json.dumps(value, sort_keys=True, ensure_ascii=False)`.
 pub fn python_json_dumps(value: &Value) -> String {
-    let mut dumper = Dumper {
-        out: String::with_capacity(1 << 16),
-        scratch: String::new(),
-    };
+    let mut dumper = Dumper { out: String::with_capacity(1 << 16), scratch: String::new() };
     dumper.value(value);
     dumper.out
 }
@@ -232,15 +229,8 @@ impl Digits {
 /// Reads `d.ddde±x` (Rust's `{:e}`) into its digits and decimal exponent.
 fn parse_scientific(text: &str) -> (Digits, i32) {
     let (mantissa, exponent) = text.split_once('e').unwrap_or((text, "0"));
-    let mut digits = Digits {
-        buf: [b'0'; 24],
-        len: 0,
-    };
-    for b in mantissa
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .take(digits.buf.len())
-    {
+    let mut digits = Digits { buf: [b'0'; 24], len: 0 };
+    for b in mantissa.bytes().filter(u8::is_ascii_digit).take(digits.buf.len()) {
         digits.buf[digits.len] = b;
         digits.len += 1;
     }
@@ -261,10 +251,7 @@ fn shortest_digits(x: f64, scratch: &mut String) -> (Digits, i32) {
     if digits.last() % 2 == 1 && is_tie(x, &digits, exponent, scratch) {
         // The even candidate below (last digit one less, trailing zeros dropped), when it
         // reads back as x too (it may not just above a power of two).
-        let mut lower = Digits {
-            buf: digits.buf,
-            len: digits.len,
-        };
+        let mut lower = Digits { buf: digits.buf, len: digits.len };
         lower.buf[lower.len - 1] -= 1;
         while lower.len > 1 && lower.buf[lower.len - 1] == b'0' {
             lower.len -= 1;
@@ -289,11 +276,7 @@ fn is_tie(x: f64, digits: &Digits, exponent: i32, scratch: &mut String) -> bool 
     let bits = x.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i32;
     let fraction = bits & ((1u64 << 52) - 1);
-    let (mut m, mut e) = if biased == 0 {
-        (fraction, -1074)
-    } else {
-        (fraction | (1u64 << 52), biased - 1075)
-    };
+    let (mut m, mut e) = if biased == 0 { (fraction, -1074) } else { (fraction | (1u64 << 52), biased - 1075) };
     let zeros = m.trailing_zeros();
     m >>= zeros;
     e += zeros as i32;
@@ -325,19 +308,13 @@ fn is_tie(x: f64, digits: &Digits, exponent: i32, scratch: &mut String) -> bool 
         let _ = write!(scratch, "{x:.800e}");
         let (mantissa, ex) = scratch.split_once('e').unwrap_or((scratch.as_str(), "0"));
         let all: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
-        ex.parse() == Ok(exponent)
-            && all.starts_with(midpoint)
-            && all[midpoint.len()..].iter().all(|&b| b == b'0')
+        ex.parse() == Ok(exponent) && all.starts_with(midpoint) && all[midpoint.len()..].iter().all(|&b| b == b'0')
     }
 }
 
 fn reads_back(digits: &Digits, exponent: i32, x: f64) -> bool {
     let (first, rest) = digits.as_str().split_at(1);
-    let text = if rest.is_empty() {
-        format!("{first}e{exponent}")
-    } else {
-        format!("{first}.{rest}e{exponent}")
-    };
+    let text = if rest.is_empty() { format!("{first}e{exponent}") } else { format!("{first}.{rest}e{exponent}") };
     text.parse::<f64>() == Ok(x)
 }
 
@@ -403,13 +380,7 @@ mod tests {
     fn pyhf_docstring_example() {
         // From pyhf.utils.digest's docstring.
         let v = json!({"a": 2.0, "b": 3.0, "c": 1.0});
-        assert_eq!(
-            digest(&v),
-            "a38f6093800189b79bc22ef677baf90c75705af2cfc7ff594159eca54eaa7928"
-        );
-        assert_eq!(
-            digest_with(&v, DigestAlgorithm::Md5),
-            "2c0633f242928eb55c3672fed5ba8612"
-        );
+        assert_eq!(digest(&v), "a38f6093800189b79bc22ef677baf90c75705af2cfc7ff594159eca54eaa7928");
+        assert_eq!(digest_with(&v, DigestAlgorithm::Md5), "2c0633f242928eb55c3672fed5ba8612");
     }
 }

@@ -48,10 +48,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        Problem {
-            path: path.into(),
-            reason: reason.into(),
-        }
+        Problem { path: path.into(), reason: reason.into() }
     }
 }
 
@@ -109,8 +106,7 @@ impl SpecError {
 
     /// All problems reported, the first included.
     pub fn problems(&self) -> impl Iterator<Item = Problem> + '_ {
-        std::iter::once(Problem::new(self.path.clone(), self.reason.clone()))
-            .chain(self.more.iter().cloned())
+        std::iter::once(Problem::new(self.path.clone(), self.reason.clone())).chain(self.more.iter().cloned())
     }
 
     /// The error turned into one about `source_name` (e.g. after a patch, naming the patch).
@@ -132,16 +128,11 @@ impl SpecError {
     ///
     /// Syntax errors keep serde_json's "at line L column C"; a nested path that a custom
     /// deserialiser reported through [`nested_error`] is appended to the outer one.
-    pub(crate) fn from_serde(
-        source_name: &str,
-        err: serde_path_to_error::Error<serde_json::Error>,
-    ) -> Self {
+    pub(crate) fn from_serde(source_name: &str, err: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let outer = path_string(err.path());
         let inner = err.into_inner();
         let kind = match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                SpecErrorKind::Syntax
-            }
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => SpecErrorKind::Syntax,
             serde_json::error::Category::Io => SpecErrorKind::Io,
             serde_json::error::Category::Data => SpecErrorKind::Format,
         };
@@ -264,9 +255,7 @@ mod tests {
         for i in 0..MAX_REPORTED_PROBLEMS + 3 {
             p.push(format!("observations[{i}].data"), "negative count");
         }
-        let e = p
-            .into_result(SpecErrorKind::Invalid, "ws.json")
-            .unwrap_err();
+        let e = p.into_result(SpecErrorKind::Invalid, "ws.json").unwrap_err();
         let text = e.to_string();
         assert_eq!(text.lines().count(), MAX_REPORTED_PROBLEMS + 1);
         assert!(text.ends_with("ws.json: ... and 3 more problems"), "{text}");
@@ -275,10 +264,7 @@ mod tests {
 
     #[test]
     fn joins_paths_in_pyhf_notation() {
-        assert_eq!(
-            join_path("channels[0]", "samples[1]"),
-            "channels[0].samples[1]"
-        );
+        assert_eq!(join_path("channels[0]", "samples[1]"), "channels[0].samples[1]");
         assert_eq!(join_path("data", "[3]"), "data[3]");
         assert_eq!(join_path("", "version"), "version");
         assert_eq!(join_path("patches[2]", ""), "patches[2]");
@@ -286,10 +272,6 @@ mod tests {
 
     #[test]
     fn no_problems_is_ok() {
-        assert!(
-            Problems::default()
-                .into_result(SpecErrorKind::Invalid, "x")
-                .is_ok()
-        );
+        assert!(Problems::default().into_result(SpecErrorKind::Invalid, "x").is_ok());
     }
 }

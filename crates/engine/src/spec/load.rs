@@ -50,12 +50,7 @@ impl LoadedWorkspace {
     pub fn from_value(source_name: &str, value: Value) -> Result<Self, SpecError> {
         let workspace = Workspace::from_value_named(source_name, &value)?;
         let digest = digest(&value);
-        Ok(LoadedWorkspace {
-            source_name: source_name.to_string(),
-            value,
-            workspace,
-            digest,
-        })
+        Ok(LoadedWorkspace { source_name: source_name.to_string(), value, workspace, digest })
     }
 }
 
@@ -86,10 +81,8 @@ impl Workspace {
     /// Types a workspace from its JSON value without the checks of [`Workspace::validate`].
     pub fn from_value_unchecked(source_name: &str, value: &Value) -> Result<Self, SpecError> {
         // Tracking the path costs; it is only needed to report an error.
-        Self::deserialize(value).or_else(|_| {
-            serde_path_to_error::deserialize(value)
-                .map_err(|e| SpecError::from_serde(source_name, e))
-        })
+        Self::deserialize(value)
+            .or_else(|_| serde_path_to_error::deserialize(value).map_err(|e| SpecError::from_serde(source_name, e)))
     }
 }
 
@@ -104,14 +97,8 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, SpecError> {
 
 /// The file's bytes as they are on disk. Errors name the file.
 pub(crate) fn read_raw(path: &Path) -> Result<Vec<u8>, SpecError> {
-    std::fs::read(path).map_err(|e| {
-        SpecError::new(
-            SpecErrorKind::Io,
-            path.display().to_string(),
-            "",
-            format!("cannot read: {e}"),
-        )
-    })
+    std::fs::read(path)
+        .map_err(|e| SpecError::new(SpecErrorKind::Io, path.display().to_string(), "", format!("cannot read: {e}")))
 }
 
 /// The most bytes a gzip-compressed document may unpack to (1 GiB; the largest published
@@ -130,17 +117,9 @@ pub fn decompress_at_most<'a>(source_name: &str, bytes: &'a [u8], limit: u64) ->
         return Ok(Cow::Borrowed(bytes));
     }
     let mut out = Vec::with_capacity((bytes.len() * 8).min(64 << 20));
-    flate2::read::MultiGzDecoder::new(bytes)
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| {
-            SpecError::new(
-                SpecErrorKind::Gzip,
-                source_name,
-                "",
-                format!("starts like gzip but does not decompress: {e}"),
-            )
-        })?;
+    flate2::read::MultiGzDecoder::new(bytes).take(limit.saturating_add(1)).read_to_end(&mut out).map_err(|e| {
+        SpecError::new(SpecErrorKind::Gzip, source_name, "", format!("starts like gzip but does not decompress: {e}"))
+    })?;
     if out.len() as u64 > limit {
         return Err(SpecError::new(
             SpecErrorKind::Gzip,
@@ -167,8 +146,7 @@ pub(crate) fn parse<T: DeserializeOwned>(source_name: &str, bytes: &[u8]) -> Res
             if was_gzip {
                 err.reason.push_str(" (in the decompressed text)");
             } else if source_name.ends_with(".gz") {
-                err.reason
-                    .push_str(" (the file is named .gz but is not gzip-compressed)");
+                err.reason.push_str(" (the file is named .gz but is not gzip-compressed)");
             }
         }
         err
@@ -178,16 +156,9 @@ pub(crate) fn parse<T: DeserializeOwned>(source_name: &str, bytes: &[u8]) -> Res
         return Ok(parsed);
     }
     let mut de = serde_json::Deserializer::from_slice(&json);
-    let parsed = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| note(SpecError::from_serde(source_name, e)))?;
-    de.end().map_err(|e| {
-        note(SpecError::new(
-            SpecErrorKind::Syntax,
-            source_name,
-            "",
-            format!("not valid JSON: {e}"),
-        ))
-    })?;
+    let parsed = serde_path_to_error::deserialize(&mut de).map_err(|e| note(SpecError::from_serde(source_name, e)))?;
+    de.end()
+        .map_err(|e| note(SpecError::new(SpecErrorKind::Syntax, source_name, "", format!("not valid JSON: {e}"))))?;
     Ok(parsed)
 }
 
@@ -197,17 +168,10 @@ mod tests {
 
     #[test]
     fn syntax_errors_give_line_column_and_path() {
-        let e = parse_value(
-            "ws.json",
-            b"{\"channels\": [{\"name\": \"SR\",\n \"samples\": [1, 2 3]}]}",
-        )
-        .unwrap_err();
+        let e = parse_value("ws.json", b"{\"channels\": [{\"name\": \"SR\",\n \"samples\": [1, 2 3]}]}").unwrap_err();
         assert_eq!(e.kind, SpecErrorKind::Syntax);
         let text = e.to_string();
-        assert!(
-            text.starts_with("ws.json: channels[0].samples: not valid JSON: expected"),
-            "{text}"
-        );
+        assert!(text.starts_with("ws.json: channels[0].samples: not valid JSON: expected"), "{text}");
         assert!(text.contains("line 2 column"), "{text}");
     }
 
@@ -215,11 +179,7 @@ mod tests {
     fn trailing_text_is_an_error() {
         let e = parse_value("ws.json", b"{} x").unwrap_err();
         assert_eq!(e.kind, SpecErrorKind::Syntax);
-        assert!(
-            e.to_string()
-                .contains("trailing characters at line 1 column 4"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("trailing characters at line 1 column 4"), "{e}");
     }
 
     #[test]

@@ -27,19 +27,19 @@ mod validate;
 mod workspace;
 
 pub use digest::{DigestAlgorithm, digest, digest_with, python_json_dumps, write_python_float};
+/// For the validation rules of each modifier type, in `model/modifiers/`.
+pub(crate) use error::Problems;
 pub use error::{MAX_REPORTED_PROBLEMS, Problem, SpecError, SpecErrorKind};
 pub use load::{LoadedWorkspace, MAX_DECOMPRESSED_BYTES, decompress, decompress_at_most, parse_value, read_file};
 pub use patch_limits::{COPY_ALLOWANCE, MAX_POINTER_DEPTH};
 pub use patched::{PatchedWorkspace, load_workspace_with_patch};
-pub use patchset::{apply_operations, check_patched_workspace, 
-    Digests, PATCHSET_VERSION, Patch, PatchMetadata, PatchSet, PatchSetMetadata, PatchValue,
-    References, VALUE_TOLERANCE,
+pub use patchset::{
+    Digests, PATCHSET_VERSION, Patch, PatchMetadata, PatchSet, PatchSetMetadata, PatchValue, References,
+    VALUE_TOLERANCE, apply_operations, check_patched_workspace,
 };
 pub use validate::WORKSPACE_VERSION;
-/// For the validation rules of each modifier type, in `model/modifiers/`.
-pub(crate) use error::Problems;
 pub(crate) use validate::{At, check_bins, not_finite};
 pub use workspace::{
-    Channel, Measurement, MeasurementConfig, Modifier, ModifierKind, ModifierType, Observation,
-    ParameterConfig, Sample, Workspace,
+    Channel, Measurement, MeasurementConfig, Modifier, ModifierKind, ModifierType, Observation, ParameterConfig,
+    Sample, Workspace,
 };

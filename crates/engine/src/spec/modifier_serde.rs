@@ -65,13 +65,7 @@ fn modifier_kind(type_name: &str, data: &serde_json::Value) -> Result<ModifierKi
         if data.is_null() {
             Ok(kind)
         } else {
-            Err(nested_error(
-                "data",
-                format!(
-                    "a {type_name} modifier takes null data, not {}",
-                    json_kind(data)
-                ),
-            ))
+            Err(nested_error("data", format!("a {type_name} modifier takes null data, not {}", json_kind(data))))
         }
     };
     let Some(modifier_type) = ModifierType::from_name(type_name) else {
@@ -86,21 +80,14 @@ fn modifier_kind(type_name: &str, data: &serde_json::Value) -> Result<ModifierKi
     match modifier_type {
         ModifierType::Histosys => {
             let d: HistosysData<Vec<f64>> = read_data(data)?;
-            Ok(ModifierKind::Histosys {
-                lo_data: d.lo_data,
-                hi_data: d.hi_data,
-            })
+            Ok(ModifierKind::Histosys { lo_data: d.lo_data, hi_data: d.hi_data })
         }
         ModifierType::Normsys => {
             let d: NormsysData = read_data(data)?;
             Ok(ModifierKind::Normsys { lo: d.lo, hi: d.hi })
         }
-        ModifierType::Shapesys => Ok(ModifierKind::Shapesys {
-            data: read_data(data)?,
-        }),
-        ModifierType::Staterror => Ok(ModifierKind::Staterror {
-            data: read_data(data)?,
-        }),
+        ModifierType::Shapesys => Ok(ModifierKind::Shapesys { data: read_data(data)? }),
+        ModifierType::Staterror => Ok(ModifierKind::Staterror { data: read_data(data)? }),
         ModifierType::Lumi => null(ModifierKind::Lumi),
         ModifierType::Normfactor => null(ModifierKind::Normfactor),
         ModifierType::Shapefactor => null(ModifierKind::Shapefactor),
@@ -135,12 +122,8 @@ impl Serialize for Modifier {
             ModifierKind::Histosys { lo_data, hi_data } => {
                 s.serialize_field("data", &HistosysData { lo_data, hi_data })?
             }
-            ModifierKind::Normsys { lo, hi } => {
-                s.serialize_field("data", &NormsysData { lo: *lo, hi: *hi })?
-            }
-            ModifierKind::Shapesys { data } | ModifierKind::Staterror { data } => {
-                s.serialize_field("data", data)?
-            }
+            ModifierKind::Normsys { lo, hi } => s.serialize_field("data", &NormsysData { lo: *lo, hi: *hi })?,
+            ModifierKind::Shapesys { data } | ModifierKind::Staterror { data } => s.serialize_field("data", data)?,
             ModifierKind::Lumi | ModifierKind::Normfactor | ModifierKind::Shapefactor => {
                 s.serialize_field("data", &())?
             }
@@ -160,37 +143,21 @@ mod tests {
 
     #[test]
     fn reads_every_type_whatever_the_key_order() {
-        let m = read(
-            json!({"data": {"hi_data": [2.0], "lo_data": [1.0]}, "type": "histosys", "name": "h"}),
-        )
-        .unwrap();
-        assert_eq!(
-            m.kind,
-            ModifierKind::Histosys {
-                lo_data: vec![1.0],
-                hi_data: vec![2.0]
-            }
-        );
-        let m =
-            read(json!({"name": "n", "type": "normsys", "data": {"lo": 0.9, "hi": 1.1}})).unwrap();
+        let m = read(json!({"data": {"hi_data": [2.0], "lo_data": [1.0]}, "type": "histosys", "name": "h"})).unwrap();
+        assert_eq!(m.kind, ModifierKind::Histosys { lo_data: vec![1.0], hi_data: vec![2.0] });
+        let m = read(json!({"name": "n", "type": "normsys", "data": {"lo": 0.9, "hi": 1.1}})).unwrap();
         assert_eq!(m.kind, ModifierKind::Normsys { lo: 0.9, hi: 1.1 });
         for t in ["lumi", "normfactor", "shapefactor"] {
             let m = read(json!({"name": "x", "type": t, "data": null})).unwrap();
             assert_eq!(m.kind.type_name(), t);
         }
         let m = read(json!({"name": "s", "type": "staterror", "data": [1, 2]})).unwrap();
-        assert_eq!(
-            m.kind,
-            ModifierKind::Staterror {
-                data: vec![1.0, 2.0]
-            }
-        );
+        assert_eq!(m.kind, ModifierKind::Staterror { data: vec![1.0, 2.0] });
     }
 
     #[test]
     fn round_trips_through_json() {
-        let v =
-            json!({"name": "h", "type": "histosys", "data": {"lo_data": [1.0], "hi_data": [2.0]}});
+        let v = json!({"name": "h", "type": "histosys", "data": {"lo_data": [1.0], "hi_data": [2.0]}});
         let m = read(v.clone()).unwrap();
         assert_eq!(serde_json::to_value(&m).unwrap(), v);
         let v = json!({"name": "mu", "type": "normfactor", "data": null});
@@ -201,28 +168,18 @@ mod tests {
     fn problems_inside_data_carry_their_path() {
         let e = read(json!({"name": "h", "type": "histosys", "data": {"lo_data": [1.0], "hi_data": [1.0, "x"]}}))
             .unwrap_err();
-        assert!(
-            e.contains("data.hi_data[1]\u{1}invalid type: string"),
-            "{e:?}"
-        );
+        assert!(e.contains("data.hi_data[1]\u{1}invalid type: string"), "{e:?}");
         let e = read(json!({"name": "h", "type": "magic", "data": null})).unwrap_err();
-        assert!(
-            e.contains("type\u{1}unknown modifier type \"magic\""),
-            "{e:?}"
-        );
+        assert!(e.contains("type\u{1}unknown modifier type \"magic\""), "{e:?}");
         let e = read(json!({"name": "l", "type": "lumi", "data": [1.0]})).unwrap_err();
-        assert!(
-            e.contains("a lumi modifier takes null data, not an array"),
-            "{e:?}"
-        );
+        assert!(e.contains("a lumi modifier takes null data, not an array"), "{e:?}");
     }
 
     #[test]
     fn missing_and_unknown_fields_are_errors() {
         let e = read(json!({"name": "h", "type": "normfactor"})).unwrap_err();
         assert!(e.contains("missing field `data`"), "{e}");
-        let e =
-            read(json!({"name": "h", "type": "normfactor", "data": null, "extra": 1})).unwrap_err();
+        let e = read(json!({"name": "h", "type": "normfactor", "data": null, "extra": 1})).unwrap_err();
         assert!(e.contains("unknown field `extra`"), "{e}");
     }
 }

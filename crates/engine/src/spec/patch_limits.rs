@@ -42,9 +42,7 @@ pub(crate) fn patch_bounded(doc: &mut Value, ops: &json_patch::Patch) -> Result<
         let depths = [from.map_or(0, |p| p.count()), op.path().count()];
         for depth in depths {
             if depth > MAX_POINTER_DEPTH {
-                return Err(too_large(format!(
-                    "pointer with {depth} parts (at most {MAX_POINTER_DEPTH})"
-                )));
+                return Err(too_large(format!("pointer with {depth} parts (at most {MAX_POINTER_DEPTH})")));
             }
         }
         if let Op::Copy(c) = op
@@ -147,8 +145,7 @@ mod tests {
             "version": "1.0.0"
         });
         let ws = crate::spec::LoadedWorkspace::from_value("ws.json", ws).unwrap();
-        let ops: Vec<Value> =
-            (0..40).map(|i| json!({"op": "copy", "from": "", "path": format!("/x{i}")})).collect();
+        let ops: Vec<Value> = (0..40).map(|i| json!({"op": "copy", "from": "", "path": format!("/x{i}")})).collect();
         let text = Value::Array(ops).to_string();
         let e = crate::spec::apply_operations("ws.json", &ws, "bomb", &text).unwrap_err();
         assert_eq!(e.kind, crate::spec::SpecErrorKind::Patch);

@@ -31,19 +31,9 @@ impl PatchedWorkspace {
         patchset: Option<&PatchSet>,
         patch_name: Option<&str>,
     ) -> Result<Self, SpecError> {
-        let LoadedWorkspace {
-            source_name,
-            value,
-            workspace,
-            digest,
-        } = background;
+        let LoadedWorkspace { source_name, value, workspace, digest } = background;
         match (patchset, patch_name) {
-            (None, None) => Ok(PatchedWorkspace {
-                workspace,
-                value,
-                background_digest: digest,
-                patch: None,
-            }),
+            (None, None) => Ok(PatchedWorkspace { workspace, value, background_digest: digest, patch: None }),
             (None, Some(name)) => Err(SpecError::new(
                 SpecErrorKind::Usage,
                 source_name,

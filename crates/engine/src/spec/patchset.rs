@@ -95,9 +95,7 @@ pub struct Patch {
 
 impl PartialEq for Patch {
     fn eq(&self, other: &Self) -> bool {
-        self.index == other.index
-            && self.metadata == other.metadata
-            && self.operations.get() == other.operations.get()
+        self.index == other.index && self.metadata == other.metadata && self.operations.get() == other.operations.get()
     }
 }
 
@@ -199,16 +197,9 @@ impl PatchSet {
             .patches
             .into_iter()
             .enumerate()
-            .map(|(index, p)| Patch {
-                index,
-                metadata: p.metadata.0,
-                operations: p.patch,
-            })
+            .map(|(index, p)| Patch { index, metadata: p.metadata.0, operations: p.patch })
             .collect();
-        let by_name = patches
-            .iter()
-            .map(|p| (p.metadata.name.clone(), p.index))
-            .collect();
+        let by_name = patches.iter().map(|p| (p.metadata.name.clone(), p.index)).collect();
         let set = PatchSet {
             source_name: source_name.to_string(),
             metadata: raw.metadata.0,
@@ -224,13 +215,7 @@ impl PatchSet {
     fn check(&self) -> Result<(), SpecError> {
         let mut p = Problems::default();
         if self.version != PATCHSET_VERSION {
-            p.push(
-                "version",
-                format!(
-                    "version {:?} is not supported (expected {PATCHSET_VERSION:?})",
-                    self.version
-                ),
-            );
+            p.push("version", format!("version {:?} is not supported (expected {PATCHSET_VERSION:?})", self.version));
         }
         let md = &self.metadata;
         if md.labels.is_empty() {
@@ -248,26 +233,16 @@ impl PatchSet {
             (None, None) => p.push("metadata.digests", "needs a sha256 or an md5 digest"),
             (sha256, md5) => {
                 if sha256.as_ref().is_some_and(|d| !is_hex(d, 64, true)) {
-                    p.push(
-                        "metadata.digests.sha256",
-                        "a sha256 digest is 64 hexadecimal digits",
-                    );
+                    p.push("metadata.digests.sha256", "a sha256 digest is 64 hexadecimal digits");
                 }
                 if md5.as_ref().is_some_and(|d| !is_hex(d, 32, false)) {
-                    p.push(
-                        "metadata.digests.md5",
-                        "an md5 digest is 32 lower-case hexadecimal digits",
-                    );
+                    p.push("metadata.digests.md5", "an md5 digest is 32 lower-case hexadecimal digits");
                 }
             }
         }
         match &md.references.hepdata {
             None => p.push("metadata.references", "needs a reference (hepdata)"),
-            Some(h)
-                if !(h.len() == 10
-                    && h.starts_with("ins")
-                    && h[3..].bytes().all(|b| b.is_ascii_digit())) =>
-            {
+            Some(h) if !(h.len() == 10 && h.starts_with("ins") && h[3..].bytes().all(|b| b.is_ascii_digit())) => {
                 p.push(
                     "metadata.references.hepdata",
                     format!("{h:?} is not a HEPData record id (\"ins\" and seven digits)"),
@@ -290,10 +265,7 @@ impl PatchSet {
             }
             if let Some(first) = names.insert(name, patch.index) {
                 names.insert(name, first);
-                p.push(
-                    format!("{path}.name"),
-                    format!("patch {name:?} is already defined at patches[{first}]"),
-                );
+                p.push(format!("{path}.name"), format!("patch {name:?} is already defined at patches[{first}]"));
             }
             if patch.values().len() != md.labels.len() {
                 p.push(
@@ -305,10 +277,7 @@ impl PatchSet {
                         md.labels.join(", ")
                     ),
                 );
-            } else if let Some(other) = self.patches[..patch.index]
-                .iter()
-                .find(|q| q.values() == patch.values())
-            {
+            } else if let Some(other) = self.patches[..patch.index].iter().find(|q| q.values() == patch.values()) {
                 p.push(
                     format!("{path}.values"),
                     format!(
@@ -367,25 +336,16 @@ impl PatchSet {
         let found: Vec<&Patch> = self
             .patches
             .iter()
-            .filter(|p| {
-                p.values().len() == values.len()
-                    && p.values().iter().zip(values).all(|(a, b)| a.matches(b))
-            })
+            .filter(|p| p.values().len() == values.len() && p.values().iter().zip(values).all(|(a, b)| a.matches(b)))
             .collect();
         match found.as_slice() {
             [patch] => Ok(patch),
             [] => {
-                let mut near: Vec<(f64, &Patch)> = self
-                    .patches
-                    .iter()
-                    .map(|p| (value_distance(p.values(), values), p))
-                    .collect();
+                let mut near: Vec<(f64, &Patch)> =
+                    self.patches.iter().map(|p| (value_distance(p.values(), values), p)).collect();
                 near.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let near: Vec<String> = near
-                    .iter()
-                    .take(3)
-                    .map(|(_, p)| format!("{} {}", p.name(), values_text(p.values())))
-                    .collect();
+                let near: Vec<String> =
+                    near.iter().take(3).map(|(_, p)| format!("{} {}", p.name(), values_text(p.values()))).collect();
                 Err(SpecError::new(
                     SpecErrorKind::UnknownPatch,
                     &self.source_name,
@@ -405,11 +365,7 @@ impl PatchSet {
                 format!(
                     "values {} match several patches: {}",
                     values_text(values),
-                    several
-                        .iter()
-                        .map(|p| p.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    several.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
                 ),
             )),
         }
@@ -422,11 +378,7 @@ impl PatchSet {
     }
 
     /// As [`PatchSet::verify_digest`], with the workspace's sha256 digest when already known.
-    pub(crate) fn verify_digest_knowing(
-        &self,
-        workspace: &Value,
-        sha256: Option<&str>,
-    ) -> Result<(), SpecError> {
+    pub(crate) fn verify_digest_knowing(&self, workspace: &Value, sha256: Option<&str>) -> Result<(), SpecError> {
         let recorded = [
             (DigestAlgorithm::Sha256, &self.metadata.digests.sha256),
             (DigestAlgorithm::Md5, &self.metadata.digests.md5),
@@ -442,9 +394,7 @@ impl PatchSet {
                     SpecErrorKind::DigestMismatch,
                     &self.source_name,
                     format!("metadata.digests.{}", algorithm.name()),
-                    format!(
-                        "workspace digest is {actual} but the patchset was made for {expected}"
-                    ),
+                    format!("workspace digest is {actual} but the patchset was made for {expected}"),
                 ));
             }
         }
@@ -577,7 +527,9 @@ pub fn apply_operations(
     patch_name: &str,
     operations: &str,
 ) -> Result<Workspace, SpecError> {
-    let bad = |reason: String| SpecError::new(SpecErrorKind::Patch, source_name, "patch", format!("{reason} (patch {patch_name})"));
+    let bad = |reason: String| {
+        SpecError::new(SpecErrorKind::Patch, source_name, "patch", format!("{reason} (patch {patch_name})"))
+    };
     let ops: json_patch::Patch =
         serde_json::from_str(operations).map_err(|e| bad(format!("operations are not RFC 6902 JSON Patch: {e}")))?;
     let patched_source = format!("{source_name} patched with {patch_name}");
@@ -623,11 +575,8 @@ fn is_identifier(s: &str) -> bool {
 
 fn is_hex(s: &str, len: usize, upper_allowed: bool) -> bool {
     s.len() == len
-        && s.bytes().all(|b| {
-            b.is_ascii_digit()
-                || (b'a'..=b'f').contains(&b)
-                || (upper_allowed && (b'A'..=b'F').contains(&b))
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || (upper_allowed && (b'A'..=b'F').contains(&b)))
 }
 
 /// The patchset as written in JSON.
@@ -653,11 +602,7 @@ fn read_with_extra<T: de::DeserializeOwned, E: de::Error>(
     known: &[&str],
 ) -> Result<(T, Map<String, Value>), E> {
     let mut extra = Map::new();
-    let keys: Vec<String> = map
-        .keys()
-        .filter(|k| !known.contains(&k.as_str()))
-        .cloned()
-        .collect();
+    let keys: Vec<String> = map.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect();
     for k in keys {
         if let Some(v) = map.remove(&k) {
             extra.insert(k, v);
@@ -675,10 +620,8 @@ struct PatchMetadataWithExtra(PatchMetadata);
 impl<'de> Deserialize<'de> for PatchSetMetadataWithExtra {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let map = Map::deserialize(d)?;
-        let (mut md, extra): (PatchSetMetadata, _) = read_with_extra(
-            map,
-            &["name", "description", "digests", "labels", "references"],
-        )?;
+        let (mut md, extra): (PatchSetMetadata, _) =
+            read_with_extra(map, &["name", "description", "digests", "labels", "references"])?;
         md.extra = extra;
         Ok(PatchSetMetadataWithExtra(md))
     }
@@ -698,9 +641,7 @@ impl<'de> Deserialize<'de> for PatchValue {
         match Value::deserialize(d)? {
             Value::Number(n) => Ok(PatchValue::Number(n)),
             Value::String(s) => Ok(PatchValue::Text(s)),
-            other => Err(de::Error::custom(format!(
-                "a patch value is a number or a string, not {other}"
-            ))),
+            other => Err(de::Error::custom(format!("a patch value is a number or a string, not {other}"))),
         }
     }
 }

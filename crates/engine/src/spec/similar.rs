@@ -1,21 +1,11 @@
 //! Finding the names closest to a mistyped one, for "did you mean" lists.
 
 /// The `n` candidates closest to `name` by edit distance, closest first (ties in the given order).
-pub(crate) fn closest<'a>(
-    name: &str,
-    candidates: impl Iterator<Item = &'a str>,
-    n: usize,
-) -> Vec<String> {
-    let mut scored: Vec<(usize, usize, &str)> = candidates
-        .enumerate()
-        .map(|(i, c)| (edit_distance(name, c), i, c))
-        .collect();
+pub(crate) fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>, n: usize) -> Vec<String> {
+    let mut scored: Vec<(usize, usize, &str)> =
+        candidates.enumerate().map(|(i, c)| (edit_distance(name, c), i, c)).collect();
     scored.sort_unstable();
-    scored
-        .into_iter()
-        .take(n)
-        .map(|(_, _, c)| c.to_string())
-        .collect()
+    scored.into_iter().take(n).map(|(_, _, c)| c.to_string()).collect()
 }
 
 /// Levenshtein distance over characters.
@@ -47,11 +37,7 @@ mod tests {
 
     #[test]
     fn closest_names_first() {
-        let names = [
-            "C1N2_Wh_hbb_1000_0",
-            "C1N2_Wh_hbb_700_150",
-            "C1N2_Wh_hbb_1000_100",
-        ];
+        let names = ["C1N2_Wh_hbb_1000_0", "C1N2_Wh_hbb_700_150", "C1N2_Wh_hbb_1000_100"];
         let got = closest("C1N2_Wh_hbb_1000_1", names.into_iter(), 2);
         assert_eq!(got, ["C1N2_Wh_hbb_1000_0", "C1N2_Wh_hbb_1000_100"]);
     }

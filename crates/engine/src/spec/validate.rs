@@ -61,10 +61,7 @@ pub(crate) struct At {
 
 impl At {
     pub(crate) fn path(self) -> String {
-        format!(
-            "channels[{}].samples[{}].modifiers[{}]",
-            self.channel, self.sample, self.modifier
-        )
+        format!("channels[{}].samples[{}].modifiers[{}]", self.channel, self.sample, self.modifier)
     }
 }
 
@@ -82,13 +79,7 @@ struct Parameter {
 
 fn check_workspace(ws: &Workspace, removed_channels: &HashSet<&str>, p: &mut Problems) {
     if ws.version != WORKSPACE_VERSION {
-        p.push(
-            "version",
-            format!(
-                "version {:?} is not supported (expected {WORKSPACE_VERSION:?})",
-                ws.version
-            ),
-        );
+        p.push("version", format!("version {:?} is not supported (expected {WORKSPACE_VERSION:?})", ws.version));
     }
     for (field, empty) in [
         ("channels", ws.channels.is_empty()),
@@ -96,10 +87,7 @@ fn check_workspace(ws: &Workspace, removed_channels: &HashSet<&str>, p: &mut Pro
         ("observations", ws.observations.is_empty()),
     ] {
         if empty {
-            p.push(
-                field,
-                format!("a workspace needs at least one entry in {field}"),
-            );
+            p.push(field, format!("a workspace needs at least one entry in {field}"));
         }
     }
     let bins = check_channels(ws, p);
@@ -117,17 +105,11 @@ fn check_channels(ws: &Workspace, p: &mut Problems) -> Vec<usize> {
             names.insert(&channel.name, first);
             p.push(
                 format!("channels[{c}].name"),
-                format!(
-                    "channel {:?} is already defined at channels[{first}]",
-                    channel.name
-                ),
+                format!("channel {:?} is already defined at channels[{first}]", channel.name),
             );
         }
         if channel.samples.is_empty() {
-            p.push(
-                format!("channels[{c}].samples"),
-                "a channel needs at least one sample",
-            );
+            p.push(format!("channels[{c}].samples"), "a channel needs at least one sample");
         }
         let nbins = channel.samples.first().map_or(0, |s| s.data.len());
         bins.push(nbins);
@@ -167,21 +149,13 @@ fn check_channels(ws: &Workspace, p: &mut Problems) -> Vec<usize> {
 }
 
 /// Checks every modifier; returns what is known of each parameter name.
-fn check_modifiers<'w>(
-    ws: &'w Workspace,
-    bins: &[usize],
-    p: &mut Problems,
-) -> HashMap<&'w str, Parameter> {
+fn check_modifiers<'w>(ws: &'w Workspace, bins: &[usize], p: &mut Problems) -> HashMap<&'w str, Parameter> {
     let mut parameters: HashMap<&str, Parameter> = HashMap::new();
     for (c, channel) in ws.channels.iter().enumerate() {
         for (s, sample) in channel.samples.iter().enumerate() {
             let nbins = sample.data.len();
             for (m, modifier) in sample.modifiers.iter().enumerate() {
-                let at = At {
-                    channel: c,
-                    sample: s,
-                    modifier: m,
-                };
+                let at = At { channel: c, sample: s, modifier: m };
                 check_modifier(p, at, modifier, nbins);
                 let modifier_type = modifier.kind.modifier_type();
                 match parameters.get_mut(modifier.name.as_str()) {
@@ -251,26 +225,13 @@ pub(crate) fn check_bins(p: &mut Problems, at: At, field: &str, data: &[f64], nb
     }
     let path = format!("{}.{field}", at.path());
     if data.len() != nbins {
-        p.push(
-            path.clone(),
-            format!("{} values for {nbins} bins", data.len()),
-        );
+        p.push(path.clone(), format!("{} values for {nbins} bins", data.len()));
     }
     check_finite(p, &path, data);
 }
 
-fn check_observations(
-    ws: &Workspace,
-    bins: &[usize],
-    removed_channels: &HashSet<&str>,
-    p: &mut Problems,
-) {
-    let channels: HashMap<&str, usize> = ws
-        .channels
-        .iter()
-        .enumerate()
-        .map(|(c, ch)| (ch.name.as_str(), c))
-        .collect();
+fn check_observations(ws: &Workspace, bins: &[usize], removed_channels: &HashSet<&str>, p: &mut Problems) {
+    let channels: HashMap<&str, usize> = ws.channels.iter().enumerate().map(|(c, ch)| (ch.name.as_str(), c)).collect();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (o, obs) in ws.observations.iter().enumerate() {
         let path = format!("observations[{o}]");
@@ -278,60 +239,38 @@ fn check_observations(
             seen.insert(&obs.name, first);
             p.push(
                 format!("{path}.name"),
-                format!(
-                    "channel {:?} already has an observation at observations[{first}]",
-                    obs.name
-                ),
+                format!("channel {:?} already has an observation at observations[{first}]", obs.name),
             );
             continue;
         }
         match channels.get(obs.name.as_str()) {
             Some(&c) if obs.data.len() != bins[c] => p.push(
                 format!("{path}.data"),
-                format!(
-                    "{} values for {} bins of channel {:?}",
-                    obs.data.len(),
-                    bins[c],
-                    obs.name
-                ),
+                format!("{} values for {} bins of channel {:?}", obs.data.len(), bins[c], obs.name),
             ),
             Some(_) => {}
             None if removed_channels.contains(obs.name.as_str()) => {}
             None => p.push(
                 format!("{path}.name"),
-                format!(
-                    "observation for {:?}, but there is no channel of that name",
-                    obs.name
-                ),
+                format!("observation for {:?}, but there is no channel of that name", obs.name),
             ),
         }
         check_finite(p, &format!("{path}.data"), &obs.data);
         for (i, &n) in obs.data.iter().enumerate() {
             if n < 0.0 {
-                p.push(
-                    format!("{path}.data[{i}]"),
-                    format!("negative observed count {n}"),
-                );
+                p.push(format!("{path}.data[{i}]"), format!("negative observed count {n}"));
             }
         }
     }
     for (c, channel) in ws.channels.iter().enumerate() {
         if !seen.contains_key(channel.name.as_str()) {
-            p.push(
-                "observations",
-                format!(
-                    "no observation for channel {:?} (channels[{c}])",
-                    channel.name
-                ),
-            );
+            p.push("observations", format!("no observation for channel {:?} (channels[{c}])", channel.name));
         }
     }
 }
 
 fn check_measurements(ws: &Workspace, parameters: &HashMap<&str, Parameter>, p: &mut Problems) {
-    let has_lumi = parameters
-        .get("lumi")
-        .is_some_and(|par| par.modifier_type == ModifierType::Lumi);
+    let has_lumi = parameters.get("lumi").is_some_and(|par| par.modifier_type == ModifierType::Lumi);
     let mut names: HashMap<&str, usize> = HashMap::new();
     for (i, measurement) in ws.measurements.iter().enumerate() {
         let path = format!("measurements[{i}]");
@@ -339,10 +278,7 @@ fn check_measurements(ws: &Workspace, parameters: &HashMap<&str, Parameter>, p: 
             names.insert(&measurement.name, first);
             p.push(
                 format!("{path}.name"),
-                format!(
-                    "measurement {:?} is already defined at measurements[{first}]",
-                    measurement.name
-                ),
+                format!("measurement {:?} is already defined at measurements[{first}]", measurement.name),
             );
         }
         let mut configs: HashMap<&str, usize> = HashMap::new();
@@ -367,12 +303,7 @@ fn check_measurements(ws: &Workspace, parameters: &HashMap<&str, Parameter>, p: 
     }
 }
 
-fn check_parameter_config(
-    p: &mut Problems,
-    path: &str,
-    config: &ParameterConfig,
-    parameter: Option<&Parameter>,
-) {
+fn check_parameter_config(p: &mut Problems, path: &str, config: &ParameterConfig, parameter: Option<&Parameter>) {
     let lists: [(&str, Option<&[f64]>); 4] = [
         ("inits", config.inits.as_deref()),
         ("auxdata", config.auxdata.as_deref()),
@@ -380,11 +311,7 @@ fn check_parameter_config(
         ("sigmas", config.sigmas.as_deref()),
     ];
     let bounds_len = config.bounds.as_ref().map(Vec::len);
-    for (field, len) in lists
-        .iter()
-        .map(|(f, v)| (*f, v.map(<[f64]>::len)))
-        .chain([("bounds", bounds_len)])
-    {
+    for (field, len) in lists.iter().map(|(f, v)| (*f, v.map(<[f64]>::len))).chain([("bounds", bounds_len)]) {
         let Some(len) = len else { continue };
         let fpath = format!("{path}.{field}");
         if len == 0 {
@@ -395,10 +322,7 @@ fn check_parameter_config(
         if !modifiers::configurable(par.modifier_type).contains(&field) {
             p.push(
                 fpath,
-                format!(
-                    "{:?} is a {} parameter, which does not use {field}",
-                    config.name, par.modifier_type
-                ),
+                format!("{:?} is a {} parameter, which does not use {field}", config.name, par.modifier_type),
             );
         } else if len != par.n_parameters {
             p.push(
@@ -424,10 +348,7 @@ fn check_parameter_config(
         if !lo.is_finite() || !hi.is_finite() {
             p.push(bpath, format!("bounds [{lo}, {hi}] are not finite numbers"));
         } else if lo > hi {
-            p.push(
-                bpath,
-                format!("lower bound {lo} is above the upper bound {hi}"),
-            );
+            p.push(bpath, format!("lower bound {lo} is above the upper bound {hi}"));
         }
     }
     if let Some(inits) = &config.inits {

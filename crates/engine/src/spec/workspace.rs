@@ -195,10 +195,7 @@ mod tests {
     #[test]
     fn modifier_types_are_pyhfs_in_the_order_of_their_names() {
         let names: Vec<&str> = ModifierType::ALL.iter().map(|t| t.as_str()).collect();
-        assert_eq!(
-            names,
-            ["histosys", "lumi", "normfactor", "normsys", "shapefactor", "shapesys", "staterror"]
-        );
+        assert_eq!(names, ["histosys", "lumi", "normfactor", "normsys", "shapefactor", "shapesys", "staterror"]);
         // Sorting (name, type) pairs by type must sort as pyhf sorts (name, type string) pairs.
         assert!(ModifierType::ALL.windows(2).all(|w| w[0] < w[1] && w[0].as_str() < w[1].as_str()));
         for t in ModifierType::ALL {

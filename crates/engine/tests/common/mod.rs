@@ -37,11 +37,7 @@ pub fn reference_dir() -> PathBuf {
 /// A reference file, relative to [`reference_dir`]; panics when it is missing.
 pub fn reference_file(relative: &str) -> PathBuf {
     let path = reference_dir().join(relative);
-    assert!(
-        path.is_file(),
-        "reference file {} is missing",
-        path.display()
-    );
+    assert!(path.is_file(), "reference file {} is missing", path.display());
     path
 }
 
@@ -72,11 +68,7 @@ pub fn python(script: &str, args: &[&Path]) -> String {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run python3 (needed for independent answers): {e}"));
-    assert!(
-        out.status.success(),
-        "python3 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("python3 prints UTF-8")
 }
 
@@ -237,11 +229,7 @@ pub fn workspace(case: &Value) -> Workspace {
 
 pub fn settings(case: &Value) -> ModelSettings {
     match case["interp"].as_str().unwrap() {
-        "code1" => ModelSettings {
-            measurement: None,
-            normsys: NormsysInterp::Code1,
-            histosys: HistosysInterp::Code0,
-        },
+        "code1" => ModelSettings { measurement: None, normsys: NormsysInterp::Code1, histosys: HistosysInterp::Code0 },
         _ => ModelSettings::default(),
     }
 }

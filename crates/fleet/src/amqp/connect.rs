@@ -39,20 +39,11 @@ impl Link {
                 "" => " (is RabbitMQ running and are the credentials right?)",
                 tls => tls,
             };
-            AmqpError::Connect {
-                url: cfg.broker_url_redacted(),
-                hint,
-                source: Box::new(source),
-            }
+            AmqpError::Connect { url: cfg.broker_url_redacted(), hint, source: Box::new(source) }
         };
         let runtime = lapin::runtime::default_runtime().map_err(connect_err)?;
-        let conn = Connection::connect_uri_with_config(uri, props, tls, runtime)
-            .await
-            .map_err(connect_err)?;
-        let channel = conn
-            .create_channel()
-            .await
-            .map_err(|e| AmqpError::channel("opening a channel", e))?;
+        let conn = Connection::connect_uri_with_config(uri, props, tls, runtime).await.map_err(connect_err)?;
+        let channel = conn.create_channel().await.map_err(|e| AmqpError::channel("opening a channel", e))?;
         topology.declare(&channel, &server).await?;
         if !server.supports_queue_consumer_timeout() {
             debug!(%server, "per-queue consumer timeout not supported; rabbitmq.conf's consumer_timeout applies");
@@ -76,10 +67,8 @@ impl Link {
 
 /// The broker URL parsed, with the configured heartbeat unless the URL sets one.
 pub(crate) fn amqp_uri(cfg: &FleetConfig) -> Result<AMQPUri, AmqpError> {
-    let mut uri: AMQPUri = cfg.broker_url.parse().map_err(|detail| AmqpError::BadUrl {
-        url: cfg.broker_url_redacted(),
-        detail,
-    })?;
+    let mut uri: AMQPUri =
+        cfg.broker_url.parse().map_err(|detail| AmqpError::BadUrl { url: cfg.broker_url_redacted(), detail })?;
     if uri.query.heartbeat.is_none() {
         uri.query.heartbeat = Some(cfg.heartbeat_secs);
     }
@@ -91,10 +80,7 @@ pub(crate) fn amqp_uri(cfg: &FleetConfig) -> Result<AMQPUri, AmqpError> {
 
 /// The TLS settings of `amqps://` connections: `tls_ca_file`'s CA besides the system's.
 pub(crate) fn tls_config(cfg: &FleetConfig) -> Result<OwnedTLSConfig, AmqpError> {
-    Ok(OwnedTLSConfig {
-        identity: None,
-        cert_chain: crate::tls::ca_pem(cfg)?,
-    })
+    Ok(OwnedTLSConfig { identity: None, cert_chain: crate::tls::ca_pem(cfg)? })
 }
 
 /// Exponential backoff with jitter: 0.2 s, 0.4 s, 0.8 s, ... up to `max`, each delay
@@ -110,10 +96,7 @@ impl Backoff {
     const FIRST: Duration = Duration::from_millis(200);
 
     pub fn new(max: Duration) -> Self {
-        Backoff {
-            next: Self::FIRST.min(max),
-            max,
-        }
+        Backoff { next: Self::FIRST.min(max), max }
     }
 
     /// The next delay to wait.

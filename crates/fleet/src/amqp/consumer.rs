@@ -3,15 +3,13 @@ use crate::amqp::connect::{Backoff, Link};
 use crate::amqp::error::AmqpError;
 use crate::amqp::server::ServerInfo;
 use crate::amqp::topology::Topology;
-use fitfleet_protocol::codec::DecodeError;
 use crate::settings::FleetConfig;
 use fitfleet_protocol::Task;
+use fitfleet_protocol::codec::DecodeError;
 use futures_lite::StreamExt;
 use lapin::Acker;
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-};
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use std::time::Duration;
 
 /// How long [`TaskConsumer::close`] waits between cancelling and closing.
@@ -94,12 +92,7 @@ impl TaskConsumer {
             .map_err(|e| AmqpError::channel("setting the prefetch count", e))?;
         let consumer = link
             .channel
-            .basic_consume(
-                self.queue().into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
+            .basic_consume(self.queue().into(), "".into(), BasicConsumeOptions::default(), FieldTable::default())
             .await
             .map_err(|e| AmqpError::channel("starting to consume", e))?;
         info!(queue = self.queue(), prefetch = self.prefetch, "consuming");
@@ -196,10 +189,7 @@ impl TaskConsumer {
     pub async fn close(mut self) {
         if let Some((link, consumer)) = self.link.take() {
             if !self.stopped {
-                let _ = link
-                    .channel
-                    .basic_cancel(consumer.tag(), BasicCancelOptions::default())
-                    .await;
+                let _ = link.channel.basic_cancel(consumer.tag(), BasicCancelOptions::default()).await;
             }
             tokio::time::sleep(CLOSE_GRACE).await;
             link.close().await;
@@ -248,10 +238,7 @@ impl TaskDelivery {
     /// `max_task_bytes`: a longer body is not decoded (its `task` is a `TooLarge` error).
     fn new(d: Delivery, max_task_bytes: u64) -> Self {
         let headers = d.properties.headers().as_ref();
-        let delivery_count = headers
-            .and_then(|h| h.inner().get("x-delivery-count"))
-            .and_then(amqp_int)
-            .unwrap_or(0);
+        let delivery_count = headers.and_then(|h| h.inner().get("x-delivery-count")).and_then(amqp_int).unwrap_or(0);
         let death = headers.and_then(|h| h.inner().get("x-death")).and_then(first_death);
         TaskDelivery {
             task: Task::decode_limited(&d.data, max_task_bytes),
@@ -288,10 +275,7 @@ impl TaskDelivery {
 
     async fn nack(&self, requeue: bool) -> Result<(), AmqpError> {
         self.acker
-            .nack(BasicNackOptions {
-                requeue,
-                ..Default::default()
-            })
+            .nack(BasicNackOptions { requeue, ..Default::default() })
             .await
             .map(drop)
             .map_err(|e| AmqpError::channel("rejecting a task", e))

@@ -50,19 +50,11 @@ impl AmqpError {
         } else {
             ""
         };
-        AmqpError::Declare {
-            what,
-            name: name.to_owned(),
-            hint,
-            source: Box::new(source),
-        }
+        AmqpError::Declare { what, name: name.to_owned(), hint, source: Box::new(source) }
     }
 
     pub(crate) fn channel(what: &'static str, source: lapin::Error) -> Self {
-        AmqpError::Channel {
-            what,
-            source: Box::new(source),
-        }
+        AmqpError::Channel { what, source: Box::new(source) }
     }
 
     /// Whether reconnecting may help: lost connections and closed channels, yes; refused
@@ -71,9 +63,7 @@ impl AmqpError {
         match self {
             AmqpError::Connect { source, .. } => !is_auth_failure(source),
             AmqpError::Channel { source, .. } => is_transient_lapin(source),
-            AmqpError::Declare { source, .. } => {
-                reply_code(source) != Some(406) && is_transient_lapin(source)
-            }
+            AmqpError::Declare { source, .. } => reply_code(source) != Some(406) && is_transient_lapin(source),
             AmqpError::Nacked { .. } => true,
             AmqpError::GaveUp { .. }
             | AmqpError::BadUrl { .. }

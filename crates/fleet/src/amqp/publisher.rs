@@ -5,8 +5,8 @@ use crate::amqp::error::AmqpError;
 use crate::amqp::server::ServerInfo;
 use crate::amqp::topology::Topology;
 use crate::settings::FleetConfig;
-use fitfleet_protocol::limits::Limit;
 use fitfleet_protocol::Task;
+use fitfleet_protocol::limits::Limit;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Confirmation, PublisherConfirm};
@@ -62,12 +62,7 @@ impl Publisher {
         let topology = Topology::new(cfg);
         let name = format!("fitfleet-publisher {} {}", fitfleet_protocol::WorkerId::current(), topology.tasks_queue);
         let link = Self::open(cfg, &topology, &name).await?;
-        Ok(Publisher {
-            cfg: cfg.clone(),
-            topology,
-            link: Some(link),
-            name,
-        })
+        Ok(Publisher { cfg: cfg.clone(), topology, link: Some(link), name })
     }
 
     async fn open(cfg: &FleetConfig, topology: &Topology, name: &str) -> Result<Link, AmqpError> {
@@ -108,11 +103,8 @@ impl Publisher {
     async fn publish_with(&mut self, tasks: &[Task], window: usize) -> Result<PublishReport, AmqpError> {
         let start = Instant::now();
         // Encode everything first: an unencodable task is a bug, not worth a partial batch.
-        let mut pending: Vec<(usize, Vec<u8>)> = tasks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| t.encode().map(|b| (i, b)))
-            .collect::<Result<_, _>>()?;
+        let mut pending: Vec<(usize, Vec<u8>)> =
+            tasks.iter().enumerate().map(|(i, t)| t.encode().map(|b| (i, b))).collect::<Result<_, _>>()?;
         // Workers refuse longer messages unread: refuse them here, before publishing any.
         let limits = self.cfg.limits();
         for (i, bytes) in &pending {
@@ -151,10 +143,7 @@ impl Publisher {
                         return Err(e);
                     }
                     if stalled_since.get_or_insert_with(Instant::now).elapsed() >= GIVE_UP_AFTER {
-                        return Err(AmqpError::GaveUp {
-                            attempts,
-                            last: Box::new(e),
-                        });
+                        return Err(AmqpError::GaveUp { attempts, last: Box::new(e) });
                     }
                     let delay = backoff.next_delay();
                     warn!(error = %e, left = pending.len(), ?delay, "publishing failed; reconnecting");
@@ -166,20 +155,13 @@ impl Publisher {
                 }
             }
         }
-        let report = PublishReport {
-            published,
-            reconnects,
-            elapsed: start.elapsed(),
-        };
+        let report = PublishReport { published, reconnects, elapsed: start.elapsed() };
         debug!(published, reconnects, rate = report.rate(), "tasks published and confirmed");
         Ok(report)
     }
 
     async fn ensure_link(&mut self) -> Result<(), AmqpError> {
-        let healthy = self
-            .link
-            .as_ref()
-            .is_some_and(|l| l.conn.status().connected() && l.channel.status().connected());
+        let healthy = self.link.as_ref().is_some_and(|l| l.conn.status().connected() && l.channel.status().connected());
         if !healthy {
             if let Some(old) = self.link.take() {
                 old.close().await;
@@ -192,11 +174,7 @@ impl Publisher {
 
     /// Publish a window and await its confirms. On failure returns the error and the
     /// indices (into `tasks`) confirmed before it.
-    async fn publish_window(
-        &self,
-        tasks: &[Task],
-        window: &[(usize, Vec<u8>)],
-    ) -> Result<(), (AmqpError, Vec<usize>)> {
+    async fn publish_window(&self, tasks: &[Task], window: &[(usize, Vec<u8>)]) -> Result<(), (AmqpError, Vec<usize>)> {
         let link = self.link.as_ref().expect("link ensured");
         let mut confirms: Vec<(usize, PublisherConfirm)> = Vec::with_capacity(window.len());
         let mut first_error = None;
@@ -207,10 +185,7 @@ impl Publisher {
                 .basic_publish(
                     "".into(),
                     self.topology.tasks_queue.as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..Default::default()
-                    },
+                    BasicPublishOptions { mandatory: true, ..Default::default() },
                     bytes,
                     properties(task),
                 )
@@ -236,15 +211,9 @@ impl Publisher {
             }
         }
         let error = first_error.or(if returned > 0 {
-            Some(AmqpError::Unroutable {
-                count: returned,
-                queue: self.topology.tasks_queue.clone(),
-            })
+            Some(AmqpError::Unroutable { count: returned, queue: self.topology.tasks_queue.clone() })
         } else if nacked > 0 {
-            Some(AmqpError::Nacked {
-                nacked,
-                total: window.len(),
-            })
+            Some(AmqpError::Nacked { nacked, total: window.len() })
         } else {
             None
         });
@@ -264,14 +233,8 @@ impl Publisher {
 
 fn properties(task: &Task) -> BasicProperties {
     let mut headers = FieldTable::default();
-    headers.insert(
-        "x-fitfleet-job".into(),
-        AMQPValue::LongString(task.job_id.as_str().into()),
-    );
-    headers.insert(
-        "x-fitfleet-work".into(),
-        AMQPValue::LongString(task.work.kind().into()),
-    );
+    headers.insert("x-fitfleet-job".into(), AMQPValue::LongString(task.job_id.as_str().into()));
+    headers.insert("x-fitfleet-work".into(), AMQPValue::LongString(task.work.kind().into()));
     BasicProperties::default()
         .with_delivery_mode(2)
         .with_content_type(CONTENT_TYPE.into())

@@ -21,11 +21,7 @@ pub struct ServerInfo {
 impl ServerInfo {
     /// major.minor.patch, when the version string starts with numbers.
     pub fn version_triple(&self) -> Option<(u32, u32, u32)> {
-        let mut parts = self
-            .version
-            .split(|c: char| !c.is_ascii_digit())
-            .take(3)
-            .map(|p| p.parse::<u32>().ok());
+        let mut parts = self.version.split(|c: char| !c.is_ascii_digit()).take(3).map(|p| p.parse::<u32>().ok());
         let major = parts.next()??;
         let minor = parts.next().flatten().unwrap_or(0);
         let patch = parts.next().flatten().unwrap_or(0);
@@ -37,24 +33,17 @@ impl ServerInfo {
     /// On older servers the server-wide `consumer_timeout` of rabbitmq.conf applies
     /// (30 minutes by default on 3.8.15 and later).
     pub fn supports_queue_consumer_timeout(&self) -> bool {
-        self.product.eq_ignore_ascii_case("RabbitMQ")
-            && self.version_triple().is_some_and(|v| v >= (3, 12, 0))
+        self.product.eq_ignore_ascii_case("RabbitMQ") && self.version_triple().is_some_and(|v| v >= (3, 12, 0))
     }
 
     /// For a server whose version could not be read: assume the oldest we support.
     pub fn unknown() -> Self {
-        ServerInfo {
-            product: "unknown".to_owned(),
-            version: "unknown".to_owned(),
-        }
+        ServerInfo { product: "unknown".to_owned(), version: "unknown".to_owned() }
     }
 
     /// A RabbitMQ of the given version (for tests and for writing definitions files).
     pub fn rabbitmq(version: &str) -> Self {
-        ServerInfo {
-            product: "RabbitMQ".to_owned(),
-            version: version.to_owned(),
-        }
+        ServerInfo { product: "RabbitMQ".to_owned(), version: version.to_owned() }
     }
 }
 
@@ -96,10 +85,7 @@ async fn probe_inner(uri: &AMQPUri, tls: &OwnedTLSConfig) -> Result<ServerInfo, 
     stream.read_exact(&mut head).await?;
     if head[0] != 1 {
         // A server that does not speak 0-9-1 answers with its own protocol header.
-        return Err(ProbeError::Protocol(format!(
-            "frame type {} (bytes {:02x?})",
-            head[0], head
-        )));
+        return Err(ProbeError::Protocol(format!("frame type {} (bytes {:02x?})", head[0], head)));
     }
     let size = u32::from_be_bytes([head[3], head[4], head[5], head[6]]) as usize;
     if size > 1 << 20 {
@@ -108,14 +94,12 @@ async fn probe_inner(uri: &AMQPUri, tls: &OwnedTLSConfig) -> Result<ServerInfo, 
     let mut payload = vec![0u8; size + 1];
     stream.read_exact(&mut payload).await?;
     let _ = stream.close().await;
-    let (_, class) = lapin::protocol::parse_class(&payload[..size])
-        .map_err(|e| ProbeError::Protocol(format!("{e:?}")))?;
+    let (_, class) =
+        lapin::protocol::parse_class(&payload[..size]).map_err(|e| ProbeError::Protocol(format!("{e:?}")))?;
     match class {
         AMQPClass::Connection(AMQPMethod::Start(start)) => Ok(ServerInfo {
-            product: string_property(&start.server_properties, "product")
-                .unwrap_or_else(|| "unknown".to_owned()),
-            version: string_property(&start.server_properties, "version")
-                .unwrap_or_else(|| "unknown".to_owned()),
+            product: string_property(&start.server_properties, "product").unwrap_or_else(|| "unknown".to_owned()),
+            version: string_property(&start.server_properties, "version").unwrap_or_else(|| "unknown".to_owned()),
         }),
         other => Err(ProbeError::Protocol(format!("{other:?}"))),
     }

@@ -11,7 +11,9 @@
 use crate::amqp::error::AmqpError;
 use crate::amqp::server::ServerInfo;
 use crate::settings::FleetConfig;
-use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions, ExchangeDeleteOptions};
+use lapin::options::{
+    ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, ExchangeKind};
 use std::collections::BTreeMap;
@@ -108,27 +110,18 @@ impl Topology {
             let ms = i64::try_from(self.consumer_timeout.as_millis()).unwrap_or(i64::MAX);
             arguments.insert("x-consumer-timeout".to_owned(), Arg::Int(ms));
         }
-        QueueSpec {
-            name: self.tasks_queue.clone(),
-            arguments,
-        }
+        QueueSpec { name: self.tasks_queue.clone(), arguments }
     }
 
     /// The dead-letter queue: quorum, no delivery limit, no dead-lettering of its own.
     pub fn dead_letter_queue_spec(&self) -> QueueSpec {
         let mut arguments = BTreeMap::new();
         arguments.insert("x-queue-type".to_owned(), Arg::Str("quorum".to_owned()));
-        QueueSpec {
-            name: self.dead_letter_queue.clone(),
-            arguments,
-        }
+        QueueSpec { name: self.dead_letter_queue.clone(), arguments }
     }
 
     pub fn exchanges(&self) -> Vec<ExchangeSpec> {
-        vec![ExchangeSpec {
-            name: self.dead_letter_exchange.clone(),
-            kind: "direct",
-        }]
+        vec![ExchangeSpec { name: self.dead_letter_exchange.clone(), kind: "direct" }]
     }
 
     pub fn queues(&self, server: &ServerInfo) -> Vec<QueueSpec> {
@@ -151,10 +144,7 @@ impl Topology {
                 .exchange_declare(
                     ex.name.as_str().into(),
                     ExchangeKind::Custom(ex.kind.to_owned()),
-                    ExchangeDeclareOptions {
-                        durable: true,
-                        ..Default::default()
-                    },
+                    ExchangeDeclareOptions { durable: true, ..Default::default() },
                     FieldTable::default(),
                 )
                 .await
@@ -164,10 +154,7 @@ impl Topology {
             channel
                 .queue_declare(
                     q.name.as_str().into(),
-                    QueueDeclareOptions {
-                        durable: true,
-                        ..Default::default()
-                    },
+                    QueueDeclareOptions { durable: true, ..Default::default() },
                     field_table(&q.arguments),
                 )
                 .await

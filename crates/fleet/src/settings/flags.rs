@@ -129,14 +129,25 @@ mod tests {
         assert!(help.contains("[default: 5] [key delivery_limit]"), "{help}");
         let c = FleetConfig { heartbeat_secs: 31, ..FleetConfig::default() };
         assert_eq!(c.heartbeat_secs, 31);
-        assert!(flag_help::<FleetConfig>("x", "heartbeat_secs").ends_with(&format!("[default: {}] [key heartbeat_secs]", FleetConfig::default().heartbeat_secs)));
+        assert!(
+            flag_help::<FleetConfig>("x", "heartbeat_secs")
+                .ends_with(&format!("[default: {}] [key heartbeat_secs]", FleetConfig::default().heartbeat_secs))
+        );
         assert!(flag_help::<FleetConfig>("x", "tls_ca_file").contains("[default: none]"));
     }
 
     #[test]
     fn flags_given_win_and_the_others_keep_the_loaded_values() {
-        let cli = Cli::try_parse_from(["x", "--delivery-limit", "9", "--broker-url", "amqp://a/", "--max-task-bytes", "4096"])
-            .unwrap();
+        let cli = Cli::try_parse_from([
+            "x",
+            "--delivery-limit",
+            "9",
+            "--broker-url",
+            "amqp://a/",
+            "--max-task-bytes",
+            "4096",
+        ])
+        .unwrap();
         let mut c = FleetConfig { key_prefix: "file:".into(), ..FleetConfig::default() };
         cli.fleet.apply(&mut c);
         assert_eq!((c.delivery_limit, c.broker_url.as_str(), c.max_task_bytes), (9, "amqp://a/", 4096));

@@ -6,8 +6,8 @@
 //! the variable of a key is `FITFLEET_` and the key in capitals (`FITFLEET_BROKER_URL`).
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// The prefix of every environment variable fitfleet reads.
 pub const ENV_PREFIX: &str = "FITFLEET";
@@ -49,10 +49,7 @@ pub fn load<T: DeserializeOwned + Serialize + Default>(
         .filter(|(k, _)| k.starts_with("FITFLEET_") && k != "FITFLEET_CONFIG" && k != "FITFLEET_LOG")
         .collect();
     builder = builder.add_source(
-        config::Environment::with_prefix(ENV_PREFIX)
-            .try_parsing(true)
-            .ignore_empty(true)
-            .source(Some(env)),
+        config::Environment::with_prefix(ENV_PREFIX).try_parsing(true).ignore_empty(true).source(Some(env)),
     );
     for (key, value) in flags {
         builder = builder.set_override(*key, value.clone()).map_err(|e| SettingsError(e.to_string()))?;

@@ -96,11 +96,7 @@ impl FleetConfig {
 
     /// The maximum sizes of workspaces, patches and task messages.
     pub fn limits(&self) -> Limits {
-        Limits {
-            workspace: self.max_workspace_bytes,
-            patch: self.max_patch_bytes,
-            task: self.max_task_bytes,
-        }
+        Limits { workspace: self.max_workspace_bytes, patch: self.max_patch_bytes, task: self.max_task_bytes }
     }
 
     /// The broker URL with any password replaced by `***`, for logs.

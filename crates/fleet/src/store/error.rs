@@ -34,10 +34,7 @@ pub enum StoreError {
         source: DecodeError,
     },
     #[error("stored workspace {digest} is corrupt: {detail}")]
-    CorruptWorkspace {
-        digest: WorkspaceDigest,
-        detail: String,
-    },
+    CorruptWorkspace { digest: WorkspaceDigest, detail: String },
     #[error("stored job record {job} is corrupt: {detail}")]
     CorruptJob { job: JobId, detail: String },
     #[error(transparent)]

@@ -1,17 +1,15 @@
 //! Job records: what was submitted, how far it got, listing and cancelling.
 use super::{Store, StoreError};
+use fitfleet_engine::model::ModelSettings;
 use fitfleet_protocol::{JobId, TaskId, WorkspaceDigest};
 use fitfleet_protocol::{PatchLabel, Task};
-use fitfleet_engine::model::ModelSettings;
 use redis::Script;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-pub(super) static CREATE_JOB: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/create_job.lua")));
-pub(super) static SET_STATE: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/set_state.lua")));
+pub(super) static CREATE_JOB: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/create_job.lua")));
+pub(super) static SET_STATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/set_state.lua")));
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -91,9 +89,9 @@ impl JobSpec {
     pub fn from_tasks(label: impl Into<String>, tasks: &[Task]) -> Self {
         let first = tasks.first().expect("a job has at least one task");
         assert!(
-            tasks.iter().all(|t| t.job_id == first.job_id
-                && t.workspace == first.workspace
-                && t.settings == first.settings),
+            tasks
+                .iter()
+                .all(|t| t.job_id == first.job_id && t.workspace == first.workspace && t.settings == first.settings),
             "tasks of one job share job id, workspace and settings"
         );
         let mut kinds: Vec<&str> = tasks.iter().map(|t| t.work.kind()).collect();
@@ -107,10 +105,7 @@ impl JobSpec {
             work: kinds.join("+"),
             tasks: tasks
                 .iter()
-                .map(|t| TaskEntry {
-                    task_id: t.task_id.clone(),
-                    patch: t.patch.as_ref().map(|p| p.label()),
-                })
+                .map(|t| TaskEntry { task_id: t.task_id.clone(), patch: t.patch.as_ref().map(|p| p.label()) })
                 .collect(),
         }
     }
@@ -174,8 +169,8 @@ impl Store {
     /// Create it before publishing its tasks, so that no result arrives for an unknown job.
     pub async fn create_job(&self, spec: &JobSpec) -> Result<(), StoreError> {
         let k = &self.keys;
-        let settings = serde_json::to_string(&spec.settings)
-            .map_err(|e| StoreError::Reply(format!("encoding settings: {e}")))?;
+        let settings =
+            serde_json::to_string(&spec.settings).map_err(|e| StoreError::Reply(format!("encoding settings: {e}")))?;
         let fields: [(&str, &str); 5] = [
             ("job_id", spec.job_id.as_str()),
             ("label", &spec.label),
@@ -209,23 +204,16 @@ impl Store {
 
     /// The job's record, or `None` if there is no such job (never created, or expired).
     pub async fn job_status(&self, job: &JobId) -> Result<Option<JobStatus>, StoreError> {
-        let values: Vec<Option<String>> = redis::cmd("HMGET")
-            .arg(self.keys.job(job))
-            .arg(&STATUS_FIELDS[..])
-            .query_async(&mut self.conn())
-            .await?;
+        let values: Vec<Option<String>> =
+            redis::cmd("HMGET").arg(self.keys.job(job)).arg(&STATUS_FIELDS[..]).query_async(&mut self.conn()).await?;
         parse_status(job, &values)
     }
 
     /// The job's state only (what a worker checks before starting a task).
     pub async fn job_state(&self, job: &JobId) -> Result<Option<JobState>, StoreError> {
-        let s: Option<String> = redis::cmd("HGET")
-            .arg(self.keys.job(job))
-            .arg("state")
-            .query_async(&mut self.conn())
-            .await?;
-        s.map(|s| s.parse().map_err(|detail| StoreError::CorruptJob { job: job.clone(), detail }))
-            .transpose()
+        let s: Option<String> =
+            redis::cmd("HGET").arg(self.keys.job(job)).arg("state").query_async(&mut self.conn()).await?;
+        s.map(|s| s.parse().map_err(|detail| StoreError::CorruptJob { job: job.clone(), detail })).transpose()
     }
 
     /// Whether the job was cancelled (or has expired): a worker then acks and skips the task.
@@ -235,10 +223,8 @@ impl Store {
 
     /// The job's tasks with their patches, in no particular order.
     pub async fn job_tasks(&self, job: &JobId) -> Result<Vec<TaskEntry>, StoreError> {
-        let map: HashMap<String, String> = redis::cmd("HGETALL")
-            .arg(self.keys.job_tasks(job))
-            .query_async(&mut self.conn())
-            .await?;
+        let map: HashMap<String, String> =
+            redis::cmd("HGETALL").arg(self.keys.job_tasks(job)).query_async(&mut self.conn()).await?;
         #[derive(Deserialize)]
         struct Stored {
             patch: Option<PatchLabel>,
@@ -247,14 +233,9 @@ impl Store {
             .map(|(id, json)| {
                 let task_id = TaskId::parse(&id)
                     .map_err(|e| StoreError::CorruptJob { job: job.clone(), detail: e.to_string() })?;
-                let stored: Stored = serde_json::from_str(&json).map_err(|e| StoreError::CorruptJob {
-                    job: job.clone(),
-                    detail: format!("task {id}: {e}"),
-                })?;
-                Ok(TaskEntry {
-                    task_id,
-                    patch: stored.patch,
-                })
+                let stored: Stored = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::CorruptJob { job: job.clone(), detail: format!("task {id}: {e}") })?;
+                Ok(TaskEntry { task_id, patch: stored.patch })
             })
             .collect()
     }
@@ -270,8 +251,7 @@ impl Store {
         let mut pipe = redis::pipe();
         let mut jobs = Vec::with_capacity(ids.len());
         for id in &ids {
-            let job = JobId::parse(id)
-                .map_err(|e| StoreError::Reply(format!("jobs index holds {id:?}: {e}")))?;
+            let job = JobId::parse(id).map_err(|e| StoreError::Reply(format!("jobs index holds {id:?}: {e}")))?;
             pipe.cmd("HMGET").arg(self.keys.job(&job)).arg(&STATUS_FIELDS[..]);
             jobs.push(job);
         }
@@ -308,9 +288,8 @@ impl Store {
     /// Note that a worker started one of the job's tasks (moves `queued` to `running`, with
     /// a progress event). Cheap and idempotent; returns the job's state.
     pub async fn mark_running(&self, job: &JobId) -> Result<JobState, StoreError> {
-        let (previous, changed) = self
-            .set_state(job, JobState::Running, "job_running", "started_ms", &[JobState::Queued])
-            .await?;
+        let (previous, changed) =
+            self.set_state(job, JobState::Running, "job_running", "started_ms", &[JobState::Queued]).await?;
         Ok(if changed { JobState::Running } else { previous })
     }
 
@@ -341,9 +320,7 @@ impl Store {
         if previous.is_empty() {
             return Err(StoreError::UnknownJob(job.clone()));
         }
-        let previous = previous
-            .parse()
-            .map_err(|detail| StoreError::CorruptJob { job: job.clone(), detail })?;
+        let previous = previous.parse().map_err(|detail| StoreError::CorruptJob { job: job.clone(), detail })?;
         Ok((previous, changed == 1))
     }
 }
@@ -361,8 +338,7 @@ fn parse_status(job: &JobId, v: &[Option<String>]) -> Result<Option<JobStatus>, 
             .map(|s| s.parse::<u64>().map_err(|e| corrupt(format!("{}: {e}", STATUS_FIELDS[i]))))
             .transpose()
     };
-    let settings: ModelSettings =
-        serde_json::from_str(&text(3)).map_err(|e| corrupt(format!("settings: {e}")))?;
+    let settings: ModelSettings = serde_json::from_str(&text(3)).map_err(|e| corrupt(format!("settings: {e}")))?;
     Ok(Some(JobStatus {
         job_id: job.clone(),
         state: state.parse().map_err(corrupt)?,

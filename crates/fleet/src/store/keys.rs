@@ -19,9 +19,7 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(prefix: &str) -> Self {
-        Keys {
-            prefix: prefix.to_owned(),
-        }
+        Keys { prefix: prefix.to_owned() }
     }
 
     pub fn prefix(&self) -> &str {

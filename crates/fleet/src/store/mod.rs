@@ -48,17 +48,11 @@ pub fn client(cfg: &FleetConfig) -> Result<redis::Client, StoreError> {
     let client = match crate::tls::ca_pem(cfg)? {
         Some(pem) if cfg.redis_url.starts_with("rediss://") => redis::Client::build_with_tls(
             cfg.redis_url.as_str(),
-            redis::TlsCertificates {
-                client_tls: None,
-                root_cert: Some(pem.into_bytes()),
-            },
+            redis::TlsCertificates { client_tls: None, root_cert: Some(pem.into_bytes()) },
         ),
         _ => redis::Client::open(cfg.redis_url.as_str()),
     };
-    client.map_err(|source| StoreError::Connect {
-        url: cfg.redis_url_redacted(),
-        source,
-    })
+    client.map_err(|source| StoreError::Connect { url: cfg.redis_url_redacted(), source })
 }
 
 impl Store {
@@ -69,15 +63,10 @@ impl Store {
     pub async fn connect(cfg: &FleetConfig) -> Result<Self, StoreError> {
         let url = cfg.redis_url_redacted();
         let connect_err = |source: redis::RedisError| match crate::tls::handshake_hint(&source.to_string(), cfg) {
-            hint if !hint.is_empty() && cfg.redis_url.starts_with("rediss://") => StoreError::Tls {
-                url: url.clone(),
-                hint,
-                source,
-            },
-            _ => StoreError::Connect {
-                url: url.clone(),
-                source,
-            },
+            hint if !hint.is_empty() && cfg.redis_url.starts_with("rediss://") => {
+                StoreError::Tls { url: url.clone(), hint, source }
+            }
+            _ => StoreError::Connect { url: url.clone(), source },
         };
         let client = client(cfg)?;
         let config = ConnectionManagerConfig::new()
@@ -85,21 +74,10 @@ impl Store {
             .set_response_timeout(Some(Self::RESPONSE_TIMEOUT))
             .set_number_of_retries(4)
             .set_max_delay(Duration::from_secs(5));
-        let mut conn = ConnectionManager::new_with_config(client.clone(), config)
-            .await
-            .map_err(connect_err)?;
-        let _: String = redis::cmd("PING")
-            .query_async(&mut conn)
-            .await
-            .map_err(connect_err)?;
+        let mut conn = ConnectionManager::new_with_config(client.clone(), config).await.map_err(connect_err)?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(connect_err)?;
         tracing::debug!(url = %url, prefix = cfg.key_prefix, "connected to Redis");
-        Ok(Store {
-            conn,
-            client,
-            keys: Keys::new(&cfg.key_prefix),
-            ttl_secs: cfg.ttl_secs.max(1),
-            url,
-        })
+        Ok(Store { conn, client, keys: Keys::new(&cfg.key_prefix), ttl_secs: cfg.ttl_secs.max(1), url })
     }
 
     pub fn keys(&self) -> &Keys {

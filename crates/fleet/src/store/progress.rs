@@ -11,9 +11,15 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProgressEvent {
     /// The job was created with `total` tasks.
-    JobQueued { total: u64 },
+    JobQueued {
+        total: u64,
+    },
     /// The first task started or finished.
-    JobRunning { done: u64, failed: u64, total: u64 },
+    JobRunning {
+        done: u64,
+        failed: u64,
+        total: u64,
+    },
     TaskSucceeded {
         task_id: TaskId,
         /// The patch name ("" for an unpatched workspace).
@@ -31,11 +37,21 @@ pub enum ProgressEvent {
         total: u64,
     },
     /// Every task has a result; no more events follow.
-    JobDone { done: u64, failed: u64, total: u64 },
+    JobDone {
+        done: u64,
+        failed: u64,
+        total: u64,
+    },
     /// The job was cancelled; results may still trickle in from tasks already running.
-    JobCancelled { done: u64, failed: u64, total: u64 },
+    JobCancelled {
+        done: u64,
+        failed: u64,
+        total: u64,
+    },
     /// An event this version does not know (written by a newer fitfleet).
-    Other { event: String },
+    Other {
+        event: String,
+    },
 }
 
 impl ProgressEvent {
@@ -87,15 +103,8 @@ impl Store {
             .client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|source| StoreError::Connect {
-                url: self.url.clone(),
-                source,
-            })?;
-        Ok(ProgressFollower {
-            conn,
-            key: self.keys.job_events(job),
-            last_id: after.unwrap_or("0-0").to_owned(),
-        })
+            .map_err(|source| StoreError::Connect { url: self.url.clone(), source })?;
+        Ok(ProgressFollower { conn, key: self.keys.job_events(job), last_id: after.unwrap_or("0-0").to_owned() })
     }
 }
 
@@ -143,21 +152,15 @@ impl ProgressFollower {
 fn parse_entry(s: &StreamId) -> Result<ProgressEntry, StoreError> {
     let text = |k: &str| s.get::<String>(k).unwrap_or_default();
     let num = |k: &str| s.get::<u64>(k).unwrap_or(0);
-    let task_id = || {
-        TaskId::parse(&text("task_id"))
-            .map_err(|e| StoreError::Reply(format!("progress event {}: {e}", s.id)))
-    };
+    let task_id =
+        || TaskId::parse(&text("task_id")).map_err(|e| StoreError::Reply(format!("progress event {}: {e}", s.id)));
     let (done, failed, total) = (num("done"), num("failed"), num("total"));
     let event = match text("event").as_str() {
         "job_queued" => ProgressEvent::JobQueued { total },
         "job_running" => ProgressEvent::JobRunning { done, failed, total },
-        "task_succeeded" => ProgressEvent::TaskSucceeded {
-            task_id: task_id()?,
-            patch: text("patch"),
-            done,
-            failed,
-            total,
-        },
+        "task_succeeded" => {
+            ProgressEvent::TaskSucceeded { task_id: task_id()?, patch: text("patch"), done, failed, total }
+        }
         "task_failed" => ProgressEvent::TaskFailed {
             task_id: task_id()?,
             patch: text("patch"),
@@ -168,12 +171,7 @@ fn parse_entry(s: &StreamId) -> Result<ProgressEntry, StoreError> {
         },
         "job_done" => ProgressEvent::JobDone { done, failed, total },
         "job_cancelled" => ProgressEvent::JobCancelled { done, failed, total },
-        other => ProgressEvent::Other {
-            event: other.to_owned(),
-        },
+        other => ProgressEvent::Other { event: other.to_owned() },
     };
-    Ok(ProgressEntry {
-        id: s.id.clone(),
-        event,
-    })
+    Ok(ProgressEntry { id: s.id.clone(), event })
 }

@@ -6,8 +6,7 @@ use redis::Script;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-static RECORD_RESULT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/record_result.lua")));
+static RECORD_RESULT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/record_result.lua")));
 
 /// What [`Store::record_result`] did, with the job's counts after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,12 +80,7 @@ impl Store {
             .arg(reason)
             .invoke_async(&mut self.conn())
             .await?;
-        let counts = Counts {
-            done,
-            failed,
-            total,
-            state,
-        };
+        let counts = Counts { done, failed, total, state };
         match outcome.as_str() {
             "recorded" => {
                 tracing::debug!(job = %job, task = %result.task_id, status, done, failed, total, "result recorded");
@@ -97,27 +91,18 @@ impl Store {
                 Ok(RecordOutcome::Duplicate(counts))
             }
             "unknown_job" => Err(StoreError::UnknownJob(job.clone())),
-            "unknown_task" => Err(StoreError::UnknownTask {
-                job: job.clone(),
-                task: result.task_id.clone(),
-            }),
+            "unknown_task" => Err(StoreError::UnknownTask { job: job.clone(), task: result.task_id.clone() }),
             other => Err(StoreError::Reply(format!("record_result returned {other:?}"))),
         }
     }
 
     /// The task's result, if one is recorded.
     pub async fn result(&self, job: &JobId, task: &TaskId) -> Result<Option<TaskResult>, StoreError> {
-        let bytes: Option<Vec<u8>> = redis::cmd("HGET")
-            .arg(self.keys.job_results(job))
-            .arg(task.as_str())
-            .query_async(&mut self.conn())
-            .await?;
+        let bytes: Option<Vec<u8>> =
+            redis::cmd("HGET").arg(self.keys.job_results(job)).arg(task.as_str()).query_async(&mut self.conn()).await?;
         bytes
             .map(|b| {
-                TaskResult::decode(&b).map_err(|source| StoreError::CorruptResult {
-                    task: task.to_string(),
-                    source,
-                })
+                TaskResult::decode(&b).map_err(|source| StoreError::CorruptResult { task: task.to_string(), source })
             })
             .transpose()
     }
@@ -134,10 +119,8 @@ impl Store {
 
     /// Every result recorded so far for the job (partial while it runs), in no order.
     pub async fn results(&self, job: &JobId) -> Result<Vec<TaskResult>, StoreError> {
-        let map: HashMap<String, Vec<u8>> = redis::cmd("HGETALL")
-            .arg(self.keys.job_results(job))
-            .query_async(&mut self.conn())
-            .await?;
+        let map: HashMap<String, Vec<u8>> =
+            redis::cmd("HGETALL").arg(self.keys.job_results(job)).query_async(&mut self.conn()).await?;
         map.into_iter()
             .map(|(task, b)| TaskResult::decode(&b).map_err(|source| StoreError::CorruptResult { task, source }))
             .collect()

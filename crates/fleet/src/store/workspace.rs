@@ -60,19 +60,15 @@ impl Store {
     /// workspace is stored (never uploaded, or expired).
     pub async fn get_workspace(&self, digest: &WorkspaceDigest) -> Result<Option<Vec<u8>>, StoreError> {
         let mut conn = self.conn();
-        let compressed: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(self.keys.workspace(digest))
-            .query_async(&mut conn)
-            .await?;
+        let compressed: Option<Vec<u8>> =
+            redis::cmd("GET").arg(self.keys.workspace(digest)).query_async(&mut conn).await?;
         let Some(compressed) = compressed else {
             return Ok(None);
         };
         let expected = digest.clone();
         let bytes = tokio::task::spawn_blocking(move || {
             let mut out = Vec::with_capacity(compressed.len() * 4);
-            GzDecoder::new(&compressed[..])
-                .read_to_end(&mut out)
-                .map_err(|e| format!("cannot decompress: {e}"))?;
+            GzDecoder::new(&compressed[..]).read_to_end(&mut out).map_err(|e| format!("cannot decompress: {e}"))?;
             let found = WorkspaceDigest::of(&out);
             if found != expected {
                 return Err(format!("its bytes hash to {found}"));
@@ -81,20 +77,14 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Compression(format!("decompression task failed: {e}")))?
-        .map_err(|detail| StoreError::CorruptWorkspace {
-            digest: digest.clone(),
-            detail,
-        })?;
+        .map_err(|detail| StoreError::CorruptWorkspace { digest: digest.clone(), detail })?;
         Ok(Some(bytes))
     }
 
     /// Whether a workspace is stored under `digest`.
     pub async fn has_workspace(&self, digest: &WorkspaceDigest) -> Result<bool, StoreError> {
         let mut conn = self.conn();
-        let n: i64 = redis::cmd("EXISTS")
-            .arg(self.keys.workspace(digest))
-            .query_async(&mut conn)
-            .await?;
+        let n: i64 = redis::cmd("EXISTS").arg(self.keys.workspace(digest)).query_async(&mut conn).await?;
         Ok(n == 1)
     }
 }

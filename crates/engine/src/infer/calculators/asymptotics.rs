@@ -6,9 +6,9 @@
 //! its free fit, which is known without a search: the parameters the dataset was made from) are
 //! made once; each tested mu then costs two fixed-POI fits, warm-started from
 //! the free fits and batched over every mu asked for at once.
+use super::super::minimize::{FitOptions, Minimum, Start, fisher_curvatures, minimize};
 use super::super::mle::{poi_index, with_poi_fixed};
-use super::super::minimize::{fisher_curvatures, minimize, FitOptions, Minimum, Start};
-use super::super::{normal, test_statistics, HypotestResult, InferError, TestStatistic};
+use super::super::{HypotestResult, InferError, TestStatistic, normal, test_statistics};
 use super::Hypotests;
 use nalgebra::{DMatrix, DVector};
 
@@ -59,10 +59,7 @@ impl<'a> AsymptoticCalculator<'a> {
                 model.config().par_names[poi]
             )));
         }
-        let start = Start {
-            x: model.config().suggested_init.clone(),
-            fixed: model.config().suggested_fixed.clone(),
-        };
+        let start = Start { x: model.config().suggested_init.clone(), fixed: model.config().suggested_fixed.clone() };
         let obs = model.observations(&[data.to_vec()])?;
         let free = fit_one(model, &obs, start.clone(), &bounds, options, "free fit to the data")?;
         // Across kinks (code 0/1) a start moved along the curvature may settle in another of the
@@ -108,11 +105,8 @@ impl<'a> AsymptoticCalculator<'a> {
                 message: "the parameters the Asimov dataset was made from".into(),
             },
         };
-        let asimov_direction = if smooth {
-            profile_direction(model, &asimov_obs, &asimov_free.min.x, poi, &start.fixed)?
-        } else {
-            None
-        };
+        let asimov_direction =
+            if smooth { profile_direction(model, &asimov_obs, &asimov_free.min.x, poi, &start.fixed)? } else { None };
         let directions = data_direction.zip(asimov_direction).map(|(d, a)| [d, a]);
         Ok(AsymptoticCalculator {
             model,
@@ -277,7 +271,8 @@ fn profile_direction(
     let free: Vec<usize> = (0..x.len()).filter(|&i| !fixed[i] || i == poi).collect();
     let n = free.len();
     let scale: Vec<f64> = free.iter().map(|&i| if h[(i, i)] > 0.0 { 1.0 / h[(i, i)].sqrt() } else { 1.0 }).collect();
-    let m = DMatrix::from_fn(n, n, |a, b| h[(free[a], free[b])] * scale[a] * scale[b] + if a == b { 1e-10 } else { 0.0 });
+    let m =
+        DMatrix::from_fn(n, n, |a, b| h[(free[a], free[b])] * scale[a] * scale[b] + if a == b { 1e-10 } else { 0.0 });
     let Some(chol) = m.cholesky() else { return Ok(None) };
     let p = free.iter().position(|&i| i == poi).expect("the POI is among the free parameters");
     let z = chol.solve(&DVector::from_fn(n, |a, _| if a == p { scale[a] } else { 0.0 }));
@@ -295,7 +290,14 @@ fn profile_direction(
 
 /// `from` with the POI moved to `mu` and the free parameters along `direction` (when given),
 /// kept inside `bounds`.
-fn moved(from: &[f64], direction: Option<&[f64]>, poi: usize, mu: f64, bounds: &[[f64; 2]], fixed: &[bool]) -> Vec<f64> {
+fn moved(
+    from: &[f64],
+    direction: Option<&[f64]>,
+    poi: usize,
+    mu: f64,
+    bounds: &[[f64; 2]],
+    fixed: &[bool],
+) -> Vec<f64> {
     let mut x = from.to_vec();
     if let Some(d) = direction {
         let shift = mu - from[poi];

@@ -10,9 +10,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rand_distr::{Distribution, Normal, Poisson};
 
+use super::super::minimize::{FitOptions, Start, expected_curvature, minimize, minimize_from_curvatures};
 use super::super::mle::{poi_index, with_poi_fixed};
-use super::super::minimize::{expected_curvature, minimize, minimize_from_curvatures, FitOptions, Start};
-use super::super::{normal, test_statistics, HypotestResult, InferError, TestStatistic, ToyShard};
+use super::super::{HypotestResult, InferError, TestStatistic, ToyShard, normal, test_statistics};
 use crate::compute::{AuxSlot, CompiledModel};
 
 /// How many toys are fitted together in one batch.
@@ -45,8 +45,7 @@ pub fn shard(
     while start < first + count {
         let n = (first + count - start).min(BATCH as u64);
         for (hyp, out) in [(Hypothesis::SignalPlusBackground, &mut sb), (Hypothesis::BackgroundOnly, &mut b)] {
-            let toys: Vec<Vec<f64>> =
-                (start..start + n).map(|i| setup.draw(seed, hyp, i)).collect();
+            let toys: Vec<Vec<f64>> = (start..start + n).map(|i| setup.draw(seed, hyp, i)).collect();
             for value in setup.test_statistics(&toys, hyp as usize)? {
                 match value {
                     Some((v, _)) => out.push(v),
@@ -93,10 +92,13 @@ pub fn result(shards: &[ToyShard]) -> Result<HypotestResult, InferError> {
     let observed = first.test_stat_obs;
     let (clsb, clb, cls) = pvalues(observed);
     let q0 = first.test_stat == TestStatistic::Q0;
-    let mut band: Vec<f64> = b.iter().map(|t| {
-        let (clsb, _, cls) = pvalues(*t);
-        if q0 { clsb } else { cls }
-    }).collect();
+    let mut band: Vec<f64> = b
+        .iter()
+        .map(|t| {
+            let (clsb, _, cls) = pvalues(*t);
+            if q0 { clsb } else { cls }
+        })
+        .collect();
     band.sort_by(f64::total_cmp);
     let mut cls_exp = [0.0; 5];
     for (slot, n) in cls_exp.iter_mut().zip([-2.0, -1.0, 0.0, 1.0, 2.0]) {
@@ -152,17 +154,21 @@ struct Setup<'a> {
 }
 
 impl<'a> Setup<'a> {
-    fn new(model: &'a CompiledModel, data: &[f64], mu: f64, stat: TestStatistic, options: &FitOptions) -> Result<Self, InferError> {
+    fn new(
+        model: &'a CompiledModel,
+        data: &[f64],
+        mu: f64,
+        stat: TestStatistic,
+        options: &FitOptions,
+    ) -> Result<Self, InferError> {
         let poi = poi_index(model)?;
         let mu = test_statistics::tested_mu(stat, mu);
         let mut bounds = model.config().suggested_bounds.clone();
         bounds[poi] = test_statistics::poi_bounds(stat, bounds[poi]);
         let obs = model.observations(&[data.to_vec()])?;
         let init = Start { x: model.config().suggested_init.clone(), fixed: model.config().suggested_fixed.clone() };
-        let starts = [
-            with_poi_fixed(model, init.clone(), mu)?,
-            with_poi_fixed(model, init, test_statistics::asimov_mu(stat))?,
-        ];
+        let starts =
+            [with_poi_fixed(model, init.clone(), mu)?, with_poi_fixed(model, init, test_statistics::asimov_mu(stat))?];
         let fits = minimize(model, &obs, &starts, &bounds, options)?;
         for f in &fits {
             if !f.converged {
@@ -170,10 +176,7 @@ impl<'a> Setup<'a> {
             }
         }
         let generators = [fits[0].x.clone(), fits[1].x.clone()];
-        let curvature = [
-            expected_curvature(model, &generators[0])?,
-            expected_curvature(model, &generators[1])?,
-        ];
+        let curvature = [expected_curvature(model, &generators[0])?, expected_curvature(model, &generators[1])?];
         let expected = model.expected_data(&generators)?;
         let nb = model.nbins();
         Ok(Setup {
@@ -269,9 +272,5 @@ impl<'a> Setup<'a> {
 
 /// A Poisson count with mean `lambda` (0 for a mean of 0).
 fn poisson(rng: &mut ChaCha20Rng, lambda: f64) -> f64 {
-    if lambda > 0.0 {
-        Poisson::new(lambda).map(|d| d.sample(rng)).unwrap_or(0.0)
-    } else {
-        0.0
-    }
+    if lambda > 0.0 { Poisson::new(lambda).map(|d| d.sample(rng)).unwrap_or(0.0) } else { 0.0 }
 }

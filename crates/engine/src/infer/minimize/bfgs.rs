@@ -13,7 +13,7 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::linalg::inverse_on_free;
-use super::step::{evaluate_until_done, Row};
+use super::step::{Row, evaluate_until_done};
 use super::types::{FitOptions, Minimum, Start};
 use crate::compute::{CompiledModel, Observations, Result};
 
@@ -116,8 +116,7 @@ fn update(row: &mut Row<Bfgs>, g_new: &[f64]) {
 /// Hold parameters at bounds pushed outward, take the quasi-Newton step on the others.
 fn propose(row: &mut Row<Bfgs>, bounds: &[[f64; 2]], options: &FitOptions) {
     let p = row.x.len();
-    let held: Vec<usize> =
-        (0..p).filter(|&i| !row.fixed[i] && row.pushed_out(i, row.g[i], bounds[i])).collect();
+    let held: Vec<usize> = (0..p).filter(|&i| !row.fixed[i] && row.pushed_out(i, row.g[i], bounds[i])).collect();
     let inverse = &row.own.inverse;
     let mut g = DVector::from_iterator(p, row.g.iter().zip(&row.fixed).map(|(g, f)| if *f { 0.0 } else { *g }));
     for &i in &held {

@@ -17,11 +17,7 @@ pub fn expected_curvature(model: &CompiledModel, x: &[f64]) -> Result<DMatrix<f6
 /// The Fisher information of each dataset's NLL at each point `xs[i]`: J^T diag(1/lambda) J
 /// from one batched Jacobian evaluation, plus the constraints' curvature at the dataset's
 /// auxiliary data. `obs` holds one dataset per point or one for all.
-pub fn fisher_curvatures(
-    model: &CompiledModel,
-    obs: &Observations,
-    xs: &[Vec<f64>],
-) -> Result<Vec<DMatrix<f64>>> {
+pub fn fisher_curvatures(model: &CompiledModel, obs: &Observations, xs: &[Vec<f64>]) -> Result<Vec<DMatrix<f64>>> {
     let e = model.nll_grad_jacobian(&model.params(xs)?, obs)?;
     let (p, nb) = (model.npars(), model.nbins());
     Ok(xs

@@ -9,7 +9,7 @@ use nalgebra::{DMatrix, DVector};
 
 use super::curvature::gauss_newton_matrix;
 use super::linalg::solve;
-use super::step::{evaluate_until_done, Row};
+use super::step::{Row, evaluate_until_done};
 use super::types::{FitOptions, Minimum, Start};
 use crate::compute::{CompiledModel, Observations, Result};
 

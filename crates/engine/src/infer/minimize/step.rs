@@ -32,11 +32,7 @@ pub(super) struct Row<S> {
 /// The start's values, free ones clamped into `bounds`; fixed ones stay where they are asked to
 /// be (a hypothesis test may fix the POI beyond its fit range).
 pub(super) fn clamp_free(s: &Start, bounds: &[[f64; 2]]) -> Vec<f64> {
-    s.x.iter()
-        .zip(bounds)
-        .zip(&s.fixed)
-        .map(|((v, b), fixed)| if *fixed { *v } else { v.clamp(b[0], b[1]) })
-        .collect()
+    s.x.iter().zip(bounds).zip(&s.fixed).map(|((v, b), fixed)| if *fixed { *v } else { v.clamp(b[0], b[1]) }).collect()
 }
 
 impl<S> Row<S> {

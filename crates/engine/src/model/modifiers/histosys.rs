@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use super::{distinct, ordered};
 use crate::compute::with_transpose;
 use crate::interpolators::{self, Basis, combine_basis};
-use crate::model::paramset::Requirement;
 use crate::model::HistosysInterp;
+use crate::model::paramset::Requirement;
 use crate::spec::{At, ModifierType, Problems, check_bins};
 
 /// A histosys's `data` in the JSON (generic so that it is written from references).

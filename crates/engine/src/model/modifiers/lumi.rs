@@ -39,10 +39,7 @@ pub(crate) fn validate(p: &mut Problems, at: At, name: &str) {
     if name != "lumi" {
         p.push(
             format!("{}.name", at.path()),
-            format!(
-                "a lumi modifier must be named \"lumi\" (pyhf's schema), not {:?}",
-                name
-            ),
+            format!("a lumi modifier must be named \"lumi\" (pyhf's schema), not {:?}", name),
         );
     }
 }
@@ -70,10 +67,7 @@ pub(crate) fn validate_config(p: &mut Problems, path: &str, configs: &[Parameter
     if !missing.is_empty() {
         p.push(
             format!("{path}.config.parameters[{j}]"),
-            format!(
-                "the luminosity needs inits, bounds, auxdata and sigmas; missing: {}",
-                missing.join(", ")
-            ),
+            format!("the luminosity needs inits, bounds, auxdata and sigmas; missing: {}", missing.join(", ")),
         );
     }
 }

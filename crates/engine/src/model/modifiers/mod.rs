@@ -41,10 +41,10 @@ pub mod staterror;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-pub use histosys::HistosysTerm;
-pub use normsys::NormsysTerm;
 /// The seven modifier types, in pyhf's order (defined with the spec, the lowest layer).
 pub use crate::spec::ModifierType;
+pub use histosys::HistosysTerm;
+pub use normsys::NormsysTerm;
 
 /// What a measurement's parameter configuration may set for a parameter of type `t` (pyhf
 /// refuses the others, e.g. `sigmas` on a normsys).
@@ -92,10 +92,8 @@ impl FactorTerm {
         offset: usize,
         covered: &[usize],
     ) -> FactorTerm {
-        let params = bins
-            .clone()
-            .map(|b| offset + covered.iter().position(|x| *x == b).expect("bin covered"))
-            .collect();
+        let params =
+            bins.clone().map(|b| offset + covered.iter().position(|x| *x == b).expect("bin covered")).collect();
         FactorTerm { modifier_type, sample, bins, params }
     }
 }
@@ -103,11 +101,7 @@ impl FactorTerm {
 /// The model's own check that a modifier's per-bin `data` has the sample's `nbins` (the spec
 /// validation reports it with its JSON path; a workspace built in code may not have been
 /// validated).
-pub(crate) fn check_lengths(
-    modifier_type: ModifierType,
-    data: &[f64],
-    nbins: usize,
-) -> Result<(), String> {
+pub(crate) fn check_lengths(modifier_type: ModifierType, data: &[f64], nbins: usize) -> Result<(), String> {
     if data.len() != nbins {
         return Err(format!("{modifier_type} has {} values for {nbins} bins", data.len()));
     }

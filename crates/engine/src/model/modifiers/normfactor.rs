@@ -35,10 +35,5 @@ pub const CONFIGURABLE: &[&str] = &["inits", "bounds", "fixed"];
 
 /// How it acts: its one parameter scales every bin `bins` of sample row `sample`.
 pub(crate) fn term(sample: usize, bins: Range<usize>, param: usize) -> FactorTerm {
-    FactorTerm {
-        modifier_type: ModifierType::Normfactor,
-        sample,
-        params: vec![param; bins.len()],
-        bins,
-    }
+    FactorTerm { modifier_type: ModifierType::Normfactor, sample, params: vec![param; bins.len()], bins }
 }

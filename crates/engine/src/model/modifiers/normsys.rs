@@ -20,7 +20,7 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::{distinct, ordered};
-use crate::compute::{with_transpose, DTYPE};
+use crate::compute::{DTYPE, with_transpose};
 use crate::interpolators::{self, Basis, code4, combine_basis};
 use crate::model::paramset::Requirement;
 use crate::model::{ChannelBins, NormsysInterp};
@@ -177,10 +177,7 @@ impl NormsysTensors {
     /// without normsys), with what the reverse pass reuses: the basis and, for code 4, the
     /// polynomial's d ln(1 + p) / d alpha per (slot, group) `[B, K, G]` and the mask of alphas
     /// inside |alpha| < 1 `[N, B]`.
-    pub(crate) fn factor(
-        &self,
-        alpha: &Tensor,
-    ) -> candle_core::Result<(Tensor, Basis, Option<(Tensor, Tensor)>)> {
+    pub(crate) fn factor(&self, alpha: &Tensor) -> candle_core::Result<(Tensor, Basis, Option<(Tensor, Tensor)>)> {
         let (basis, inside) = match self.code {
             NormsysInterp::Code1 => (interpolators::code1::basis(alpha)?, None),
             NormsysInterp::Code4 => {
@@ -231,8 +228,11 @@ impl NormsysTensors {
                         let u = u.reshape((groups, b, r / b))?.unsqueeze(0)?;
                         ratio.permute((1, 2, 0))?.contiguous()?.unsqueeze(3)?.broadcast_mul(&u)?
                     };
-                    Tensor::zeros((np, r), DTYPE, w.device())?
-                        .index_add(index, &per_slot.reshape((slots * groups, r))?, 0)?
+                    Tensor::zeros((np, r), DTYPE, w.device())?.index_add(
+                        index,
+                        &per_slot.reshape((slots * groups, r))?,
+                        0,
+                    )?
                 }
             };
             d_alpha = (d_alpha + d.broadcast_mul(&expand(inside)?)?)?;

@@ -20,8 +20,7 @@ use crate::spec::{At, ModifierType, Problems, check_bins};
 /// What a shapesys with uncertainties `uncertainty` on a sample of yields `nominal` asks of its
 /// parameters.
 pub fn requirement(nominal: &[f64], uncertainty: &[f64]) -> Requirement {
-    let valid: Vec<bool> =
-        nominal.iter().zip(uncertainty).map(|(n, u)| *n > 0.0 && *u > 0.0).collect();
+    let valid: Vec<bool> = nominal.iter().zip(uncertainty).map(|(n, u)| *n > 0.0 && *u > 0.0).collect();
     let factors: Vec<f64> = nominal
         .iter()
         .zip(uncertainty)

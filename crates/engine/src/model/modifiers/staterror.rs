@@ -13,8 +13,8 @@
 use std::ops::Range;
 
 use super::FactorTerm;
-use crate::model::paramset::{ParamsetType, Requirement};
 use crate::model::ModelError;
+use crate::model::paramset::{ParamsetType, Requirement};
 use crate::spec::{At, ModifierType, Problems, check_bins};
 
 /// One declaration of a staterror: on sample row `sample`, over the global bins `bins`, with the
@@ -68,8 +68,7 @@ pub(crate) fn requirement_of(
 /// staterror (zero outside its channels); `mask` the global bins it covers.
 pub fn requirement(nominals: &[Vec<f64>], uncertainties: &[Vec<f64>], mask: &[bool]) -> Requirement {
     let nbins = mask.len();
-    let total: Vec<f64> =
-        (0..nbins).map(|b| nominals.iter().map(|row| row[b]).sum::<f64>()).collect();
+    let total: Vec<f64> = (0..nbins).map(|b| nominals.iter().map(|row| row[b]).sum::<f64>()).collect();
     let relative: Vec<f64> = (0..nbins)
         .map(|b| {
             uncertainties
@@ -79,8 +78,7 @@ pub fn requirement(nominals: &[Vec<f64>], uncertainties: &[Vec<f64>], mask: &[bo
                 .sqrt()
         })
         .collect();
-    let mut sigmas: Vec<f64> =
-        relative.iter().zip(mask).filter(|(_, m)| **m).map(|(r, _)| *r).collect();
+    let mut sigmas: Vec<f64> = relative.iter().zip(mask).filter(|(_, m)| **m).map(|(r, _)| *r).collect();
     let fixed: Vec<bool> = sigmas.iter().map(|s| *s == 0.0).collect();
     for (s, f) in sigmas.iter_mut().zip(&fixed) {
         if *f {
