@@ -104,9 +104,9 @@ pub fn task(data: &[u8]) {
     {
         assert!(grid.values().len() <= fitfleet_protocol::MAX_SCAN_POINTS as usize);
     }
-    if let Some(patch) = &task.patch {
-        if let Ok(ws) = apply_operations("fuzz", &background(), &patch.name, &patch.operations) {
-            let _ = Model::new(&ws, &task.settings);
-        }
+    if let Some(patch) = &task.patch
+        && let Ok(ws) = apply_operations("fuzz", &background(), &patch.name, &patch.operations)
+    {
+        let _ = Model::new(&ws, &task.settings);
     }
 }

@@ -87,6 +87,11 @@ pub(crate) struct NormsysTensors {
     polynomial: Option<code4::PolynomialRows>,
 }
 
+/// What the reverse pass of code 4 reuses from the forward pass: the polynomial's
+/// d ln(1 + p) / d alpha per (slot, group) `[B, K, G]` and the mask of alphas inside |alpha| < 1
+/// `[N, B]`.
+pub(crate) type PolynomialRatio = (Tensor, Tensor);
+
 impl NormsysTensors {
     /// Lowers `terms` onto the mega-sample grid (`channels`, `nbins` global bins, `nsb` = samples
     /// x bins mega-bins), with the parameter each row of alpha reads (for the model's gather);
@@ -177,7 +182,7 @@ impl NormsysTensors {
     /// without normsys), with what the reverse pass reuses: the basis and, for code 4, the
     /// polynomial's d ln(1 + p) / d alpha per (slot, group) `[B, K, G]` and the mask of alphas
     /// inside |alpha| < 1 `[N, B]`.
-    pub(crate) fn factor(&self, alpha: &Tensor) -> candle_core::Result<(Tensor, Basis, Option<(Tensor, Tensor)>)> {
+    pub(crate) fn factor(&self, alpha: &Tensor) -> candle_core::Result<(Tensor, Basis, Option<PolynomialRatio>)> {
         let (basis, inside) = match self.code {
             NormsysInterp::Code1 => (interpolators::code1::basis(alpha)?, None),
             NormsysInterp::Code4 => {
@@ -204,7 +209,7 @@ impl NormsysTensors {
         &self,
         w: &Tensor,
         basis: &Basis,
-        polynomial_ratio: Option<&(Tensor, Tensor)>,
+        polynomial_ratio: Option<&PolynomialRatio>,
         b: usize,
         expand: &dyn Fn(&Tensor) -> candle_core::Result<Tensor>,
     ) -> candle_core::Result<(Tensor, Tensor)> {
