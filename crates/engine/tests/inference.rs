@@ -181,3 +181,36 @@ fn significance_matches_pyhf() {
         }
     }
 }
+
+/// A model whose only parameter is the POI (pyhf's two-channel example: signal 10 in each of two
+/// bins, 10 and 100 observed): a fit at a fixed POI has no free parameter left. The free fit is
+/// mu_hat = 110 / 20, and twice the NLL rises by 2 (20 (mu - mu_hat) - 110 ln(mu / mu_hat)) at
+/// mu. The background-only hypothesis predicts no events at all, so its Asimov fit has no finite
+/// likelihood: a hypothesis test is an error that says so, not a panic.
+#[test]
+fn a_model_with_the_poi_alone_fits_without_free_parameters() {
+    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
+        "channels": [
+            {"name": "SR", "samples": [{"name": "signal", "data": [10.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]}]},
+            {"name": "VR", "samples": [{"name": "signal", "data": [10.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]}]}
+        ],
+        "observations": [{"name": "SR", "data": [10.0]}, {"name": "VR", "data": [100.0]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0"
+    }))
+    .unwrap();
+    let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
+    let data = model.config().observed_data.clone();
+    let options = FitOptions::default();
+    let free = fit(&model, &data, &options).unwrap();
+    assert!(free.converged);
+    assert!((free.bestfit[0] - 5.5).abs() < 1e-6, "mu_hat = {}", free.bestfit[0]);
+    let fixed = fitfleet_engine::infer::mle::fixed_poi_fit(&model, &data, 6.0, &options).unwrap();
+    assert!(fixed.converged);
+    assert_eq!(fixed.bestfit, vec![6.0]);
+    let expected = 2.0 * (20.0 * (6.0 - 5.5) - 110.0 * (6.0f64 / 5.5).ln());
+    let rise = fixed.twice_nll - free.twice_nll;
+    assert!((rise - expected).abs() < 1e-6, "{rise} vs {expected}");
+    let e = AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &options).err().expect("no Asimov fit");
+    assert!(e.to_string().contains("not finite"), "{e}");
+}

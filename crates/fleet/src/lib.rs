@@ -27,7 +27,8 @@
 //! ```no_run
 //! use fitfleet_fleet::amqp::{Source, TaskConsumer};
 //! use fitfleet_fleet::store::Store;
-//! use broker::{FleetConfig, TaskResult, Timings, WorkerId};
+//! use fitfleet_fleet::FleetConfig;
+//! use fitfleet_protocol::{TaskResult, Timings, WorkerId};
 //!
 //! # async fn worker(cfg: FleetConfig) -> Result<(), Box<dyn std::error::Error>> {
 //! let store = Store::connect(&cfg).await?;

@@ -198,9 +198,25 @@ impl Work {
         let finite = |field, v: f64| {
             if v.is_finite() { Ok(()) } else { invalid(field, v.to_string(), "not a finite number".into()) }
         };
+        let toys = |field, n: u64| {
+            if n == 0 || n > MAX_TOYS_PER_TASK {
+                invalid(field, format!("{n} toys"), format!("not from 1 to {MAX_TOYS_PER_TASK}"))
+            } else {
+                Ok(())
+            }
+        };
+        // The toys of a calculator are run by one task: the same bound as a shard's.
+        let calculator_toys = |calculator: &Calculator| match calculator {
+            Calculator::Toys { ntoys, .. } => toys("work.calculator.ntoys", u64::try_from(*ntoys).unwrap_or(u64::MAX)),
+            Calculator::Asymptotics => Ok(()),
+        };
         match self {
-            Work::Hypotest { poi, .. } => finite("work.poi", *poi),
-            Work::UpperLimit { alpha, scan, .. } => {
+            Work::Hypotest { poi, calculator, .. } => {
+                finite("work.poi", *poi)?;
+                calculator_toys(calculator)
+            }
+            Work::UpperLimit { alpha, scan, calculator, .. } => {
+                calculator_toys(calculator)?;
                 if !(*alpha > 0.0 && *alpha < 1.0) {
                     return invalid("work.alpha", alpha.to_string(), "not between 0 and 1".into());
                 }
@@ -217,14 +233,11 @@ impl Work {
                 }
                 Ok(())
             }
-            Work::Toys { poi, count, .. } => {
+            Work::Toys { poi, first, count, .. } => {
                 finite("work.poi", *poi)?;
-                if *count == 0 || *count > MAX_TOYS_PER_TASK {
-                    return invalid(
-                        "work.count",
-                        format!("{count} toys"),
-                        format!("not from 1 to {MAX_TOYS_PER_TASK}"),
-                    );
+                toys("work.count", *count)?;
+                if first.checked_add(*count).is_none() {
+                    return invalid("work.first", first.to_string(), format!("too large for {count} more toys"));
                 }
                 Ok(())
             }
@@ -280,12 +293,21 @@ mod tests {
         Work::Toys { poi, test_stat: TestStatistic::QmuTilde, seed: 1, first: 0, count }
     }
 
+    fn toys_hypotest(ntoys: usize) -> Work {
+        Work::Hypotest { poi: 1.0, test_stat: TestStatistic::QmuTilde, calculator: Calculator::Toys { ntoys, seed: 1 } }
+    }
+
     #[test]
     fn work_a_worker_can_run_passes_the_check() {
         let grid = ScanGrid { start: 0.0, stop: 5.0, points: MAX_SCAN_POINTS };
-        for w in
-            [limit(0.05, Some(grid)), limit(0.05, None), toys(1.0, MAX_TOYS_PER_TASK), Work::Fit, Work::Significance]
-        {
+        for w in [
+            limit(0.05, Some(grid)),
+            limit(0.05, None),
+            toys(1.0, MAX_TOYS_PER_TASK),
+            toys_hypotest(MAX_TOYS_PER_TASK as usize),
+            Work::Fit,
+            Work::Significance,
+        ] {
             assert_eq!(w.check(), Ok(()), "{w:?}");
         }
     }
@@ -304,6 +326,12 @@ mod tests {
             (toys(1.0, u64::MAX), "work.count is 18446744073709551615 toys"),
             (toys(1.0, 0), "work.count is 0 toys"),
             (toys(f64::INFINITY, 10), "work.poi is inf"),
+            (
+                Work::Toys { poi: 1.0, test_stat: TestStatistic::QmuTilde, seed: 1, first: u64::MAX - 5, count: 10 },
+                "work.first is 18446744073709551610, too large for 10",
+            ),
+            (toys_hypotest(1 << 40), "work.calculator.ntoys is 1099511627776 toys, not from 1 to 1000000"),
+            (toys_hypotest(0), "work.calculator.ntoys is 0 toys"),
         ] {
             let e = w.check().unwrap_err().to_string();
             assert!(e.starts_with(field), "{e}");

@@ -81,8 +81,22 @@ impl Service {
     pub async fn start(settings: WorkerSettings) -> anyhow::Result<Self> {
         settings.validate()?;
         let addr = settings.metrics_socket()?;
-        let listener =
-            TcpListener::bind(addr).await.with_context(|| format!("cannot serve metrics on {addr} (metrics_addr)"))?;
+        let listener = match TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            // A second worker on the host: it still works, its metrics move to a free port.
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() != 0 => {
+                let listener = TcpListener::bind(SocketAddr::new(addr.ip(), 0))
+                    .await
+                    .with_context(|| format!("cannot serve metrics on {} (metrics_addr)", addr.ip()))?;
+                warn!(
+                    wanted = %addr,
+                    serving = %listener.local_addr()?,
+                    "metrics_addr is taken (another worker on this host?): serving metrics on a free port instead"
+                );
+                listener
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot serve metrics on {addr} (metrics_addr)")),
+        };
         let metrics_addr = listener.local_addr()?;
         let store = Store::connect(&settings.broker).await?;
         let consumer = TaskConsumer::connect(&settings.broker, Source::Tasks, settings.slots).await?;

@@ -29,7 +29,8 @@ pub struct WorkerSettings {
     /// Bytes of compiled models kept in memory at most. Default 1 GiB.
     pub cache_bytes: u64,
     /// Where `/metrics` (Prometheus text) and `/healthz` are served. Default `127.0.0.1:9898`;
-    /// port 0 picks a free port (logged).
+    /// port 0 picks a free port (logged), and so does a taken port (with a warning), so that a
+    /// second worker on one host starts.
     pub metrics_addr: String,
     /// On SIGTERM or SIGINT, how long to wait for fits in flight before exiting anyway, in
     /// seconds (their tasks then go back to the queue). Default 600.

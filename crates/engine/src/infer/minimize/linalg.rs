@@ -60,6 +60,10 @@ pub(super) fn inverse_on_free(h: &DMatrix<f64>, fixed: &[bool]) -> DMatrix<f64> 
 /// models (0.8 ms for P = 126).
 fn spd_inverse(l: &DMatrix<f64>) -> DMatrix<f64> {
     let n = l.nrows();
+    if n == 0 {
+        // Every parameter fixed (a one-parameter model's fit at a fixed POI): nothing to invert.
+        return DMatrix::zeros(0, 0);
+    }
     let ls = l.as_slice(); // column-major: L_ik = ls[k * n + i]
     // Column j of L^-1, by forward substitution of e_j (zero above j).
     let mut linv = vec![0.0; n * n];
