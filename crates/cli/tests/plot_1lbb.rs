@@ -4,7 +4,7 @@
 //!
 //! Needs the shared reference data (`FITFLEET_REFERENCE`, or `shared/reference` beside the
 //! repository); fails, never skips, without it.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -18,21 +18,7 @@ use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, PatchedWorkspace};
 use fitfleet_protocol::PatchValue;
 
-fn reference_dir() -> PathBuf {
-    let (dir, how) = match std::env::var_os("FITFLEET_REFERENCE") {
-        Some(dir) => (PathBuf::from(dir), "FITFLEET_REFERENCE"),
-        None => (
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference"),
-            "the default beside the repository",
-        ),
-    };
-    assert!(
-        dir.join("atlas-susy-2019-08-1lbb/patchset.json").is_file(),
-        "the 1Lbb reference workspaces are not at {} ({how}): set FITFLEET_REFERENCE",
-        dir.display()
-    );
-    dir
-}
+use fitfleet_testkit::jobs::reference_dir;
 
 /// CLs at mu = 1 (qtilde, asymptotics) for every patch, on two threads; computed once.
 fn lbb() -> &'static ResultsDoc {

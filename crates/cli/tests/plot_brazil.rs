@@ -1,27 +1,13 @@
 //! The Brazil band of an upper-limit scan: from an engine scan of a 1Lbb signal point, and from
 //! hand-made scans for the choice of entry and the errors.
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fitfleet::plot::{self, Drawn, PlotKind, PlotOptions};
 use fitfleet::results::{Entry, ResultsDoc};
 use fitfleet_engine::infer::{ScanPoint, UpperLimitResult};
 use fitfleet_protocol::PatchValue;
 
-fn reference_dir() -> PathBuf {
-    let (dir, how) = match std::env::var_os("FITFLEET_REFERENCE") {
-        Some(dir) => (PathBuf::from(dir), "FITFLEET_REFERENCE"),
-        None => (
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference"),
-            "the default beside the repository",
-        ),
-    };
-    assert!(
-        dir.join("README.md").is_file(),
-        "reference data not found at {} ({how}): set FITFLEET_REFERENCE",
-        dir.display()
-    );
-    dir
-}
+use fitfleet_testkit::jobs::reference_dir;
 
 fn decode_png(path: &Path) -> (u32, u32) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
