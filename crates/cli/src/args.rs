@@ -85,6 +85,36 @@ pub struct PatchsetArg {
     pub path: Option<PathBuf>,
 }
 
+/// Which patches of the patchset.
+#[derive(Debug, Args)]
+pub struct PatchArg {
+    /// A patch of the patchset, by its metadata name (repeatable where a command runs several:
+    /// `run` and `submit` take every patch by default; a single fit or test takes one).
+    #[arg(id = "patch", long = "patch", value_name = "NAME", requires = "patchset")]
+    pub names: Vec<String>,
+}
+
+impl PatchArg {
+    /// The one patch of a command that applies at most one; an error naming them if several.
+    pub fn one(&self) -> anyhow::Result<Option<&str>> {
+        match self.names.as_slice() {
+            [] => Ok(None),
+            [name] => Ok(Some(name)),
+            several => {
+                bail!("--patch: this command applies one patch, {} given ({})", several.len(), several.join(", "))
+            }
+        }
+    }
+}
+
+/// The POI value of hypothesis tests.
+#[derive(Debug, Args)]
+pub struct PoiArg {
+    /// The POI value tested (CLs at this signal strength).
+    #[arg(long, default_value_t = 1.0)]
+    pub poi: f64,
+}
+
 /// One job of the fleet.
 #[derive(Debug, Args)]
 pub struct JobArg {
@@ -130,9 +160,8 @@ pub struct ModelArgs {
     pub workspace: WorkspaceArg,
     #[command(flatten)]
     pub patchset: PatchsetArg,
-    /// The patch of the patchset to apply (its metadata name).
-    #[arg(long, requires = "patchset")]
-    pub patch: Option<String>,
+    #[command(flatten)]
+    pub patch: PatchArg,
     #[command(flatten)]
     pub model_settings: ModelSettingsArgs,
 }
@@ -281,9 +310,8 @@ impl TestArgs {
 pub struct ClsArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// The POI value tested.
-    #[arg(long, default_value_t = 1.0)]
-    pub poi: f64,
+    #[command(flatten)]
+    pub poi: PoiArg,
     #[command(flatten)]
     pub test: TestArgs,
     #[command(flatten)]
@@ -345,9 +373,8 @@ pub struct BatchInputArgs {
     pub workspace: WorkspaceArg,
     #[command(flatten)]
     pub patchset: PatchsetArg,
-    /// Only this patch of the patchset (repeatable); default: every patch.
-    #[arg(long = "patch", value_name = "NAME", requires = "patchset")]
-    pub patches: Vec<String>,
+    #[command(flatten)]
+    pub patches: PatchArg,
     #[command(flatten)]
     pub model_settings: ModelSettingsArgs,
 }
@@ -355,9 +382,8 @@ pub struct BatchInputArgs {
 /// What each task computes: CLs at --poi (default), or upper limits, fits or significances.
 #[derive(Debug, Args)]
 pub struct WorkArgs {
-    /// The POI value of the hypothesis tests (CLs per patch).
-    #[arg(long, default_value_t = 1.0)]
-    pub poi: f64,
+    #[command(flatten)]
+    pub poi: PoiArg,
     /// Upper limits on the POI per patch (asymptotics) instead of CLs at one POI value.
     #[arg(long, conflicts_with_all = ["fit", "significance"])]
     pub upper_limit: bool,

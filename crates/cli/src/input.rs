@@ -19,7 +19,7 @@ pub fn load(args: &ModelArgs) -> Result<Loaded> {
     let patched = fitfleet_engine::spec::load_workspace_with_patch(
         &args.workspace.path,
         args.patchset.path.as_deref(),
-        args.patch.as_deref(),
+        args.patch.one()?,
     )?;
     let model = Model::new(&patched.workspace, &args.settings())
         .with_context(|| format!("{}: cannot build the model", args.workspace.path.display()))?;

@@ -74,12 +74,12 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
     let set = PatchSet::from_path(patchset_path)?;
     set.verify_digest(&loaded.value)
         .with_context(|| format!("{}: not the workspace this patchset was made for", path.display()))?;
-    let chosen: Vec<&fitfleet_engine::spec::Patch> = if input.patches.is_empty() {
+    let chosen: Vec<&fitfleet_engine::spec::Patch> = if input.patches.names.is_empty() {
         set.patches().iter().collect()
     } else {
         let mut seen = std::collections::HashSet::new();
         let mut chosen = Vec::new();
-        for name in &input.patches {
+        for name in &input.patches.names {
             if seen.insert(name.as_str()) {
                 chosen.push(set.get(name)?);
             }

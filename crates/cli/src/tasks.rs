@@ -46,7 +46,7 @@ fn plan(args: &WorkArgs) -> Result<Vec<Work>> {
         return Ok(vec![Work::Significance]);
     }
     if !toys {
-        return Ok(vec![Work::Hypotest { poi: args.poi, test_stat, calculator: Calculator::Asymptotics }]);
+        return Ok(vec![Work::Hypotest { poi: args.poi.poi, test_stat, calculator: Calculator::Asymptotics }]);
     }
     let (ntoys, per_task) = (args.test.ntoys as u64, args.toys_per_task);
     if ntoys == 0 || per_task == 0 {
@@ -55,7 +55,7 @@ fn plan(args: &WorkArgs) -> Result<Vec<Work>> {
     Ok((0..ntoys.div_ceil(per_task))
         .map(|i| {
             let first = i * per_task;
-            Work::Toys { poi: args.poi, test_stat, seed: args.test.seed, first, count: per_task.min(ntoys - first) }
+            Work::Toys { poi: args.poi.poi, test_stat, seed: args.test.seed, first, count: per_task.min(ntoys - first) }
         })
         .collect())
 }
@@ -86,10 +86,10 @@ pub fn describe(args: &WorkArgs) -> String {
     } else if args.test.calctype == CalcType::Toys {
         format!(
             "hypotests mu={} with {} toys (seed {}, {} per task), {stat}",
-            args.poi, args.test.ntoys, args.test.seed, args.toys_per_task
+            args.poi.poi, args.test.ntoys, args.test.seed, args.toys_per_task
         )
     } else {
-        format!("hypotests mu={} (asymptotics), {stat}", args.poi)
+        format!("hypotests mu={} (asymptotics), {stat}", args.poi.poi)
     }
 }
 

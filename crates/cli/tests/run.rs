@@ -136,3 +136,24 @@ fn run_refuses_bad_inputs_before_fitting() {
     assert!(stderr.contains("SIG_999_0"), "{stderr}");
     assert!(!dir.path().join("r.json").exists());
 }
+
+/// `--patch` is one flag for every command; a command that applies one patch says so when
+/// given several, and runs with one.
+#[test]
+fn a_single_test_takes_one_patch() {
+    let cls = |patches: &[&str]| {
+        let mut cmd = common::fitfleet(None);
+        cmd.arg("cls").arg(common::pallet_workspace()).arg("--patchset").arg(common::pallet_patchset());
+        for p in patches {
+            cmd.args(["--patch", p]);
+        }
+        common::run(&mut cmd)
+    };
+    let (out, _, stderr) = cls(&["SIG_300_0", "SIG_400_0"]);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--patch: this command applies one patch, 2 given (SIG_300_0, SIG_400_0)"), "{stderr}");
+    let (out, stdout, stderr) = cls(&["SIG_300_0"]);
+    assert!(out.status.success(), "{stderr}");
+    let cls: Value = serde_json::from_str(&stdout).unwrap();
+    assert!((0.0..=1.0).contains(&cls["CLs_obs"].as_f64().unwrap()), "{cls}");
+}

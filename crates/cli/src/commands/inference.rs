@@ -18,7 +18,7 @@ pub fn cls(args: &ClsArgs) -> Result<ExitCode> {
         calculator: args.test.calculator(),
         fit: FitOptions::default(),
     };
-    let r = hypotest(&loaded.compiled, &loaded.data, args.poi, &options)?;
+    let r = hypotest(&loaded.compiled, &loaded.data, args.poi.poi, &options)?;
     output::json(
         &json!({
             "CLs_obs": r.cls_obs,
