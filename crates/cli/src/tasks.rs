@@ -1,23 +1,48 @@
 //! From the command line's work options and a checked batch to the fleet's tasks: one per
 //! patch, or one per shard of pseudo-experiments per patch. `fitfleet submit` publishes them;
 //! `fitfleet run` processes the very same values in process.
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use fitfleet_engine::infer::Calculator;
-use fitfleet_protocol::{JobId, Limit, Limits, Task, Work};
+use fitfleet_protocol::{InvalidJob, JobId, JobSize, Limit, Limits, Task, Work};
 
 use crate::args::{CalcType, WorkArgs};
 use crate::prepare::Prepared;
 
 /// The work of each patch's tasks (several for toys: one per shard), checked as workers
-/// check it ([`Work::check`]).
+/// check it ([`Work::check`]); the number of shards is bounded ([`JobSize::toy_shards`])
+/// before they are listed.
 pub fn works(args: &WorkArgs) -> Result<Vec<Work>> {
     let works = plan(args)?;
     for w in &works {
-        w.check().map_err(|e| {
-            anyhow::anyhow!("the work asked for cannot run: {e} (--poi, --alpha, --scan, --toys-per-task)")
-        })?;
+        check_work(w)?;
     }
     Ok(works)
+}
+
+/// [`Work::check`], the worker's own check, for work the client runs or publishes: the
+/// refusal in the worker's words, followed by the flags that set the field.
+pub fn check_work(work: &Work) -> Result<()> {
+    work.check().map_err(|e| {
+        let flags = match e.field {
+            "work.poi" => "--poi",
+            "work.alpha" => "--alpha",
+            "work.calculator.ntoys" => "--ntoys",
+            "work.count" | "work.first" => "--ntoys, --toys-per-task",
+            f if f.starts_with("work.scan") => "--scan",
+            _ => "--poi, --alpha, --scan, --ntoys, --toys-per-task",
+        };
+        anyhow!("the work asked for cannot run: {e} ({flags})")
+    })
+}
+
+/// A job too large for the fleet ([`JobSize`]): the reason, then the flags that set the count.
+fn job_refused(e: &InvalidJob) -> anyhow::Error {
+    let flags = match e.field {
+        "job.ntoys" => "--ntoys",
+        "job.toys_per_task" => "--toys-per-task",
+        _ => "--ntoys, --toys-per-task, --patch",
+    };
+    anyhow!("the job asked for cannot run: {e} ({flags})")
 }
 
 fn plan(args: &WorkArgs) -> Result<Vec<Work>> {
@@ -48,11 +73,10 @@ fn plan(args: &WorkArgs) -> Result<Vec<Work>> {
     if !toys {
         return Ok(vec![Work::Hypotest { poi: args.poi.poi, test_stat, calculator: Calculator::Asymptotics }]);
     }
-    let (ntoys, per_task) = (args.test.ntoys as u64, args.toys_per_task);
-    if ntoys == 0 || per_task == 0 {
-        bail!("--ntoys and --toys-per-task must be at least 1");
-    }
-    Ok((0..ntoys.div_ceil(per_task))
+    let (ntoys, per_task) = (u64::try_from(args.test.ntoys).unwrap_or(u64::MAX), args.toys_per_task);
+    // Bounded before anything is listed: at most MAX_TASKS_PER_JOB shards.
+    let shards = JobSize::toy_shards(ntoys, per_task).map_err(|e| job_refused(&e))?;
+    Ok((0..shards)
         .map(|i| {
             let first = i * per_task;
             Work::Toys { poi: args.poi.poi, test_stat, seed: args.test.seed, first, count: per_task.min(ntoys - first) }
@@ -93,12 +117,14 @@ pub fn describe(args: &WorkArgs) -> String {
     }
 }
 
-/// The tasks of a job: for each patch (or the workspace alone), one task per work.
-pub fn build(job: &JobId, prepared: &Prepared, works: &[Work]) -> Vec<Task> {
+/// The tasks of a job: for each patch (or the workspace alone), one task per work. Their
+/// number is checked against [`fitfleet_protocol::MAX_TASKS_PER_JOB`] before any is built.
+pub fn build(job: &JobId, prepared: &Prepared, works: &[Work]) -> Result<Vec<Task>> {
+    JobSize::new(prepared.patches.len().max(1), works.len()).tasks().map_err(|e| job_refused(&e))?;
     let now = fitfleet_protocol::now_ms();
     let patches: Vec<Option<&fitfleet_protocol::Patch>> =
         if prepared.patches.is_empty() { vec![None] } else { prepared.patches.iter().map(Some).collect() };
-    patches
+    Ok(patches
         .into_iter()
         .flat_map(|patch| {
             works.iter().map(move |work| {
@@ -112,7 +138,7 @@ pub fn build(job: &JobId, prepared: &Prepared, works: &[Work]) -> Vec<Task> {
                 )
             })
         })
-        .collect()
+        .collect())
 }
 
 /// Every task's message fits under `max_task_bytes` (workers refuse longer ones unread); the

@@ -6,7 +6,8 @@
 //!   [`Timings`].
 //! * [`codec`]: both as versioned MessagePack ([`PROTOCOL_VERSION`]).
 //! * [`JobId`], [`TaskId`], [`WorkspaceDigest`]: the identifiers, checked when parsed.
-//! * [`Limits`]: the largest workspace, patch and task message the fleet accepts.
+//! * [`Limits`]: the largest workspace, patch and task message the fleet accepts;
+//!   [`Work::check`] and [`JobSize`]: the counts a task and a job may name.
 //!
 //! The transport (RabbitMQ, Redis) is `fitfleet-fleet`; the processing of a task is
 //! `fitfleet-processor`.
@@ -20,7 +21,10 @@ pub use codec::{DecodeError, EncodeError, PROTOCOL_VERSION};
 pub use ids::{IdError, JobId, TaskId, WorkspaceDigest};
 pub use limits::{Limit, Limits, TooLarge};
 pub use result::{Outcome, Status, TaskResult, Timings, WorkerId};
-pub use task::{InvalidWork, MAX_SCAN_POINTS, MAX_TOYS_PER_TASK, Patch, PatchLabel, PatchValue, ScanGrid, Task, Work};
+pub use task::{
+    InvalidJob, InvalidWork, JobSize, MAX_SCAN_POINTS, MAX_TASKS_PER_JOB, MAX_TOYS_PER_PATCH, MAX_TOYS_PER_TASK, Patch,
+    PatchLabel, PatchValue, ScanGrid, Task, Work,
+};
 
 /// Milliseconds since the Unix epoch, for `enqueued_at_ms` and the like.
 pub fn now_ms() -> u64 {

@@ -188,6 +188,96 @@ pub const MAX_SCAN_POINTS: u32 = 10_000;
 /// The most pseudo-experiments one toys task may run (a job splits more into several tasks).
 pub const MAX_TOYS_PER_TASK: u64 = 1_000_000;
 
+/// The most pseudo-experiments one patch of a job may ask for (`--ntoys` of `run` and
+/// `submit`, split into shards of at most [`MAX_TOYS_PER_TASK`]): ten times one task's bound
+/// and a thousand times the 10 000 toys of a careful CLs, so no real analysis meets it, while a
+/// count like 2^63 is refused before anything is computed from it.
+pub const MAX_TOYS_PER_PATCH: u64 = 10_000_000;
+
+/// The most tasks one job may have (patches times the tasks of each patch). A pallet has about
+/// 125 patches; 10 000 toys per patch in shards of 500 over 125 patches make 2 500 tasks, so
+/// 100 000 leaves a factor 40 for larger pallets and finer shards. Each task is a message of
+/// its own (its patch included) and an entry in the job's record, so the bound keeps the
+/// client's list of tasks, the queue and the store in the hundreds of megabytes at most.
+pub const MAX_TASKS_PER_JOB: u64 = 100_000;
+
+/// A count of a job that no fleet runs: which count, its value and what it must be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} is {value}, {expected}")]
+pub struct InvalidJob {
+    /// The count, e.g. `job.ntoys` or `job.tasks`.
+    pub field: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+/// How many tasks a job has: its patches (1 for the workspace alone) times the tasks of each
+/// patch (1, or one per shard of toys). The client checks it before it builds the tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobSize {
+    pub patches: u64,
+    pub tasks_per_patch: u64,
+}
+
+impl JobSize {
+    /// The size of a job from lengths as the client holds them (a length past `u64` counts as
+    /// `u64::MAX`, which no check lets through).
+    pub fn new(patches: usize, tasks_per_patch: usize) -> Self {
+        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        JobSize { patches: wide(patches), tasks_per_patch: wide(tasks_per_patch) }
+    }
+
+    /// The number of tasks, if it is at most [`MAX_TASKS_PER_JOB`]; the product is computed
+    /// without overflow.
+    pub fn tasks(&self) -> Result<u64, InvalidJob> {
+        let JobSize { patches, tasks_per_patch } = *self;
+        let expected = || format!("more than the {MAX_TASKS_PER_JOB} tasks a job may have");
+        match patches.checked_mul(tasks_per_patch) {
+            Some(n) if n <= MAX_TASKS_PER_JOB => Ok(n),
+            Some(n) => Err(InvalidJob {
+                field: "job.tasks",
+                value: format!("{n} ({patches} patches x {tasks_per_patch} tasks each)"),
+                expected: expected(),
+            }),
+            None => Err(InvalidJob {
+                field: "job.tasks",
+                value: format!("{patches} patches x {tasks_per_patch} tasks each (more than {})", u64::MAX),
+                expected: expected(),
+            }),
+        }
+    }
+
+    /// The number of shards (tasks) of one patch's `ntoys` toys in shards of `toys_per_task`:
+    /// `ntoys` from 1 to [`MAX_TOYS_PER_PATCH`], `toys_per_task` at least 1, and at most
+    /// [`MAX_TASKS_PER_JOB`] shards. Checked before the shards are listed; no overflow.
+    pub fn toy_shards(ntoys: u64, toys_per_task: u64) -> Result<u64, InvalidJob> {
+        if ntoys == 0 || ntoys > MAX_TOYS_PER_PATCH {
+            return Err(InvalidJob {
+                field: "job.ntoys",
+                value: format!("{ntoys} toys per patch"),
+                expected: format!("not from 1 to {MAX_TOYS_PER_PATCH}"),
+            });
+        }
+        if toys_per_task == 0 {
+            return Err(InvalidJob {
+                field: "job.toys_per_task",
+                value: "0".into(),
+                expected: "not at least 1".into(),
+            });
+        }
+        // `div_ceil` cannot overflow: the quotient is at most `ntoys`.
+        let shards = ntoys.div_ceil(toys_per_task);
+        if shards > MAX_TASKS_PER_JOB {
+            return Err(InvalidJob {
+                field: "job.tasks",
+                value: format!("{shards} per patch ({ntoys} toys in shards of {toys_per_task})"),
+                expected: format!("more than the {MAX_TASKS_PER_JOB} tasks a job may have"),
+            });
+        }
+        Ok(shards)
+    }
+}
+
 impl Work {
     /// Whether the numbers of the work are ones a worker can run: finite POI values, `alpha`
     /// in (0, 1), a scan of at most [`MAX_SCAN_POINTS`] finite points, at most
@@ -336,5 +426,51 @@ mod tests {
             let e = w.check().unwrap_err().to_string();
             assert!(e.starts_with(field), "{e}");
         }
+    }
+
+    #[test]
+    fn a_job_of_real_size_passes_the_job_checks() {
+        // The example: 10 000 toys per patch in shards of 500 over 125 patches.
+        let shards = JobSize::toy_shards(10_000, 500).unwrap();
+        assert_eq!(shards, 20);
+        assert_eq!(JobSize { patches: 125, tasks_per_patch: shards }.tasks(), Ok(2_500));
+        assert_eq!(JobSize::toy_shards(MAX_TOYS_PER_PATCH, MAX_TOYS_PER_TASK), Ok(10));
+        assert_eq!(JobSize::toy_shards(1, u64::MAX), Ok(1));
+        assert_eq!(JobSize::toy_shards(MAX_TASKS_PER_JOB, 1), Ok(MAX_TASKS_PER_JOB));
+        assert_eq!(JobSize::new(1, MAX_TASKS_PER_JOB as usize).tasks(), Ok(MAX_TASKS_PER_JOB));
+        assert_eq!(JobSize::new(0, usize::MAX).tasks(), Ok(0));
+    }
+
+    #[test]
+    fn job_counts_at_the_edges_are_refused_without_overflow_naming_the_count() {
+        let e = |r: Result<u64, InvalidJob>| r.unwrap_err().to_string();
+        assert_eq!(
+            e(JobSize::toy_shards(1 << 63, 500)),
+            "job.ntoys is 9223372036854775808 toys per patch, not from 1 to 10000000"
+        );
+        assert!(e(JobSize::toy_shards(u64::MAX, 1)).starts_with("job.ntoys is 18446744073709551615 toys"));
+        assert!(e(JobSize::toy_shards(MAX_TOYS_PER_PATCH + 1, u64::MAX)).starts_with("job.ntoys is 10000001"));
+        assert!(e(JobSize::toy_shards(0, 1)).starts_with("job.ntoys is 0 toys"));
+        assert_eq!(e(JobSize::toy_shards(10, 0)), "job.toys_per_task is 0, not at least 1");
+        assert_eq!(
+            e(JobSize::toy_shards(MAX_TASKS_PER_JOB + 1, 1)),
+            "job.tasks is 100001 per patch (100001 toys in shards of 1), more than the 100000 tasks a job may have"
+        );
+        assert_eq!(
+            e(JobSize { patches: 125, tasks_per_patch: 801 }.tasks()),
+            "job.tasks is 100125 (125 patches x 801 tasks each), more than the 100000 tasks a job may have"
+        );
+        assert_eq!(
+            e(JobSize { patches: u64::MAX, tasks_per_patch: 2 }.tasks()),
+            "job.tasks is 18446744073709551615 patches x 2 tasks each (more than 18446744073709551615), \
+             more than the 100000 tasks a job may have"
+        );
+        assert!(
+            e(JobSize { patches: u64::MAX, tasks_per_patch: 1 }.tasks())
+                .starts_with("job.tasks is 18446744073709551615 (")
+        );
+        assert!(e(JobSize::new(usize::MAX, usize::MAX).tasks()).starts_with("job.tasks is "));
+        assert!(e(JobSize::new(usize::MAX, 1).tasks()).starts_with("job.tasks is "));
+        assert!(e(JobSize::new(2, usize::MAX / 2 + 1).tasks()).contains("more than 18446744073709551615"));
     }
 }

@@ -1,17 +1,23 @@
-//! `fitfleet cls`, `upper-limit` and `significance`: pyhf's keys, fitfleet's engine.
+//! `fitfleet cls`, `upper-limit` and `significance`: pyhf's keys, fitfleet's engine. The work is
+//! checked as a worker checks it ([`Work::check`]), so what runs here also runs on the fleet.
 use std::process::ExitCode;
 
 use anyhow::Result;
 use fitfleet_engine::infer::calculators::AsymptoticCalculator;
 use fitfleet_engine::infer::{
-    FitOptions, HypotestOptions, UpperLimitOptions, hypotest, intervals, significance as discovery,
+    Calculator, FitOptions, HypotestOptions, UpperLimitOptions, hypotest, intervals, significance as discovery,
 };
+use fitfleet_protocol::Work;
 use serde_json::json;
 
 use crate::args::{ClsArgs, SignificanceArgs, UpperLimitArgs};
-use crate::{input, output};
+use crate::{input, output, tasks};
 
 pub fn cls(args: &ClsArgs) -> Result<ExitCode> {
+    // The work a fleet would be given, refused by the workers' own check before anything is read.
+    let work =
+        Work::Hypotest { poi: args.poi.poi, test_stat: args.test.test_stat.into(), calculator: args.test.calculator() };
+    tasks::check_work(&work)?;
     let loaded = input::load(&args.model)?;
     let options = HypotestOptions {
         test_stat: args.test.test_stat.into(),
@@ -35,8 +41,16 @@ pub fn cls(args: &ClsArgs) -> Result<ExitCode> {
 }
 
 pub fn upper_limit(args: &UpperLimitArgs) -> Result<ExitCode> {
+    let grid = args.limit.grid()?;
+    let work = Work::UpperLimit {
+        alpha: args.limit.alpha.alpha,
+        test_stat: args.test_stat.into(),
+        calculator: Calculator::Asymptotics,
+        scan: grid,
+    };
+    tasks::check_work(&work)?;
     let loaded = input::load(&args.model)?;
-    let scan = args.limit.grid()?.map(|g| intervals::linspace(g.start, g.stop, g.points as usize));
+    let scan = grid.map(|g| intervals::linspace(g.start, g.stop, g.points as usize));
     let calc =
         AsymptoticCalculator::new(&loaded.compiled, &loaded.data, args.test_stat.into(), &FitOptions::default())?;
     let options = UpperLimitOptions { alpha: args.limit.alpha.alpha, scan, ..Default::default() };
@@ -49,6 +63,7 @@ pub fn upper_limit(args: &UpperLimitArgs) -> Result<ExitCode> {
 }
 
 pub fn significance(args: &SignificanceArgs) -> Result<ExitCode> {
+    tasks::check_work(&Work::Significance)?;
     let loaded = input::load(&args.model)?;
     let r = discovery(&loaded.compiled, &loaded.data, &FitOptions::default())?;
     output::json(&r, args.output.out.as_deref())?;

@@ -29,7 +29,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let digest = store.put_workspace(prepared.bytes.clone());
     debug_assert_eq!(digest, prepared.digest);
     let job = JobId::generate();
-    let all = tasks::build(&job, &prepared, &works);
+    let all = tasks::build(&job, &prepared, &works)?;
     tasks::check_sizes(&all, &limits)?;
     let total = all.len() as u64;
     let toys = matches!(works.first(), Some(fitfleet_protocol::Work::Toys { .. }));

@@ -24,7 +24,7 @@ pub fn run(args: &SubmitArgs) -> Result<ExitCode> {
         labels: prepared.labels.clone(),
     };
     let job = JobId::generate();
-    let tasks = tasks::build(&job, &prepared, &works);
+    let tasks = tasks::build(&job, &prepared, &works)?;
     tasks::check_sizes(&tasks, &limits)?;
     fleet::block_on(submit(&settings, &prepared, &job, &tasks, &label))?
 }
