@@ -35,8 +35,11 @@ pub async fn record_dead_letter(
     let reason = match &delivery.death {
         Some(d) if d.reason == "delivery_limit" => {
             format!(
-                "dead-lettered after {deliveries} deliveries (the delivery limit is {delivery_limit}: \
-                 workers crashed, timed out or gave the task back each time)"
+                "dead-lettered after {deliveries} deliveries (the delivery limit is {delivery_limit}): \
+                 no delivery ended with a stored result; a worker crashed or timed out, or gave the task \
+                 back because it could not use Redis (out of memory, busy or unreachable for minutes): \
+                 the workers' logs ('giving the task back to the queue') and their \
+                 fitfleet_worker_store_gave_up_total metric name the cause"
             )
         }
         Some(d) if d.reason == "rejected" => "dead-lettered: a worker rejected the task as unprocessable".to_owned(),

@@ -9,6 +9,7 @@
 //! | `fits_in_flight` | gauge | tasks being processed now |
 //! | `slots` | gauge | fits allowed at once |
 //! | `store_retries_total` | counter | Redis writes or reads retried |
+//! | `store_gave_up_total{cause}` | counter | Redis operations given up on after Redis was under pressure for the whole retry window (the task then goes back to the queue): `out_of_memory`, `busy`, `loading`, `not_ready`, `unreachable` |
 //! | `draining` | gauge | 1 once SIGTERM/SIGINT arrived |
 //! | `model_cache_hits_total`, `model_cache_misses_total`, `model_cache_evictions_total` | counter | model cache lookups and evictions |
 //! | `model_cache_models`, `model_cache_bytes` | gauge | what the model cache holds |
@@ -23,6 +24,7 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use fitfleet_fleet::store::RedisPressure;
 use fitfleet_processor::Processor;
 
 /// How a task delivery was settled.
@@ -42,6 +44,22 @@ struct OutcomeLabel {
     outcome: TaskOutcome,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CauseLabel {
+    cause: &'static str,
+}
+
+/// The `cause` label of a Redis pressure.
+fn cause_label(cause: RedisPressure) -> &'static str {
+    match cause {
+        RedisPressure::OutOfMemory => "out_of_memory",
+        RedisPressure::Busy => "busy",
+        RedisPressure::Loading => "loading",
+        RedisPressure::NotReady => "not_ready",
+        RedisPressure::Unreachable => "unreachable",
+    }
+}
+
 /// The worker's metrics; shared by the service loop and the HTTP endpoint.
 pub struct Metrics {
     registry: Registry,
@@ -50,6 +68,7 @@ pub struct Metrics {
     in_flight: Gauge,
     slots: Gauge,
     store_retries: Counter,
+    store_gave_up: Family<CauseLabel, Counter>,
     draining: Gauge,
     draining_flag: AtomicBool,
 }
@@ -71,12 +90,18 @@ impl Metrics {
         let slots_gauge = Gauge::default();
         slots_gauge.set(i64::from(slots));
         let store_retries = Counter::default();
+        let store_gave_up = Family::<CauseLabel, Counter>::default();
         let draining = Gauge::default();
         registry.register("tasks", "Task deliveries settled, by outcome", tasks.clone());
         registry.register("fit_seconds", "Seconds in the engine per task", fit_seconds.clone());
         registry.register("fits_in_flight", "Tasks being processed now", in_flight.clone());
         registry.register("slots", "Fits allowed at once", slots_gauge.clone());
         registry.register("store_retries", "Redis operations retried", store_retries.clone());
+        registry.register(
+            "store_gave_up",
+            "Redis operations given up on after Redis was under pressure for the whole retry window, by cause",
+            store_gave_up.clone(),
+        );
         registry.register("draining", "1 once the worker is shutting down", draining.clone());
         registry.register_collector(Box::new(CacheCollector(processor)));
         Metrics {
@@ -86,6 +111,7 @@ impl Metrics {
             in_flight,
             slots: slots_gauge,
             store_retries,
+            store_gave_up,
             draining,
             draining_flag: AtomicBool::new(false),
         }
@@ -106,6 +132,16 @@ impl Metrics {
 
     pub fn store_retry(&self) {
         self.store_retries.inc();
+    }
+
+    /// A Redis operation given up on after retrying it under `cause` for the whole window.
+    pub fn store_gave_up(&self, cause: RedisPressure) {
+        self.store_gave_up.get_or_create(&CauseLabel { cause: cause_label(cause) }).inc();
+    }
+
+    /// Redis operations given up on under `cause` so far.
+    pub fn store_gave_up_count(&self, cause: RedisPressure) -> u64 {
+        self.store_gave_up.get_or_create(&CauseLabel { cause: cause_label(cause) }).get()
     }
 
     /// Count a fit in flight until the guard is dropped.

@@ -10,9 +10,14 @@
 //!    is acknowledged and skipped.
 //! 3. Otherwise it waits for one of `slots` fit slots, runs [`Processor::process`] on a
 //!    blocking thread (fetching the workspace from Redis only on a model-cache miss), stores
-//!    the result (first writer wins) and only then acknowledges the message. Redis errors are
-//!    retried with backoff for as long as it takes: a task is never acknowledged without its
-//!    result stored.
+//!    the result (first writer wins) and only then acknowledges the message: a task is never
+//!    acknowledged without its result stored.
+//!
+//! Redis under pressure or out of reach (out of memory, busy, loading, disconnected: see
+//! [`RedisPressure`]) is waited out: the operation is retried with exponential backoff for up
+//! to [`REDIS_PRESSURE_WINDOW`] while the worker keeps the delivery, so that a passing
+//! pressure costs the task none of its deliveries (each requeue spends one toward the delivery
+//! limit). Only after that is the task given back to the queue, the reason naming the cause.
 //!
 //! On shutdown (the future given to [`Service::run`]: SIGTERM or SIGINT in the binary) the
 //! worker cancels its consumer, finishes the fits in flight and those of the tasks RabbitMQ had
@@ -27,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use fitfleet_fleet::amqp::{Source, TaskConsumer, TaskDelivery};
-use fitfleet_fleet::store::{RecordOutcome, Store, StoreError};
+use fitfleet_fleet::store::{RecordOutcome, RedisPressure, Store, StoreError};
 use fitfleet_protocol::{DecodeError, JobId, Status, Task, TaskId, TaskResult, Timings, WorkerId, WorkspaceDigest};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -38,10 +43,14 @@ use crate::metrics::{Metrics, TaskOutcome};
 use crate::settings::WorkerSettings;
 use fitfleet_processor::{FetchError, ModelCache, Processor, StoreUnavailable};
 
+/// How long a Redis operation is retried while Redis is under pressure or out of reach,
+/// holding the delivery, before the task is given back to the queue. Well under RabbitMQ's
+/// consumer timeout (30 minutes by default), which would take the delivery back.
+pub const REDIS_PRESSURE_WINDOW: Duration = Duration::from_secs(300);
+/// First wait between two attempts of a Redis operation; each wait doubles.
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
 /// Longest wait between two attempts of a Redis operation.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
-/// Attempts at fetching a workspace before giving the task back to the queue.
-const FETCH_ATTEMPTS: u32 = 6;
 
 /// What a run did, for the last log line and for tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -303,7 +312,7 @@ async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
             ack(delivery, job, id).await;
             return TaskOutcome::skipped;
         }
-        Err(e) => return requeue(delivery, job, id, &format!("cannot check the job: {e}")).await,
+        Err(e) => return requeue(delivery, job, id, &format!("cannot check the job: {}", explain(&e))).await,
     }
     match retry(&ctx.metrics, "marking the job running", || store.mark_running(job)).await {
         Ok(_) => {}
@@ -312,7 +321,7 @@ async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
             ack(delivery, job, id).await;
             return TaskOutcome::dropped;
         }
-        Err(e) => return requeue(delivery, job, id, &format!("cannot mark the job running: {e}")).await,
+        Err(e) => return requeue(delivery, job, id, &format!("cannot mark the job running: {}", explain(&e))).await,
     }
 
     let _in_flight = ctx.metrics.in_flight();
@@ -362,7 +371,7 @@ async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
             warn!(job = %job, task = %id, error = %e, "dropping the result");
             TaskOutcome::dropped
         }
-        Err(e) => return requeue(delivery, job, id, &format!("cannot store the result: {e}")).await,
+        Err(e) => return requeue(delivery, job, id, &format!("cannot store the result: {}", explain(e))).await,
     };
     match &result.status {
         Status::Succeeded => info!(
@@ -380,8 +389,8 @@ async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
 }
 
 /// The workspace bytes for [`Processor::process`], called on a blocking thread on a model
-/// cache miss. Redis errors are retried a few times; if Redis still does not answer, the
-/// error is [`FetchError::Unavailable`] (the task is requeued rather than failed).
+/// cache miss. Redis under pressure is retried as by [`retry`]; if it still does not answer,
+/// the error is [`FetchError::Unavailable`] (the task is requeued rather than failed).
 fn fetch_workspace(
     runtime: &tokio::runtime::Handle,
     store: &Store,
@@ -389,26 +398,11 @@ fn fetch_workspace(
     digest: &WorkspaceDigest,
 ) -> Result<(Vec<u8>, f64), FetchError> {
     let start = Instant::now();
-    let fetched = runtime.block_on(async {
-        let mut delay = Duration::from_millis(200);
-        let mut attempt = 1;
-        loop {
-            match store.get_workspace(digest).await {
-                Err(e) if is_transient(&e) && attempt < FETCH_ATTEMPTS => {
-                    metrics.store_retry();
-                    warn!(error = %e, %digest, retry_in = ?delay, "Redis: fetching a workspace failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(MAX_RETRY_DELAY);
-                    attempt += 1;
-                }
-                r => return r,
-            }
-        }
-    });
+    let fetched = runtime.block_on(retry(metrics, "fetching a workspace", || store.get_workspace(digest)));
     match fetched {
         Ok(Some(bytes)) => Ok((bytes, start.elapsed().as_secs_f64())),
         Ok(None) => Err(FetchError::Missing(digest.clone())),
-        Err(e) if is_transient(&e) => Err(StoreUnavailable(e.to_string()).into()),
+        Err(e) if e.pressure().is_some() => Err(StoreUnavailable(explain(&e)).into()),
         Err(e) => Err(FetchError::Store(e.to_string())),
     }
 }
@@ -450,7 +444,7 @@ async fn unreadable(ctx: &Ctx, delivery: &TaskDelivery, error: &DecodeError) -> 
             warn!(job = %job, task = %task, error = %e, "dropping the unreadable task");
             TaskOutcome::dropped
         }
-        Err(e) => return requeue(delivery, &job, &task, &format!("cannot store the result: {e}")).await,
+        Err(e) => return requeue(delivery, &job, &task, &format!("cannot store the result: {}", explain(&e))).await,
     };
     ack(delivery, &job, &task).await;
     outcome
@@ -472,32 +466,122 @@ async fn requeue(delivery: &TaskDelivery, job: &JobId, task: &TaskId, why: &str)
     TaskOutcome::requeued
 }
 
-/// Whether trying again may help: lost connections, timeouts, a Redis still loading.
-fn is_transient(e: &StoreError) -> bool {
-    match e {
-        StoreError::Connect { .. } => true,
-        StoreError::Redis(e) => !matches!(e.retry_method(), redis::RetryMethod::NoRetry) || e.is_timeout(),
-        _ => false,
+/// A store error for a log line or a requeue reason, led by the pressure behind it if any
+/// ("Redis is out of memory (maxmemory reached): Redis: OOM command not allowed ...").
+fn explain(e: &StoreError) -> String {
+    match e.pressure() {
+        Some(cause) => format!("{cause}: {e}"),
+        None => e.to_string(),
     }
 }
 
-/// Run a Redis operation until it succeeds or fails for good, waiting 0.2 s, 0.4 s, ... up
-/// to [`MAX_RETRY_DELAY`] between attempts.
-async fn retry<T, F, Fut>(metrics: &Metrics, what: &str, mut op: F) -> Result<T, StoreError>
+/// Run a Redis operation until it succeeds, fails for good, or Redis has been under pressure
+/// for [`REDIS_PRESSURE_WINDOW`]: see [`retry_within`].
+async fn retry<T, F, Fut>(metrics: &Metrics, what: &str, op: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
 {
-    let mut delay = Duration::from_millis(200);
+    retry_within(REDIS_PRESSURE_WINDOW, metrics, what, op).await
+}
+
+/// Run a Redis operation until it succeeds or fails for good, retrying it while Redis is under
+/// pressure ([`StoreError::pressure`]) with waits of 0.2 s, 0.4 s, ... up to
+/// [`MAX_RETRY_DELAY`], for at most `window`; then the last error is returned.
+async fn retry_within<T, F, Fut>(window: Duration, metrics: &Metrics, what: &str, mut op: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let started = Instant::now();
+    let mut delay = FIRST_RETRY_DELAY;
+    let mut retries = 0u32;
+    let mut first_cause: Option<RedisPressure> = None;
     loop {
-        match op().await {
-            Err(e) if is_transient(&e) => {
-                metrics.store_retry();
-                warn!(error = %e, retry_in = ?delay, "Redis: {what} failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_RETRY_DELAY);
+        let e = match op().await {
+            Ok(v) => {
+                if let Some(cause) = first_cause {
+                    info!(
+                        %cause, retries, waited_s = started.elapsed().as_secs_f64(),
+                        "Redis: {what} succeeded after retrying"
+                    );
+                }
+                return Ok(v);
             }
-            r => return r,
+            Err(e) => e,
+        };
+        let Some(cause) = e.pressure() else { return Err(e) };
+        first_cause.get_or_insert(cause);
+        if started.elapsed() + delay > window {
+            error!(
+                error = %e, %cause, retries, waited_s = started.elapsed().as_secs_f64(),
+                "Redis: {what} still failing; giving up"
+            );
+            metrics.store_gave_up(cause);
+            return Err(e);
         }
+        metrics.store_retry();
+        retries += 1;
+        warn!(error = %e, %cause, retry_in = ?delay, "Redis: {what} failed; retrying");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(MAX_RETRY_DELAY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn metrics() -> Metrics {
+        Metrics::new(Arc::new(Processor::new(ModelCache::new(1, 1 << 20), WorkerId::current())), 1)
+    }
+
+    /// The error Redis answers a write with when `maxmemory` is reached.
+    fn out_of_memory() -> StoreError {
+        let reply = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+        StoreError::Redis(redis::parse_redis_value(reply).unwrap().extract_error().unwrap_err())
+    }
+
+    #[tokio::test]
+    async fn out_of_memory_is_waited_out_without_giving_up() {
+        let (m, calls) = (metrics(), AtomicU32::new(0));
+        let r = retry_within(Duration::from_secs(5), &m, "storing a result", || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 { Err(out_of_memory()) } else { Ok(7) }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "two refusals, then stored");
+    }
+
+    #[tokio::test]
+    async fn lasting_out_of_memory_gives_up_after_the_window_naming_the_cause() {
+        let (m, calls) = (metrics(), AtomicU32::new(0));
+        let window = Duration::from_millis(900);
+        let started = Instant::now();
+        let r: Result<(), _> = retry_within(window, &m, "storing a result", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(out_of_memory())
+        })
+        .await;
+        let e = r.unwrap_err();
+        assert!(started.elapsed() <= window + Duration::from_millis(500), "bounded: {:?}", started.elapsed());
+        // 0.2 s, 0.4 s, then 0.8 s would pass the window.
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert_eq!(m.store_gave_up_count(RedisPressure::OutOfMemory), 1);
+        assert_eq!(e.pressure(), Some(RedisPressure::OutOfMemory));
+        assert!(explain(&e).starts_with("Redis is out of memory (maxmemory reached): "), "{}", explain(&e));
+    }
+
+    #[tokio::test]
+    async fn request_errors_are_not_retried() {
+        let (m, calls) = (metrics(), AtomicU32::new(0));
+        let r: Result<(), _> = retry_within(Duration::from_secs(5), &m, "storing a result", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::Reply("odd".into()))
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

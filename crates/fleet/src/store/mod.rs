@@ -11,7 +11,7 @@ mod progress;
 mod results;
 mod workspace;
 
-pub use error::StoreError;
+pub use error::{RedisPressure, StoreError};
 pub use job::{CancelOutcome, JobSpec, JobState, JobStatus, TaskEntry};
 pub use keys::Keys;
 pub use progress::{ProgressEntry, ProgressEvent, ProgressFollower};
