@@ -9,12 +9,15 @@
 //!   ports, to stop, kill and restart, stopped when dropped;
 //! * [`worker`]: a real worker service in process ([`worker::TestWorker`]) or as a process
 //!   ([`worker::WorkerProcess`]), and its metrics;
+//! * [`settings_doc`]: the settings tables of docs/configuration.md, to check them against
+//!   the code;
 //! * [`jobs`]: the shared reference data and jobs made of it, submitted and awaited as the
 //!   client does, with exactly-once checks of what reached Redis.
 pub mod jobs;
 pub mod queues;
 pub mod servers;
 pub mod services;
+pub mod settings_doc;
 pub mod worker;
 
 pub use services::{Cleanup, config, require_services, runtime, serial};
