@@ -103,10 +103,13 @@ impl Processor {
             queue_wait_s: fitfleet_protocol::now_ms().saturating_sub(task.enqueued_at_ms) as f64 / 1000.0,
             ..Timings::default()
         };
+        let fail = |reason: String, timings: Timings| {
+            Ok(TaskResult::failed(task, reason, self.worker.clone(), attempt, timings))
+        };
         if let Some(p) = &task.patch {
             let size = p.operations.len() as u64;
             if let Err(e) = self.limits.check(Limit::Patch, format!("patch {}", p.name), size) {
-                return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings));
+                return fail(e.to_string(), timings);
             }
         }
         let key = Self::key(task);
@@ -123,20 +126,12 @@ impl Processor {
                         let (bytes, fetch_s) = match workspace() {
                             Ok(w) => w,
                             Err(FetchError::Unavailable(e)) => return Err(e),
-                            Err(e) => {
-                                return Ok(TaskResult::failed(
-                                    task,
-                                    e.to_string(),
-                                    self.worker.clone(),
-                                    attempt,
-                                    timings,
-                                ));
-                            }
+                            Err(e) => return fail(e.to_string(), timings),
                         };
                         timings.workspace_fetch_s = fetch_s;
                         let what = format!("workspace {}", task.workspace);
                         if let Err(e) = self.limits.check(Limit::Workspace, what, bytes.len() as u64) {
-                            return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings));
+                            return fail(e.to_string(), timings);
                         }
                         let t = Instant::now();
                         let parsed = compile::parse_workspace(&bytes, digest);
@@ -147,15 +142,7 @@ impl Processor {
                                 self.keep_parsed_workspace(digest, w.clone());
                                 w
                             }
-                            Err(e) => {
-                                return Ok(TaskResult::failed(
-                                    task,
-                                    e.to_string(),
-                                    self.worker.clone(),
-                                    attempt,
-                                    timings,
-                                ));
-                            }
+                            Err(e) => return fail(e.to_string(), timings),
                         }
                     }
                 };
@@ -168,19 +155,17 @@ impl Processor {
                         self.cache.insert(key, m.clone());
                         m
                     }
-                    Err(e) => {
-                        return Ok(TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings));
-                    }
+                    Err(e) => return fail(e.to_string(), timings),
                 }
             }
         };
         let t = Instant::now();
         let outcome = execute::execute(&model, &task.work);
         timings.fit_s = t.elapsed().as_secs_f64();
-        Ok(match outcome {
-            Ok(o) => TaskResult::succeeded(task, o, self.worker.clone(), attempt, timings),
-            Err(e) => TaskResult::failed(task, e.to_string(), self.worker.clone(), attempt, timings),
-        })
+        match outcome {
+            Ok(o) => Ok(TaskResult::succeeded(task, o, self.worker.clone(), attempt, timings)),
+            Err(e) => fail(e.to_string(), timings),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use fitfleet_engine::infer::{FitOptions, fit};
 use serde::Serialize;
 
 use crate::args::FitArgs;
-use crate::{input, output, tasks};
+use crate::{input, output};
 
 /// pyhf's keys (`mle_parameters` by parameter set, `twice_nll`) and fitfleet's additions.
 #[derive(Serialize)]
@@ -24,8 +24,6 @@ struct FitOutput {
 }
 
 pub fn run(args: &FitArgs) -> Result<ExitCode> {
-    // The same check as a worker's (nothing to bound in a fit today, but one path for all).
-    tasks::check_work(&fitfleet_protocol::Work::Fit)?;
     let loaded = input::load(&args.model)?;
     let options = FitOptions { uncertainties: true, ..Default::default() };
     let r = fit(&loaded.compiled, &loaded.data, &options)?;

@@ -63,7 +63,6 @@ pub fn upper_limit(args: &UpperLimitArgs) -> Result<ExitCode> {
 }
 
 pub fn significance(args: &SignificanceArgs) -> Result<ExitCode> {
-    tasks::check_work(&Work::Significance)?;
     let loaded = input::load(&args.model)?;
     let r = discovery(&loaded.compiled, &loaded.data, &FitOptions::default())?;
     output::json(&r, args.output.out.as_deref())?;
