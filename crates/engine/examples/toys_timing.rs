@@ -18,6 +18,7 @@ fn main() {
         0,
         n as u64,
         &Default::default(),
+        &fitfleet_engine::infer::Interrupt::none(),
     )
     .unwrap();
     let r = fitfleet_engine::infer::calculators::toys::result(std::slice::from_ref(&shard)).unwrap();

@@ -6,7 +6,7 @@ mod common;
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests, toys};
-use fitfleet_engine::infer::{FitOptions, TestStatistic, UpperLimitOptions, fit, intervals, upper_limit};
+use fitfleet_engine::infer::{FitOptions, Interrupt, TestStatistic, UpperLimitOptions, fit, intervals, upper_limit};
 use fitfleet_engine::model::{Model, ModelSettings};
 use serde_json::json;
 
@@ -109,17 +109,17 @@ fn toys_are_reproducible_and_shards_merge_exactly() {
     let model = counting(52.0, [0.0, 10.0]);
     let data = model.config().observed_data.clone();
     let opt = FitOptions::default();
-    let whole = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 7, 0, 60, &opt).unwrap();
-    let again = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 7, 0, 60, &opt).unwrap();
+    let whole = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 7, 0, 60, &opt, &Interrupt::none()).unwrap();
+    let again = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 7, 0, 60, &opt, &Interrupt::none()).unwrap();
     assert_eq!(whole, again);
-    let a = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 7, 0, 25, &opt).unwrap();
-    let b = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 7, 25, 35, &opt).unwrap();
+    let a = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 7, 0, 25, &opt, &Interrupt::none()).unwrap();
+    let b = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 7, 25, 35, &opt, &Interrupt::none()).unwrap();
     let mut merged_sb = a.signal_plus_background.clone();
     merged_sb.extend(&b.signal_plus_background);
     assert_eq!(merged_sb, whole.signal_plus_background);
     assert_eq!(toys::result(&[a, b]).unwrap(), toys::result(std::slice::from_ref(&whole)).unwrap());
     // Another seed gives other toys.
-    let other = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 8, 0, 60, &opt).unwrap();
+    let other = toys::shard(&model, &data, 1.0, TestStatistic::QmuTilde, 8, 0, 60, &opt, &Interrupt::none()).unwrap();
     assert_ne!(other.signal_plus_background, whole.signal_plus_background);
 }
 

@@ -11,6 +11,9 @@ pub enum InferError {
     /// A fit the answer depends on did not converge.
     #[error("fit did not converge: {0}")]
     NotConverged(String),
+    /// The work was stopped between two batches (see [`super::interrupt`]).
+    #[error("interrupted: {0}")]
+    Interrupted(super::interrupt::StopReason),
     #[error("tensor computation failed: {0}")]
     Tensor(#[from] candle_core::Error),
 }

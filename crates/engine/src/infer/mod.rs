@@ -3,6 +3,7 @@
 pub mod calculators;
 mod error;
 mod hypotest;
+pub mod interrupt;
 pub mod intervals;
 pub mod minimize;
 pub mod mle;
@@ -13,6 +14,7 @@ pub mod test_statistics;
 
 pub use error::InferError;
 pub use hypotest::{HypotestOptions, hypotest};
+pub use interrupt::{Interrupt, StopReason};
 pub use intervals::{UpperLimitOptions, upper_limit};
 pub use minimize::{FitOptions, Minimum, Start};
 pub use mle::{fit, fixed_poi_fit};

@@ -12,7 +12,7 @@ use rand_distr::{Distribution, Normal, Poisson};
 
 use super::super::minimize::{FitOptions, Start, expected_curvature, minimize, minimize_from_curvatures};
 use super::super::mle::{poi_index, with_poi_fixed};
-use super::super::{HypotestResult, InferError, TestStatistic, ToyShard, normal, test_statistics};
+use super::super::{HypotestResult, InferError, Interrupt, TestStatistic, ToyShard, normal, test_statistics};
 use crate::compute::{AuxSlot, CompiledModel};
 
 /// How many toys are fitted together in one batch.
@@ -25,7 +25,8 @@ enum Hypothesis {
     BackgroundOnly = 1,
 }
 
-/// Draw and fit toys `first..first + count` of `seed` at the POI value `mu`.
+/// Draw and fit toys `first..first + count` of `seed` at the POI value `mu`. `interrupt` is
+/// checked before each batch of toys: a stopped shard is an [`InferError::Interrupted`].
 #[allow(clippy::too_many_arguments)]
 pub fn shard(
     model: &CompiledModel,
@@ -36,13 +37,16 @@ pub fn shard(
     first: u64,
     count: u64,
     options: &FitOptions,
+    interrupt: &Interrupt,
 ) -> Result<ToyShard, InferError> {
+    interrupt.check()?;
     let setup = Setup::new(model, data, mu, stat, options)?;
     let mut sb = Vec::with_capacity(count as usize);
     let mut b = Vec::with_capacity(count as usize);
     let mut failed = 0;
     let mut start = first;
     while start < first + count {
+        interrupt.check()?;
         let n = (first + count - start).min(BATCH as u64);
         for (hyp, out) in [(Hypothesis::SignalPlusBackground, &mut sb), (Hypothesis::BackgroundOnly, &mut b)] {
             let toys: Vec<Vec<f64>> = (start..start + n).map(|i| setup.draw(seed, hyp, i)).collect();
@@ -126,7 +130,7 @@ pub fn hypotest(
     seed: u64,
     options: &FitOptions,
 ) -> Result<HypotestResult, InferError> {
-    result(&[shard(model, data, mu, stat, seed, 0, ntoys as u64, options)?])
+    result(&[shard(model, data, mu, stat, seed, 0, ntoys as u64, options, &Interrupt::none())?])
 }
 
 /// numpy's linear-interpolation percentile of sorted values.
