@@ -48,6 +48,11 @@ impl JobId {
 #[serde(try_from = "String", into = "String")]
 pub struct TaskId(String);
 
+/// SHA-256 of `bytes`, as 64 lowercase hex digits.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 impl TaskId {
     /// Wrap a task id read back from the store or from a message.
     pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -82,7 +87,7 @@ pub struct WorkspaceDigest(String);
 impl WorkspaceDigest {
     /// The digest of these bytes.
     pub fn of(bytes: &[u8]) -> Self {
-        WorkspaceDigest(hex(&Sha256::digest(bytes)))
+        WorkspaceDigest(sha256_hex(bytes))
     }
 
     /// Wrap a digest given as text: exactly 64 lowercase hex digits.

@@ -56,6 +56,19 @@ impl Task {
         TaskId::from_defining_bytes(&[job_id.as_str().as_bytes(), &patch, &work_bytes])
     }
 
+    /// SHA-256 (hex) of everything the task asks, the publication time aside: its job and task
+    /// ids, its workspace digest, its patch (name, values, operations), its model settings and
+    /// its work. The client records it per task in the job record at submit; a worker runs a
+    /// task only if its digest is the one recorded, so that a task forged under a real job's
+    /// ids (another patch, another question) is never run as that task.
+    pub fn work_digest(&self) -> String {
+        let Task { job_id, task_id, workspace, patch, settings, work, enqueued_at_ms: _ } = self;
+        // Encoding cannot fail: numbers, enums, strings and maps with string keys.
+        let defining = rmp_serde::to_vec_named(&(job_id, task_id, workspace, patch, settings, work))
+            .expect("a task's defining fields encode as MessagePack");
+        crate::ids::sha256_hex(&defining)
+    }
+
     /// The MessagePack bytes published to the queue.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         codec::encode(self)

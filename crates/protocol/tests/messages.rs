@@ -172,6 +172,32 @@ fn task_ids_are_deterministic_and_distinguish_work() {
     assert_eq!(a.task_id.as_str().len(), 32);
 }
 
+#[test]
+fn the_work_digest_covers_everything_a_task_asks_but_its_publication_time() {
+    let a = sample_task(Work::Fit);
+    let digest = a.work_digest();
+    assert_eq!(digest.len(), 64);
+    assert_eq!(Task::decode(&a.encode().unwrap()).unwrap().work_digest(), digest, "stable through the queue");
+    assert_eq!(Task { enqueued_at_ms: 1, ..a.clone() }.work_digest(), digest, "published again later");
+    // A forger keeping the ids but changing what is asked changes the digest.
+    let mut changes: Vec<(&str, Task)> = Vec::new();
+    let mut t = a.clone();
+    t.patch.as_mut().unwrap().operations = t.patch.as_ref().unwrap().operations.replace("0.1", "0.2");
+    changes.push(("patch operations", t));
+    let mut t = a.clone();
+    t.patch.as_mut().unwrap().values[0] = PatchValue::Number(900.0);
+    changes.push(("patch values", t));
+    changes.push(("no patch", Task { patch: None, ..a.clone() }));
+    changes.push(("settings", Task { settings: ModelSettings::default(), ..a.clone() }));
+    changes.push(("work", Task { work: Work::Significance, ..a.clone() }));
+    changes.push(("workspace", Task { workspace: WorkspaceDigest::of(b"other bytes"), ..a.clone() }));
+    changes.push(("job", Task { job_id: JobId::parse("fedcba9876543210").unwrap(), ..a.clone() }));
+    changes.push(("task id", Task { task_id: sample_task(Work::Significance).task_id, ..a.clone() }));
+    for (what, t) in changes {
+        assert_ne!(t.work_digest(), digest, "{what}");
+    }
+}
+
 #[derive(Serialize)]
 struct Envelope<'a, T> {
     v: u32,
