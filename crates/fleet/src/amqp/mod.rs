@@ -29,6 +29,33 @@ pub async fn check(cfg: &FleetConfig) -> Result<ServerInfo, AmqpError> {
     Ok(server)
 }
 
+/// What the tasks queue holds and who takes from it, as RabbitMQ counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Tasks waiting for a worker (not those delivered and not yet acknowledged).
+    pub ready: u32,
+    /// Consumers: one per running worker (and per dead-letter recorder on its own queue).
+    pub consumers: u32,
+}
+
+/// The tasks queue's [`QueueStats`]: for `fitfleet wait` to tell why a job makes no progress.
+pub async fn tasks_queue_stats(cfg: &FleetConfig) -> Result<QueueStats, AmqpError> {
+    let topology = Topology::new(cfg);
+    let link = connect::Link::open(cfg, &topology, "fitfleet-queue-stats").await?;
+    let declared = link
+        .channel
+        .queue_declare(
+            topology.tasks_queue.as_str().into(),
+            lapin::options::QueueDeclareOptions { passive: true, ..Default::default() },
+            Default::default(),
+        )
+        .await;
+    link.close().await;
+    let q =
+        declared.map_err(|e| AmqpError::Channel { what: "reading the tasks queue's counts", source: Box::new(e) })?;
+    Ok(QueueStats { ready: q.message_count(), consumers: q.consumer_count() })
+}
+
 /// Delete the fleet's queues and exchange (with any tasks in them): for tests, and for an
 /// operator changing the delivery limit.
 pub async fn delete_topology(cfg: &FleetConfig) -> Result<(), AmqpError> {

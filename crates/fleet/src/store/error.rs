@@ -35,6 +35,9 @@ pub enum StoreError {
     },
     #[error("stored workspace {digest} is corrupt: {detail}")]
     CorruptWorkspace { digest: WorkspaceDigest, detail: String },
+    /// Refused as soon as its unpacking passed the bound, holding no more than that.
+    #[error("workspace {digest} unpacks to more than {limit} bytes, more than max_workspace_bytes allows")]
+    WorkspaceTooLarge { digest: WorkspaceDigest, limit: u64 },
     #[error("stored job record {job} is corrupt: {detail}")]
     CorruptJob { job: JobId, detail: String },
     #[error(transparent)]

@@ -61,11 +61,34 @@ impl std::fmt::Display for JobState {
 }
 
 /// One task of a job as the job record lists it: id and patch (for plots of partial
-/// results and for telling which patches are still missing).
+/// results and for telling which patches are still missing), and the digest of what it asks
+/// ([`Task::work_digest`]), against which workers check each delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskEntry {
     pub task_id: TaskId,
     pub patch: Option<PatchLabel>,
+    /// `None` in records written before digests were recorded: such tasks are not checked.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+impl TaskEntry {
+    /// The entry of `task` as the client records it.
+    pub fn of(task: &Task) -> Self {
+        TaskEntry {
+            task_id: task.task_id.clone(),
+            patch: task.patch.as_ref().map(|p| p.label()),
+            digest: Some(task.work_digest()),
+        }
+    }
+}
+
+/// A task entry as stored in the job's task hash (the id is the field).
+#[derive(Serialize, Deserialize)]
+struct StoredEntry {
+    patch: Option<PatchLabel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    digest: Option<String>,
 }
 
 /// What the client records when it submits a job (before publishing its tasks).
@@ -103,12 +126,16 @@ impl JobSpec {
             workspace: first.workspace.clone(),
             settings: first.settings.clone(),
             work: kinds.join("+"),
-            tasks: tasks
-                .iter()
-                .map(|t| TaskEntry { task_id: t.task_id.clone(), patch: t.patch.as_ref().map(|p| p.label()) })
-                .collect(),
+            tasks: tasks.iter().map(TaskEntry::of).collect(),
         }
     }
+}
+
+/// A task entry read back from its JSON in the job's task hash.
+fn entry(job: &JobId, task_id: TaskId, json: &str) -> Result<TaskEntry, StoreError> {
+    let stored: StoredEntry = serde_json::from_str(json)
+        .map_err(|e| StoreError::CorruptJob { job: job.clone(), detail: format!("task {task_id}: {e}") })?;
+    Ok(TaskEntry { task_id, patch: stored.patch, digest: stored.digest })
 }
 
 /// A job's record as stored, without its task list.
@@ -191,8 +218,10 @@ impl Store {
             inv.arg(f).arg(v);
         }
         for t in &spec.tasks {
-            let entry = serde_json::json!({ "patch": t.patch });
-            inv.arg(t.task_id.as_str()).arg(entry.to_string());
+            let entry = StoredEntry { patch: t.patch.clone(), digest: t.digest.clone() };
+            let entry =
+                serde_json::to_string(&entry).map_err(|e| StoreError::Reply(format!("encoding a task: {e}")))?;
+            inv.arg(t.task_id.as_str()).arg(entry);
         }
         let created: i64 = inv.invoke_async(&mut self.conn()).await?;
         if created == 0 {
@@ -225,19 +254,21 @@ impl Store {
     pub async fn job_tasks(&self, job: &JobId) -> Result<Vec<TaskEntry>, StoreError> {
         let map: HashMap<String, String> =
             redis::cmd("HGETALL").arg(self.keys.job_tasks(job)).query_async(&mut self.conn()).await?;
-        #[derive(Deserialize)]
-        struct Stored {
-            patch: Option<PatchLabel>,
-        }
         map.into_iter()
             .map(|(id, json)| {
                 let task_id = TaskId::parse(&id)
                     .map_err(|e| StoreError::CorruptJob { job: job.clone(), detail: e.to_string() })?;
-                let stored: Stored = serde_json::from_str(&json)
-                    .map_err(|e| StoreError::CorruptJob { job: job.clone(), detail: format!("task {id}: {e}") })?;
-                Ok(TaskEntry { task_id, patch: stored.patch })
+                entry(job, task_id, &json)
             })
             .collect()
+    }
+
+    /// The job record's entry for one task: `None` when the job (or its record) does not list
+    /// it.
+    pub async fn job_task(&self, job: &JobId, task: &TaskId) -> Result<Option<TaskEntry>, StoreError> {
+        let json: Option<String> =
+            redis::cmd("HGET").arg(self.keys.job_tasks(job)).arg(task.as_str()).query_async(&mut self.conn()).await?;
+        json.map(|json| entry(job, task.clone(), &json)).transpose()
     }
 
     /// Jobs still in the store, newest first. Forgets index entries of expired jobs.

@@ -9,6 +9,7 @@
 //! | `{p}job:{job}:results`      | hash   | task id -> MessagePack `TaskResult` (first writer wins) |
 //! | `{p}job:{job}:events`       | stream | progress events, readable from any id onward            |
 //! | `{p}jobs`                   | zset   | job ids scored by creation time (unix ms)               |
+//! | `{p}probe`                  | string | a write probe of `fitfleet wait` (expires in 10 s)      |
 use fitfleet_protocol::{JobId, WorkspaceDigest};
 
 /// Builds the keys of one fleet.
@@ -24,6 +25,11 @@ impl Keys {
 
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// Written by [`super::Store::probe_write`].
+    pub fn probe(&self) -> String {
+        format!("{}probe", self.prefix)
     }
 
     pub fn workspace(&self, digest: &WorkspaceDigest) -> String {

@@ -29,6 +29,8 @@ pub struct Store {
     client: redis::Client,
     keys: Keys,
     ttl_secs: u64,
+    /// Stored workspaces unpack to at most this (`max_workspace_bytes`).
+    max_workspace_bytes: u64,
     url: String,
 }
 
@@ -77,7 +79,14 @@ impl Store {
         let mut conn = ConnectionManager::new_with_config(client.clone(), config).await.map_err(connect_err)?;
         let _: String = redis::cmd("PING").query_async(&mut conn).await.map_err(connect_err)?;
         tracing::debug!(url = %url, prefix = cfg.key_prefix, "connected to Redis");
-        Ok(Store { conn, client, keys: Keys::new(&cfg.key_prefix), ttl_secs: cfg.ttl_secs.max(1), url })
+        Ok(Store {
+            conn,
+            client,
+            keys: Keys::new(&cfg.key_prefix),
+            ttl_secs: cfg.ttl_secs.max(1),
+            max_workspace_bytes: cfg.max_workspace_bytes,
+            url,
+        })
     }
 
     pub fn keys(&self) -> &Keys {
@@ -87,6 +96,14 @@ impl Store {
     /// The TTL given to every key, in seconds.
     pub fn ttl_secs(&self) -> u64 {
         self.ttl_secs
+    }
+
+    /// Whether Redis takes writes now: one tiny key that expires in 10 s. A full Redis
+    /// (`maxmemory`) answers with the error whose [`StoreError::pressure`] says so.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let now = fitfleet_protocol::now_ms();
+        redis::cmd("SET").arg(self.keys.probe()).arg(now).arg("EX").arg(10).query_async::<()>(&mut self.conn()).await?;
+        Ok(())
     }
 
     fn conn(&self) -> ConnectionManager {

@@ -57,7 +57,8 @@ impl Store {
     }
 
     /// The exact bytes stored under `digest` (checked against it), or `None` when no such
-    /// workspace is stored (never uploaded, or expired).
+    /// workspace is stored (never uploaded, or expired). Stored bytes that unpack to more than
+    /// `max_workspace_bytes` are refused before more than that is held.
     pub async fn get_workspace(&self, digest: &WorkspaceDigest) -> Result<Option<Vec<u8>>, StoreError> {
         let mut conn = self.conn();
         let compressed: Option<Vec<u8>> =
@@ -66,19 +67,29 @@ impl Store {
             return Ok(None);
         };
         let expected = digest.clone();
+        let limit = self.max_workspace_bytes;
         let bytes = tokio::task::spawn_blocking(move || {
-            let mut out = Vec::with_capacity(compressed.len() * 4);
-            GzDecoder::new(&compressed[..]).read_to_end(&mut out).map_err(|e| format!("cannot decompress: {e}"))?;
+            let mut out = Vec::with_capacity((compressed.len() * 4).min(limit as usize));
+            GzDecoder::new(&compressed[..])
+                .take(limit.saturating_add(1))
+                .read_to_end(&mut out)
+                .map_err(|e| format!("cannot decompress: {e}"))?;
+            if out.len() as u64 > limit {
+                return Ok(None);
+            }
             let found = WorkspaceDigest::of(&out);
             if found != expected {
                 return Err(format!("its bytes hash to {found}"));
             }
-            Ok(out)
+            Ok(Some(out))
         })
         .await
         .map_err(|e| StoreError::Compression(format!("decompression task failed: {e}")))?
         .map_err(|detail| StoreError::CorruptWorkspace { digest: digest.clone(), detail })?;
-        Ok(Some(bytes))
+        match bytes {
+            Some(bytes) => Ok(Some(bytes)),
+            None => Err(StoreError::WorkspaceTooLarge { digest: digest.clone(), limit }),
+        }
     }
 
     /// Whether a workspace is stored under `digest`.
