@@ -144,7 +144,7 @@ fn unreadable_and_unfetchable_tasks_fail_with_reasons_and_the_worker_goes_on() {
                 workspace: digest.clone(),
                 settings: ModelSettings::default(),
                 work: "hypotest".into(),
-                tasks: all.iter().map(|t| TaskEntry { task_id: t.task_id.clone(), patch: None }).collect(),
+                tasks: all.iter().map(|t| TaskEntry::of(t)).collect(),
             })
             .await
             .unwrap();

@@ -152,7 +152,10 @@ fn a_thousand_poison_tasks_of_each_kind_fail_with_reasons_and_the_real_tasks_suc
             },
             Kind {
                 name: "workspace over max_workspace_bytes",
-                needles: vec![format!("workspace {} is {} bytes", huge, MAX_WORKSPACE + 1), "max_workspace_bytes".into()],
+                needles: vec![
+                    format!("workspace {huge} unpacks to more than {MAX_WORKSPACE} bytes"),
+                    "max_workspace_bytes".into(),
+                ],
                 tasks: hypotests(8, &huge),
             },
         ];
@@ -165,7 +168,7 @@ fn a_thousand_poison_tasks_of_each_kind_fail_with_reasons_and_the_real_tasks_suc
                 workspace: good.clone(),
                 settings: ModelSettings::default(),
                 work: "hypotest".into(),
-                tasks: all.iter().map(|t| TaskEntry { task_id: t.task_id.clone(), patch: None }).collect(),
+                tasks: all.iter().map(TaskEntry::of).collect(),
             })
             .await
             .unwrap();

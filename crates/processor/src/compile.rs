@@ -28,10 +28,11 @@ fn source_name(digest: &str) -> String {
     format!("workspace {}", &digest[..digest.len().min(12)])
 }
 
-/// Parse and validate stored workspace bytes. Errors say what is wrong and where (they
-/// become the failed result's reason).
-pub fn parse_workspace(workspace: &[u8], digest: &str) -> Result<LoadedWorkspace, CompileError> {
-    Ok(LoadedWorkspace::from_slice(&source_name(digest), workspace)?)
+/// Parse and validate stored workspace bytes; gzip-compressed bytes may unpack to at most
+/// `max_unpacked` (`max_workspace_bytes`). Errors say what is wrong and where (they become the
+/// failed result's reason).
+pub fn parse_workspace(workspace: &[u8], digest: &str, max_unpacked: u64) -> Result<LoadedWorkspace, CompileError> {
+    Ok(LoadedWorkspace::from_slice_within(&source_name(digest), workspace, max_unpacked)?)
 }
 
 /// Apply the patch to the parsed workspace, build and lower the model. Errors say which input

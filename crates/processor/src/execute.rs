@@ -2,9 +2,10 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use fitfleet_engine::compute::CompiledModel;
-use fitfleet_engine::infer::calculators::{AsymptoticCalculator, toys};
+use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests, toys};
 use fitfleet_engine::infer::{
-    Calculator, FitOptions, HypotestOptions, InferError, UpperLimitOptions, fit, hypotest, significance, upper_limit,
+    Calculator, FitOptions, HypotestOptions, HypotestResult, InferError, Interrupt, StopReason, UpperLimitOptions, fit,
+    hypotest, significance, upper_limit,
 };
 use fitfleet_protocol::{InvalidWork, Outcome, Work};
 
@@ -26,12 +27,44 @@ pub enum ExecuteError {
     /// The engine panicked: a bug, caught so that the worker goes on.
     #[error("the engine panicked: {0}")]
     Panic(String),
+    /// Stopped between two batches by its [`Interrupt`].
+    #[error("the work was {0}")]
+    Stopped(StopReason),
+}
+
+/// POI values evaluated together between two checks of the interrupt in scans and limits.
+const SCAN_BATCH: usize = 16;
+
+/// A calculator whose scans check an [`Interrupt`] before each batch of [`SCAN_BATCH`] POI
+/// values (root finding asks a few at a time, and is checked at each ask).
+struct Interruptible<'a> {
+    calc: &'a dyn Hypotests,
+    interrupt: &'a Interrupt,
+}
+
+impl Hypotests for Interruptible<'_> {
+    fn hypotests(&self, mus: &[f64]) -> Result<Vec<HypotestResult>, InferError> {
+        let mut out = Vec::with_capacity(mus.len());
+        for batch in mus.chunks(SCAN_BATCH) {
+            self.interrupt.check()?;
+            out.extend(self.calc.hypotests(batch)?);
+        }
+        Ok(out)
+    }
+
+    fn poi_bounds(&self) -> [f64; 2] {
+        self.calc.poi_bounds()
+    }
 }
 
 /// Do `work` on `model` with its observed data. A fit that does not converge, an error or a
-/// panic in the engine is an `Err` with the reason.
-pub fn execute(model: &CompiledModel, work: &Work) -> Result<Outcome, ExecuteError> {
-    match catch_unwind(AssertUnwindSafe(|| run(model, work))) {
+/// panic in the engine is an `Err` with the reason; so is work that `interrupt` stopped
+/// ([`ExecuteError::Stopped`]), checked between batches of toys and of scan points.
+pub fn execute(model: &CompiledModel, work: &Work, interrupt: &Interrupt) -> Result<Outcome, ExecuteError> {
+    let outcome =
+        catch_unwind(AssertUnwindSafe(|| run(model, work, interrupt).and_then(|o| stopped(interrupt).map(|()| o))));
+    match outcome {
+        Ok(Err(ExecuteError::Engine(InferError::Interrupted(reason)))) => Err(ExecuteError::Stopped(reason)),
         Ok(result) => result,
         Err(panic) => {
             let what = panic
@@ -44,12 +77,24 @@ pub fn execute(model: &CompiledModel, work: &Work) -> Result<Outcome, ExecuteErr
     }
 }
 
-fn run(model: &CompiledModel, work: &Work) -> Result<Outcome, ExecuteError> {
+/// The interrupt's reason, as an error, once it has one: work that ran past its budget is not
+/// stored as though it had not.
+fn stopped(interrupt: &Interrupt) -> Result<(), ExecuteError> {
+    interrupt.reason().map_or(Ok(()), |r| Err(ExecuteError::Stopped(r)))
+}
+
+fn run(model: &CompiledModel, work: &Work, interrupt: &Interrupt) -> Result<Outcome, ExecuteError> {
     work.check()?;
+    stopped(interrupt)?;
     let data = model.config().observed_data.clone();
     let options = FitOptions::default();
     match work {
         Work::Hypotest { poi, test_stat, calculator } => {
+            if let Calculator::Toys { ntoys, seed } = *calculator {
+                // In shards of toys, so that the interrupt is checked between batches.
+                let shard = toys::shard(model, &data, *poi, *test_stat, seed, 0, ntoys as u64, &options, interrupt)?;
+                return Ok(Outcome::Hypotest(toys::result(&[shard])?));
+            }
             let o = HypotestOptions { test_stat: *test_stat, calculator: *calculator, fit: options };
             Ok(Outcome::Hypotest(hypotest(model, &data, *poi, &o)?))
         }
@@ -59,7 +104,7 @@ fn run(model: &CompiledModel, work: &Work) -> Result<Outcome, ExecuteError> {
             }
             let calc = AsymptoticCalculator::new(model, &data, *test_stat, &options)?;
             let o = UpperLimitOptions { alpha: *alpha, scan: scan.map(|s| s.values()), ..Default::default() };
-            Ok(Outcome::UpperLimit(upper_limit(&calc, &o)?))
+            Ok(Outcome::UpperLimit(upper_limit(&Interruptible { calc: &calc, interrupt }, &o)?))
         }
         Work::Fit => {
             let r = fit(model, &data, &FitOptions { uncertainties: true, ..options })?;
@@ -69,7 +114,7 @@ fn run(model: &CompiledModel, work: &Work) -> Result<Outcome, ExecuteError> {
             Ok(Outcome::Fit(r))
         }
         Work::Toys { poi, test_stat, seed, first, count } => {
-            Ok(Outcome::Toys(toys::shard(model, &data, *poi, *test_stat, *seed, *first, *count, &options)?))
+            Ok(Outcome::Toys(toys::shard(model, &data, *poi, *test_stat, *seed, *first, *count, &options, interrupt)?))
         }
         Work::Significance => Ok(Outcome::Significance(significance(model, &data, &options)?)),
     }

@@ -16,4 +16,4 @@ pub mod local;
 pub mod process;
 
 pub use cache::{CacheStats, ModelCache, ModelKey};
-pub use process::{FetchError, Processor, StoreUnavailable};
+pub use process::{FetchError, Processor, StoreUnavailable, Unfinished};

@@ -3,10 +3,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use candle_core::Device;
+use fitfleet_engine::infer::{Interrupt, StopReason};
 use fitfleet_engine::spec::LoadedWorkspace;
 use fitfleet_protocol::{Limit, Limits, Task, TaskResult, Timings, WorkerId, WorkspaceDigest};
 
 use crate::cache::{ModelCache, ModelKey};
+use crate::execute::ExecuteError;
 use crate::{compile, execute};
 
 /// Background workspaces kept parsed, most recent first: a pallet's tasks all patch the same
@@ -32,6 +34,18 @@ pub enum FetchError {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the store did not answer: {0}")]
 pub struct StoreUnavailable(pub String);
+
+/// Why a task has no result, though nothing is wrong with it: it is to be skipped (its job was
+/// cancelled) or tried again later (the store did not answer, the worker is shutting down).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unfinished {
+    #[error(transparent)]
+    StoreUnavailable(#[from] StoreUnavailable),
+    /// Its interrupt stopped it: cancelled, or a shutdown (never for a time budget: a task past
+    /// its budget is a failed result).
+    #[error("the task was {0}")]
+    Stopped(StopReason),
+}
 
 /// Processes tasks with a model cache shared by every fit slot of a worker.
 pub struct Processor {
@@ -88,17 +102,20 @@ impl Processor {
 
     /// Run `task`. `workspace` gives the stored workspace bytes (called only when neither the
     /// model nor the parsed workspace is kept) and the seconds fetching them took; `attempt`
-    /// is the delivery count.
+    /// is the delivery count. `interrupt` is checked after the compile and between batches of
+    /// toys and scan points.
     ///
-    /// Every failure of the task becomes a failed result with its reason; the only error is a
-    /// store that did not answer ([`FetchError::Unavailable`]): nothing is wrong with the task,
-    /// which should be tried again later.
+    /// Every failure of the task becomes a failed result with its reason, running past the
+    /// interrupt's time budget included (the reason names the budget). The errors are what
+    /// leaves the task without a result though nothing is wrong with it ([`Unfinished`]): a
+    /// store that did not answer ([`FetchError::Unavailable`]), a cancellation or a shutdown.
     pub fn process(
         &self,
         task: &Task,
         attempt: u32,
+        interrupt: &Interrupt,
         workspace: impl FnOnce() -> Result<(Vec<u8>, f64), FetchError>,
-    ) -> Result<TaskResult, StoreUnavailable> {
+    ) -> Result<TaskResult, Unfinished> {
         let mut timings = Timings {
             queue_wait_s: fitfleet_protocol::now_ms().saturating_sub(task.enqueued_at_ms) as f64 / 1000.0,
             ..Timings::default()
@@ -125,7 +142,7 @@ impl Processor {
                     None => {
                         let (bytes, fetch_s) = match workspace() {
                             Ok(w) => w,
-                            Err(FetchError::Unavailable(e)) => return Err(e),
+                            Err(FetchError::Unavailable(e)) => return Err(e.into()),
                             Err(e) => return fail(e.to_string(), timings),
                         };
                         timings.workspace_fetch_s = fetch_s;
@@ -134,7 +151,7 @@ impl Processor {
                             return fail(e.to_string(), timings);
                         }
                         let t = Instant::now();
-                        let parsed = compile::parse_workspace(&bytes, digest);
+                        let parsed = compile::parse_workspace(&bytes, digest, self.limits.workspace);
                         timings.compile_s = t.elapsed().as_secs_f64();
                         match parsed {
                             Ok(w) => {
@@ -160,10 +177,18 @@ impl Processor {
             }
         };
         let t = Instant::now();
-        let outcome = execute::execute(&model, &task.work);
+        let outcome = execute::execute(&model, &task.work, interrupt);
         timings.fit_s = t.elapsed().as_secs_f64();
         match outcome {
             Ok(o) => Ok(TaskResult::succeeded(task, o, self.worker.clone(), attempt, timings)),
+            Err(ExecuteError::Stopped(StopReason::OutOfTime { budget })) => fail(
+                format!(
+                    "the task ran past its time budget of {} s (task_time_budget_secs) and was stopped",
+                    budget.as_secs_f64()
+                ),
+                timings,
+            ),
+            Err(ExecuteError::Stopped(reason)) => Err(Unfinished::Stopped(reason)),
             Err(e) => fail(e.to_string(), timings),
         }
     }
@@ -192,19 +217,23 @@ mod tests {
         let limits = Limits { workspace: 100, patch: 10, task: 1 << 20 };
         let p = Processor::new(ModelCache::new(4, 1 << 20), WorkerId::current()).with_limits(limits);
         let big_patch = Patch { name: "wide".into(), values: vec![], operations: format!("[{}]", " ".repeat(20)) };
-        let r = p.process(&task(Some(big_patch)), 1, || panic!("an oversized patch fetches no workspace")).unwrap();
+        let r = p
+            .process(&task(Some(big_patch)), 1, &Interrupt::none(), || {
+                panic!("an oversized patch fetches no workspace")
+            })
+            .unwrap();
         let why = reason(&r);
         assert!(why.contains("patch wide is 22 bytes") && why.contains("max_patch_bytes"), "{why}");
 
         let t = task(None);
-        let r = p.process(&t, 1, || Ok((vec![b' '; 101], 0.0))).unwrap();
+        let r = p.process(&t, 1, &Interrupt::none(), || Ok((vec![b' '; 101], 0.0))).unwrap();
         let why = reason(&r);
         assert!(
             why.contains(&format!("workspace {} is 101 bytes", t.workspace)) && why.contains("max_workspace_bytes"),
             "{why}"
         );
         // At the limit it is read (and here fails to parse, for another reason).
-        let r = p.process(&t, 1, || Ok((vec![b' '; 100], 0.0))).unwrap();
+        let r = p.process(&t, 1, &Interrupt::none(), || Ok((vec![b' '; 100], 0.0))).unwrap();
         assert!(!reason(&r).contains("max_workspace_bytes"), "{}", reason(&r));
     }
 
@@ -212,9 +241,11 @@ mod tests {
     fn a_missing_workspace_fails_the_task_and_a_silent_store_is_an_error() {
         let p = Processor::new(ModelCache::new(4, 1 << 20), WorkerId::current());
         let t = task(None);
-        let r = p.process(&t, 1, || Err(FetchError::Missing(t.workspace.clone()))).unwrap();
+        let r = p.process(&t, 1, &Interrupt::none(), || Err(FetchError::Missing(t.workspace.clone()))).unwrap();
         assert!(reason(&r).contains("is not in the store (never uploaded, or expired)"), "{}", reason(&r));
-        let e = p.process(&t, 1, || Err(StoreUnavailable("connection refused".into()).into())).unwrap_err();
+        let e = p
+            .process(&t, 1, &Interrupt::none(), || Err(StoreUnavailable("connection refused".into()).into()))
+            .unwrap_err();
         assert_eq!(e.to_string(), "the store did not answer: connection refused");
     }
 
@@ -238,12 +269,39 @@ mod tests {
             let ops = format!(r#"[{{"op": "replace", "path": "/channels/0/samples/1/data", "value": [{signal}]}}]"#);
             let patch = Patch { name: format!("sig{signal}"), values: vec![], operations: ops };
             let t = Task::new(JobId::generate(), digest.clone(), Some(patch), ModelSettings::default(), Work::Fit, 0);
-            let r = p.process(&t, 1, fetch).unwrap();
+            let r = p.process(&t, 1, &Interrupt::none(), fetch).unwrap();
             assert!(r.is_success(), "{:?}", r.status);
             assert!(!r.timings.model_cache_hit && r.timings.compile_s > 0.0);
             // Only the first task fetched (and paid for) the workspace.
             assert_eq!(r.timings.workspace_fetch_s, if i == 0 { 0.5 } else { 0.0 });
         }
         assert_eq!(fetches.get(), 1);
+    }
+
+    /// A toy task far longer than the test: stopped between batches, by a cancellation, a
+    /// shutdown or its time budget.
+    #[test]
+    fn long_toys_stop_at_the_interrupt() {
+        let p = Processor::new(ModelCache::new(4, 1 << 30), WorkerId::current());
+        let digest = WorkspaceDigest::of(COUNTING.as_bytes());
+        let work = Work::Toys { poi: 1.0, test_stat: Default::default(), seed: 1, first: 0, count: 1_000_000 };
+        let t = Task::new(JobId::generate(), digest, None, ModelSettings::default(), work, 0);
+        let fetch = || Ok((COUNTING.as_bytes().to_vec(), 0.0));
+        for reason in [StopReason::Cancelled, StopReason::Shutdown] {
+            let interrupt = Interrupt::new(None);
+            let stopper = interrupt.clone();
+            let started = std::time::Instant::now();
+            let stop = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                stopper.stop(reason);
+            });
+            let e = p.process(&t, 1, &interrupt, fetch).unwrap_err();
+            stop.join().unwrap();
+            assert!(matches!(e, Unfinished::Stopped(r) if r == reason), "{e}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+        }
+        let budget = Interrupt::new(Some(std::time::Duration::from_millis(300)));
+        let r = p.process(&t, 1, &budget, fetch).unwrap();
+        assert_eq!(reason(&r), "the task ran past its time budget of 0.3 s (task_time_budget_secs) and was stopped");
     }
 }

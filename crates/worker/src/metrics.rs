@@ -4,7 +4,7 @@
 //!
 //! | metric | type | what |
 //! | --- | --- | --- |
-//! | `tasks_total{outcome}` | counter | tasks settled: `succeeded`, `failed` (result stored), `duplicate` (another delivery stored first), `skipped` (cancelled job or result already there), `requeued` (given back), `dropped` (unknown job or task, or unreadable without ids) |
+//! | `tasks_total{outcome}` | counter | tasks settled: `succeeded`, `failed` (result stored), `duplicate` (another delivery stored first), `skipped` (cancelled job, stopped while running included, or result already there), `requeued` (given back), `dropped` (unknown job or task, or unreadable without ids), `rejected` (forged: message ids disagreeing with the body, a task its job does not list, or work that is not what its job recorded; see docs/security.md) |
 //! | `fit_seconds` | histogram | time in the engine per task (`_sum`, `_count`, buckets) |
 //! | `fits_in_flight` | gauge | tasks being processed now |
 //! | `slots` | gauge | fits allowed at once |
@@ -37,6 +37,7 @@ pub enum TaskOutcome {
     skipped,
     requeued,
     dropped,
+    rejected,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]

@@ -8,7 +8,11 @@
 //!    recorded for it). Either way the worker goes on.
 //! 2. A task of a cancelled or expired job, or one that already has a result (a redelivery),
 //!    is acknowledged and skipped.
-//! 3. Otherwise it waits for one of `slots` fit slots, runs [`Processor::process`] on a
+//! 3. A task is checked against its job (docs/security.md): a message whose `message_id` or
+//!    `x-fitfleet-job` header disagrees with its body, or whose task the job does not list, is
+//!    acknowledged and recorded nowhere; one whose work is not what the job recorded for its
+//!    id ([`Task::work_digest`]) becomes a failed result naming the mismatch, and is not run.
+//! 4. Otherwise it waits for one of `slots` fit slots, runs [`Processor::process`] on a
 //!    blocking thread (fetching the workspace from Redis only on a model-cache miss), stores
 //!    the result (first writer wins) and only then acknowledges the message: a task is never
 //!    acknowledged without its result stored.
@@ -19,11 +23,17 @@
 //! pressure costs the task none of its deliveries (each requeue spends one toward the delivery
 //! limit). Only after that is the task given back to the queue, the reason naming the cause.
 //!
+//! While a task runs, its job is looked up every second: when it is cancelled (or expires) the
+//! task's toys or scan stop at their next batch and the task is acknowledged without a
+//! result. A task that runs past `task_time_budget_secs` stops the same way and is recorded
+//! as failed, its reason naming the budget.
+//!
 //! On shutdown (the future given to [`Service::run`]: SIGTERM or SIGINT in the binary) the
 //! worker cancels its consumer, finishes the fits in flight and those of the tasks RabbitMQ had
 //! already delivered (at most the free slots' worth: they run beside the others), up to
 //! `drain_timeout_secs`, stores and acknowledges them, and closes its connections. Nothing is
-//! given back to be delivered again unless the drain timeout runs out.
+//! given back to be delivered again unless the drain timeout runs out; then the toys and
+//! scans still running stop at their next batch and their tasks go back to the queue.
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -32,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use fitfleet_fleet::amqp::{Source, TaskConsumer, TaskDelivery};
-use fitfleet_fleet::store::{RecordOutcome, RedisPressure, Store, StoreError};
+use fitfleet_fleet::store::{RecordOutcome, RedisPressure, Store, StoreError, TaskEntry};
 use fitfleet_protocol::{DecodeError, JobId, Status, Task, TaskId, TaskResult, Timings, WorkerId, WorkspaceDigest};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -41,7 +51,8 @@ use tracing::{debug, error, info, warn};
 
 use crate::metrics::{Metrics, TaskOutcome};
 use crate::settings::WorkerSettings;
-use fitfleet_processor::{FetchError, ModelCache, Processor, StoreUnavailable};
+use fitfleet_engine::infer::{Interrupt, StopReason};
+use fitfleet_processor::{FetchError, ModelCache, Processor, StoreUnavailable, Unfinished};
 
 /// How long a Redis operation is retried while Redis is under pressure or out of reach,
 /// holding the delivery, before the task is given back to the queue. Well under RabbitMQ's
@@ -51,6 +62,11 @@ pub const REDIS_PRESSURE_WINDOW: Duration = Duration::from_secs(300);
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
 /// Longest wait between two attempts of a Redis operation.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+/// How often a running task's job is looked up, to stop its toys or scan when it is cancelled.
+const CANCEL_POLL: Duration = Duration::from_secs(1);
+/// After the drain timeout, how long the fits still running have to stop at their interrupt
+/// (toys and scans stop within a batch) and give their tasks back, before they are left.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// What a run did, for the last log line and for tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -168,7 +184,9 @@ impl Service {
                 }
             })
         });
-        let ctx = Arc::new(Ctx { store, processor, metrics: metrics.clone() });
+        let (abandon_tx, abandon) = watch::channel(false);
+        let ctx =
+            Arc::new(Ctx { store, processor, metrics: metrics.clone(), budget: settings.task_time_budget(), abandon });
         let slots = Arc::new(Semaphore::new(usize::from(settings.slots)));
         let mut tasks = JoinSet::new();
         let mut summary = Summary::default();
@@ -238,8 +256,15 @@ impl Service {
                     summary.abandoned = tasks.len();
                     warn!(
                         abandoned = summary.abandoned,
-                        "drain timeout: giving up on the fits still running; their tasks go back to the queue"
+                        "drain timeout: stopping the fits still running; their tasks go back to the queue"
                     );
+                    // Toys and scans stop at their next batch and requeue their tasks; what is
+                    // still running after the grace is left (RabbitMQ requeues it at the close).
+                    let _ = abandon_tx.send(true);
+                    let grace = tokio::time::Instant::now() + STOP_GRACE;
+                    while let Ok(Some(done)) = tokio::time::timeout_at(grace, tasks.join_next()).await {
+                        account(&mut summary, done);
+                    }
                     tasks.abort_all();
                     while tasks.join_next().await.is_some() {}
                     break;
@@ -273,6 +298,10 @@ struct Ctx {
     store: Store,
     processor: Arc<Processor>,
     metrics: Arc<Metrics>,
+    /// How long one task may run (`task_time_budget_secs`).
+    budget: Option<Duration>,
+    /// Becomes true when the drain timeout runs out: running work stops and is requeued.
+    abandon: watch::Receiver<bool>,
 }
 
 fn account(summary: &mut Summary, done: Result<TaskOutcome, tokio::task::JoinError>) {
@@ -282,7 +311,7 @@ fn account(summary: &mut Summary, done: Result<TaskOutcome, tokio::task::JoinErr
         Ok(TaskOutcome::duplicate) => summary.duplicates += 1,
         Ok(TaskOutcome::skipped) => summary.skipped += 1,
         Ok(TaskOutcome::requeued) => summary.requeued += 1,
-        Ok(TaskOutcome::dropped) => {}
+        Ok(TaskOutcome::dropped | TaskOutcome::rejected) => {}
         Err(e) if e.is_panic() => error!(error = %e, "a task handler panicked; its task goes back to the queue"),
         Err(_) => {}
     }
@@ -301,6 +330,12 @@ async fn handle(ctx: Arc<Ctx>, delivery: TaskDelivery, _slot: OwnedSemaphorePerm
 async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
     let store = &ctx.store;
     let (job, id) = (&task.job_id, &task.task_id);
+    if let Some(why) = ids_disagree(delivery, &task) {
+        // Which of the two names the real task is unknown: record nothing for either.
+        warn!(job = %job, task = %id, reason = why, "rejecting a forged message");
+        ack(delivery, job, id).await;
+        return TaskOutcome::rejected;
+    }
     let checked = retry(&ctx.metrics, "checking the job", || async {
         Ok((store.should_skip(job).await?, store.has_result(job, id).await?))
     })
@@ -313,6 +348,19 @@ async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
             return TaskOutcome::skipped;
         }
         Err(e) => return requeue(delivery, job, id, &format!("cannot check the job: {}", explain(&e))).await,
+    }
+    match retry(&ctx.metrics, "checking the task against its job", || store.job_task(job, id)).await {
+        Ok(Some(entry)) => {
+            if let Some(why) = forged_work(&entry, &task) {
+                return reject_forged_work(ctx, delivery, &task, entry, why).await;
+            }
+        }
+        Ok(None) => {
+            warn!(job = %job, task = %id, "rejecting a task its job does not list");
+            ack(delivery, job, id).await;
+            return TaskOutcome::rejected;
+        }
+        Err(e) => return requeue(delivery, job, id, &format!("cannot check the task: {}", explain(&e))).await,
     }
     match retry(&ctx.metrics, "marking the job running", || store.mark_running(job)).await {
         Ok(_) => {}
@@ -330,10 +378,14 @@ async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
     let runtime = tokio::runtime::Handle::current();
     let worker = processor.worker.clone();
     let blocking_task = task.clone();
+    let interrupt = Interrupt::new(ctx.budget);
+    let watcher = tokio::spawn(watch_for_stop(store.clone(), job.clone(), interrupt.clone(), ctx.abandon.clone()));
     let processed = tokio::task::spawn_blocking(move || {
         let task = blocking_task;
         catch_unwind(AssertUnwindSafe(|| {
-            processor.process(&task, attempt, || fetch_workspace(&runtime, &fetch_store, &metrics, &task.workspace))
+            processor.process(&task, attempt, &interrupt, || {
+                fetch_workspace(&runtime, &fetch_store, &metrics, &task.workspace)
+            })
         }))
         .unwrap_or_else(|panic| {
             let what = panic
@@ -345,12 +397,21 @@ async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
         })
     })
     .await;
+    watcher.abort();
     let result = match processed {
         Ok(Ok(result)) => result,
-        Ok(Err(unavailable)) => {
+        Ok(Err(Unfinished::StoreUnavailable(unavailable))) => {
             // Redis did not answer: the task is fine, give it to a worker that can fetch it.
             tokio::time::sleep(Duration::from_secs(1)).await;
             return requeue(delivery, job, id, &format!("cannot fetch the workspace: {unavailable}")).await;
+        }
+        Ok(Err(Unfinished::Stopped(StopReason::Cancelled))) => {
+            info!(job = %job, task = %id, "stopped: the job was cancelled (or expired)");
+            ack(delivery, job, id).await;
+            return TaskOutcome::skipped;
+        }
+        Ok(Err(Unfinished::Stopped(reason))) => {
+            return requeue(delivery, job, id, &format!("the worker is shutting down: the task was {reason}")).await;
         }
         Err(e) => return requeue(delivery, job, id, &format!("the fit thread failed: {e}")).await,
     };
@@ -386,6 +447,78 @@ async fn settle(ctx: &Ctx, delivery: &TaskDelivery, task: Task) -> TaskOutcome {
     }
     ack(delivery, job, id).await;
     outcome
+}
+
+/// Why a delivery's message ids (`message_id`, `x-fitfleet-job`) do not name the task its body
+/// holds, if they do not: a message published by anything but the client's publisher.
+fn ids_disagree(delivery: &TaskDelivery, task: &Task) -> Option<String> {
+    let header = |value: &Option<String>, body: &str, what: &str| match value.as_deref() {
+        Some(v) if v == body => None,
+        Some(v) => Some(format!("its {what} {v:?} differs from its body's {body:?}")),
+        None => Some(format!("it has no {what} (the body names {body:?})")),
+    };
+    header(&delivery.message_id, task.task_id.as_str(), "message_id")
+        .or_else(|| header(&delivery.job_header, task.job_id.as_str(), "x-fitfleet-job header"))
+}
+
+/// Why `task` is not the task its job recorded under its id, if it is not: its work digest
+/// ([`Task::work_digest`]) differs from the one the client recorded at submit.
+fn forged_work(entry: &TaskEntry, task: &Task) -> Option<String> {
+    let recorded = entry.digest.as_deref()?;
+    let digest = task.work_digest();
+    (digest != recorded).then(|| {
+        format!(
+            "the task message does not match its job record: what it asks (workspace, patch, settings, work) \
+             digests to {digest}, the job recorded {recorded} for task {}; a forged or corrupted task, not run",
+            task.task_id
+        )
+    })
+}
+
+/// A task whose work is not what its job recorded: its failed result names the mismatch (as
+/// the job record's patch, not the message's), and it is never run.
+async fn reject_forged_work(
+    ctx: &Ctx,
+    delivery: &TaskDelivery,
+    task: &Task,
+    entry: TaskEntry,
+    why: String,
+) -> TaskOutcome {
+    let (job, id) = (&task.job_id, &task.task_id);
+    warn!(job = %job, task = %id, reason = why, "rejecting a forged task");
+    let mut result = TaskResult::failed(task, why, ctx.processor.worker.clone(), delivery.attempt, Timings::default());
+    result.patch = entry.patch;
+    match retry(&ctx.metrics, "storing a result", || ctx.store.record_result(&result)).await {
+        Ok(_) | Err(StoreError::UnknownJob(_) | StoreError::UnknownTask { .. }) => {}
+        Err(e) => return requeue(delivery, job, id, &format!("cannot store the result: {}", explain(&e))).await,
+    }
+    ack(delivery, job, id).await;
+    TaskOutcome::rejected
+}
+
+/// Stop `interrupt` when the job is cancelled or expires (looked up every [`CANCEL_POLL`]), or
+/// when the drain timeout runs out (`abandon`). Aborted when the task ends.
+async fn watch_for_stop(store: Store, job: JobId, interrupt: Interrupt, mut abandon: watch::Receiver<bool>) {
+    let mut poll = tokio::time::interval(CANCEL_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = poll.tick() => {
+                // A store that does not answer stops nothing: the task goes on.
+                if let Ok(true) = store.should_skip(&job).await {
+                    interrupt.stop(StopReason::Cancelled);
+                    return;
+                }
+            }
+            // The guard `wait_for` gives is not `Send`: dropped inside.
+            abandoned = async { abandon.wait_for(|a| *a).await.is_ok() } => {
+                if abandoned {
+                    interrupt.stop(StopReason::Shutdown);
+                }
+                return;
+            }
+        }
+    }
 }
 
 /// The workspace bytes for [`Processor::process`], called on a blocking thread on a model

@@ -35,6 +35,10 @@ pub struct WorkerSettings {
     /// On SIGTERM or SIGINT, how long to wait for fits in flight before exiting anyway, in
     /// seconds (their tasks then go back to the queue). Default 600.
     pub drain_timeout_secs: u64,
+    /// Seconds a task may run before it is stopped and recorded as failed for it, checked
+    /// between batches of toys and scan points; 0 for no budget. Default 1500, under
+    /// RabbitMQ's consumer timeout (30 minutes by default), which would take the task back.
+    pub task_time_budget_secs: u64,
     /// Also record dead-lettered tasks as failed on their job (the fleet needs at least one
     /// recorder; running one in every worker is harmless). Default true.
     pub dead_letter_recorder: bool,
@@ -60,6 +64,7 @@ impl Default for WorkerSettings {
             cache_bytes: ModelCache::DEFAULT_BYTES,
             metrics_addr: "127.0.0.1:9898".to_owned(),
             drain_timeout_secs: 600,
+            task_time_budget_secs: 1500,
             dead_letter_recorder: true,
             log_format: LogFormat::Plain,
         }
@@ -74,6 +79,11 @@ pub fn default_slots() -> u16 {
 impl WorkerSettings {
     pub fn drain_timeout(&self) -> Duration {
         Duration::from_secs(self.drain_timeout_secs)
+    }
+
+    /// How long one task may run, if bounded.
+    pub fn task_time_budget(&self) -> Option<Duration> {
+        (self.task_time_budget_secs > 0).then(|| Duration::from_secs(self.task_time_budget_secs))
     }
 
     /// The metrics address, parsed.
@@ -130,6 +140,8 @@ pub struct WorkerArgs {
     pub metrics_addr: Option<String>,
     #[arg(long, value_name = "SECS", help = flag_help::<WorkerSettings>("Seconds to wait for fits in flight on SIGTERM/SIGINT", "drain_timeout_secs"))]
     pub drain_timeout_secs: Option<u64>,
+    #[arg(long, value_name = "SECS", help = flag_help::<WorkerSettings>("Seconds a task may run before it fails for it (0: no budget)", "task_time_budget_secs"))]
+    pub task_time_budget_secs: Option<u64>,
     #[arg(long, value_name = "BOOL", help = flag_help::<WorkerSettings>("Record dead-lettered tasks as failed (true or false)", "dead_letter_recorder"))]
     pub dead_letter_recorder: Option<bool>,
     #[arg(long, value_enum, value_name = "FORMAT", help = flag_help::<WorkerSettings>("Log format", "log_format"))]
@@ -146,6 +158,7 @@ impl WorkerArgs {
         set(&mut s.cache_bytes, &self.cache_bytes);
         set(&mut s.metrics_addr, &self.metrics_addr);
         set(&mut s.drain_timeout_secs, &self.drain_timeout_secs);
+        set(&mut s.task_time_budget_secs, &self.task_time_budget_secs);
         set(&mut s.dead_letter_recorder, &self.dead_letter_recorder);
         set(&mut s.log_format, &self.log_format);
     }
@@ -171,6 +184,8 @@ mod tests {
         assert_eq!((s.cache_models, s.cache_bytes), (64, 1 << 30));
         assert_eq!(s.metrics_addr, "127.0.0.1:9898");
         assert_eq!(s.drain_timeout(), Duration::from_secs(600));
+        assert_eq!(s.task_time_budget(), Some(Duration::from_secs(1500)));
+        assert_eq!(WorkerSettings { task_time_budget_secs: 0, ..s.clone() }.task_time_budget(), None);
         assert!(s.dead_letter_recorder);
         assert_eq!(s.broker, FleetConfig::default());
         s.validate().unwrap();
@@ -198,6 +213,7 @@ mod tests {
             "cache_bytes",
             "metrics_addr",
             "drain_timeout_secs",
+            "task_time_budget_secs",
             "dead_letter_recorder",
             "log_format",
         ] {

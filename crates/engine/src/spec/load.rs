@@ -42,7 +42,13 @@ impl LoadedWorkspace {
 
     /// Parses and validates a workspace from bytes (JSON or gzip-compressed JSON).
     pub fn from_slice(source_name: &str, bytes: &[u8]) -> Result<Self, SpecError> {
-        let value = parse_value(source_name, bytes)?;
+        Self::from_slice_within(source_name, bytes, MAX_DECOMPRESSED_BYTES)
+    }
+
+    /// [`LoadedWorkspace::from_slice`], refusing gzip-compressed bytes that unpack to more than
+    /// `max_unpacked` bytes (a fleet's `max_workspace_bytes`) before holding more than that.
+    pub fn from_slice_within(source_name: &str, bytes: &[u8], max_unpacked: u64) -> Result<Self, SpecError> {
+        let value = parse_within(source_name, bytes, max_unpacked)?;
         Self::from_value(source_name, value)
     }
 
@@ -116,8 +122,12 @@ pub fn decompress_at_most<'a>(source_name: &str, bytes: &'a [u8], limit: u64) ->
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(Cow::Borrowed(bytes));
     }
-    let mut out = Vec::with_capacity((bytes.len() * 8).min(64 << 20));
-    flate2::read::MultiGzDecoder::new(bytes).take(limit.saturating_add(1)).read_to_end(&mut out).map_err(|e| {
+    // Capacity never beyond the limit (plus the one byte that tells it was passed): a
+    // doubling `Vec` would otherwise reserve up to twice what it holds.
+    let cap = limit.saturating_add(1).min(usize::MAX as u64) as usize;
+    let mut out = Vec::with_capacity((bytes.len().saturating_mul(8)).min(64 << 20).min(cap));
+    let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(limit.saturating_add(1));
+    read_within(&mut reader, &mut out, cap).map_err(|e| {
         SpecError::new(SpecErrorKind::Gzip, source_name, "", format!("starts like gzip but does not decompress: {e}"))
     })?;
     if out.len() as u64 > limit {
@@ -131,6 +141,24 @@ pub fn decompress_at_most<'a>(source_name: &str, bytes: &'a [u8], limit: u64) ->
     Ok(Cow::Owned(out))
 }
 
+/// `read_to_end` whose buffer never grows beyond `cap` bytes of capacity.
+fn read_within(reader: &mut impl Read, out: &mut Vec<u8>, cap: usize) -> std::io::Result<()> {
+    let mut chunk = [0u8; 64 << 10];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if out.len() + n > out.capacity() {
+            let want = (out.capacity().max(1 << 16) * 2).min(cap).max(out.len() + n);
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
 /// Parses JSON (plain or gzip) into a value. Syntax errors give line, column and the JSON path
 /// where the text stopped making sense.
 pub fn parse_value(source_name: &str, bytes: &[u8]) -> Result<Value, SpecError> {
@@ -139,7 +167,12 @@ pub fn parse_value(source_name: &str, bytes: &[u8]) -> Result<Value, SpecError> 
 
 /// Parses JSON (plain or gzip) straight into `T`, with pyhf-style paths in errors.
 pub(crate) fn parse<T: DeserializeOwned>(source_name: &str, bytes: &[u8]) -> Result<T, SpecError> {
-    let json = decompress(source_name, bytes)?;
+    parse_within(source_name, bytes, MAX_DECOMPRESSED_BYTES)
+}
+
+/// [`parse`] with gzip-compressed bytes unpacked to at most `max_unpacked` bytes.
+fn parse_within<T: DeserializeOwned>(source_name: &str, bytes: &[u8], max_unpacked: u64) -> Result<T, SpecError> {
+    let json = decompress_at_most(source_name, bytes, max_unpacked)?;
     let was_gzip = matches!(json, Cow::Owned(_));
     let note = |mut err: SpecError| {
         if err.kind == SpecErrorKind::Syntax {

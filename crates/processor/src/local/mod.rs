@@ -6,6 +6,7 @@ mod store;
 
 use std::time::Instant;
 
+use fitfleet_engine::infer::Interrupt;
 use fitfleet_protocol::{Task, TaskResult};
 
 pub use queue::LocalQueue;
@@ -29,14 +30,14 @@ pub fn run_slots(
                 .name(format!("fit-slot-{slot}"))
                 .spawn_scoped(s, move || {
                     while let Some(task) = queue.next() {
-                        let processed = processor.process(&task, 1, || {
+                        let processed = processor.process(&task, 1, &Interrupt::none(), || {
                             let t = Instant::now();
                             let bytes = store
                                 .get_workspace(&task.workspace)
                                 .ok_or_else(|| FetchError::Missing(task.workspace.clone()))?;
                             Ok((bytes.as_ref().clone(), t.elapsed().as_secs_f64()))
                         });
-                        // The in-process store always answers.
+                        // The in-process store always answers, and nothing interrupts.
                         let result = processed.expect("the in-process store answers");
                         on_result(&task, &result);
                         store.record_result(result);
