@@ -48,7 +48,7 @@ pub enum Command {
     /// A job's state, counts, elapsed time and why tasks failed.
     Status(JobArgs),
     /// Follow a job to its end with a progress bar; exits non-zero if a task failed.
-    Wait(JobArgs),
+    Wait(WaitArgs),
     /// A job's results so far: the results document (JSON) or a table (CSV).
     Results(ResultsArgs),
     /// Recent jobs, newest first.
@@ -431,6 +431,20 @@ pub struct SubmitArgs {
 pub struct JobArgs {
     #[command(flatten)]
     pub job: JobArg,
+    #[command(flatten)]
+    pub connection: FleetArgs,
+}
+
+/// `fitfleet wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub job: JobArg,
+    /// Seconds without progress after which wait says why (Redis unreachable or refusing
+    /// writes, no worker consuming, tasks queued behind others or held by busy workers), and
+    /// again after each such span
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub stall_secs: u64,
     #[command(flatten)]
     pub connection: FleetArgs,
 }

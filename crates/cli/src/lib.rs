@@ -18,6 +18,7 @@ pub mod prepare;
 pub mod progress;
 pub mod results_csv;
 pub mod settings;
+pub mod stall;
 pub mod tasks;
 pub mod timings;
 pub mod toys_merge;

@@ -56,7 +56,8 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
     limits.check(Limit::Workspace, format!("the workspace {}", path.display()), size)?;
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the workspace", path.display()))?;
     limits.check(Limit::Workspace, format!("the workspace {}", path.display()), bytes.len() as u64)?;
-    let loaded = LoadedWorkspace::from_slice(&path.display().to_string(), &bytes)?;
+    // A gzip-compressed workspace is bounded unpacked too, as workers bound it.
+    let loaded = LoadedWorkspace::from_slice_within(&path.display().to_string(), &bytes, limits.workspace)?;
     let digest = WorkspaceDigest::of(&bytes);
     let Some(patchset_path) = &input.patchset.path else {
         check_model(&loaded.workspace, &settings, needs_poi)

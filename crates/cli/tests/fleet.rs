@@ -237,6 +237,42 @@ fn failed_tasks_show_in_wait_status_and_results() {
 }
 
 #[test]
+fn wait_says_why_a_job_makes_no_progress() {
+    use std::io::BufRead;
+    let cfg = common::config("stall");
+    let _cleanup = common::Cleanup::both(&cfg);
+    common::require_services(&cfg);
+    let job = submit(&cfg, &["--patch", "SIG_300_0"]);
+    common::wait_tasks_in_queue(&cfg, 1);
+    // No worker runs: after a second without progress wait says so, and what to do.
+    let mut wait = common::fitfleet(Some(&cfg))
+        .args(["wait", &job, "--stall-secs", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = wait.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let said = loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+            Ok(line) if line.contains("no progress for") => break line,
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("wait never said why nothing happens: {seen:?}"),
+        }
+    };
+    let _ = wait.kill();
+    let _ = wait.wait();
+    assert!(said.contains("no worker consumes the task queue (1 tasks waiting): start workers"), "{said}");
+}
+
+#[test]
 fn unknown_job_is_an_error_naming_it() {
     let cfg = common::config("unknown");
     let _cleanup = common::Cleanup::both(&cfg);

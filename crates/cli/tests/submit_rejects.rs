@@ -158,3 +158,24 @@ fn work_a_worker_could_not_run() {
         &["work.count is 2000000 toys", "--toys-per-task"],
     );
 }
+
+#[test]
+fn gzip_bomb_workspace_is_refused_at_the_fleet_bound() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    // 3 MB of JSON whitespace in a few kB of gzip: past a 1 MB bound once unpacked.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(b"{").unwrap();
+    gz.write_all(&vec![b' '; 3 << 20]).unwrap();
+    gz.write_all(b"}").unwrap();
+    let bomb = dir.path().join("bomb.json.gz");
+    std::fs::write(&bomb, gz.finish().unwrap()).unwrap();
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 100_000);
+    refused(
+        "gzipbomb",
+        &bomb,
+        &common::pallet_patchset(),
+        &["--max-workspace-bytes", "1000000"],
+        &["bomb.json.gz", "unpacks to more than 1000000 bytes"],
+    );
+}
