@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
-use fitfleet_engine::model::{Model, ModelSettings};
+use fitfleet_engine::model::{Footprint, Model, ModelSettings};
 use fitfleet_engine::spec::{LoadedWorkspace, PatchSet, Workspace};
 use fitfleet_protocol::{Limit, Limits, PatchValue, WorkspaceDigest};
 
@@ -60,6 +60,7 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
     let loaded = LoadedWorkspace::from_slice_within(&path.display().to_string(), &bytes, limits.workspace)?;
     let digest = WorkspaceDigest::of(&bytes);
     let Some(patchset_path) = &input.patchset.path else {
+        limits.check_model(format!("the workspace {}", path.display()), &Footprint::of(&loaded.workspace))?;
         check_model(&loaded.workspace, &settings, needs_poi)
             .with_context(|| format!("{}: cannot build the model", path.display()))?;
         return Ok(Prepared {
@@ -91,7 +92,7 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
         let size = p.operations_json().len() as u64;
         limits.check(Limit::Patch, format!("{}: patch {} (patches[{}])", set.source_name, p.name(), p.index), size)?;
     }
-    let failures = check_patches(&set, &loaded, &chosen, &settings, needs_poi);
+    let failures = check_patches(&set, &loaded, &chosen, &settings, needs_poi, limits);
     match failures.as_slice() {
         [] => {}
         [(_, reason)] => bail!("{reason}"),
@@ -141,6 +142,7 @@ fn check_patches(
     chosen: &[&fitfleet_engine::spec::Patch],
     settings: &ModelSettings,
     needs_poi: bool,
+    limits: &Limits,
 ) -> Vec<(usize, String)> {
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
@@ -152,6 +154,8 @@ fn check_patches(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(patch) = chosen.get(i) else { break };
                     let checked = set.apply_to(loaded, patch).map_err(anyhow::Error::from).and_then(|ws| {
+                        // The workers' words: the same check, before the model is built.
+                        limits.check_model(format!("patch {}", patch.name()), &Footprint::of(&ws))?;
                         check_model(&ws, settings, needs_poi).with_context(|| {
                             format!(
                                 "{}: patch {} ({} patches[{}]): cannot build the model",

@@ -179,3 +179,18 @@ fn gzip_bomb_workspace_is_refused_at_the_fleet_bound() {
         &["bomb.json.gz", "unpacks to more than 1000000 bytes"],
     );
 }
+
+#[test]
+fn a_model_over_the_budget_is_refused_with_the_workers_words() {
+    refused(
+        "modelbudget",
+        &common::pallet_workspace(),
+        &common::pallet_patchset(),
+        &["--patch", "SIG_300_0", "--max-model-bytes", "100000"],
+        &[
+            "the model of patch SIG_300_0 would take an estimated",
+            "parameters",
+            "more than the 97.7 KiB that max_model_bytes allows",
+        ],
+    );
+}

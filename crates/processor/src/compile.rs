@@ -3,10 +3,11 @@
 //! each patch is applied to it and the model built and lowered ([`compile`]).
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::model::Footprint;
 use fitfleet_engine::model::ModelError;
 use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::spec::{LoadedWorkspace, SpecError};
-use fitfleet_protocol::Patch;
+use fitfleet_protocol::{Limits, ModelTooLarge, Patch};
 
 /// Why a task's model could not be made: each says which input is wrong and why, and becomes
 /// the failed result's reason.
@@ -21,6 +22,9 @@ pub enum CompileError {
     /// The model could not be lowered to tensors.
     #[error("compiling the model: {0}")]
     Tensors(#[from] candle_core::Error),
+    /// The model would take more memory than `max_model_bytes` allows: refused unbuilt.
+    #[error(transparent)]
+    TooLarge(#[from] ModelTooLarge),
 }
 
 /// How a workspace is named in errors: `workspace <first 12 digits of its digest>`.
@@ -35,14 +39,16 @@ pub fn parse_workspace(workspace: &[u8], digest: &str, max_unpacked: u64) -> Res
     Ok(LoadedWorkspace::from_slice_within(&source_name(digest), workspace, max_unpacked)?)
 }
 
-/// Apply the patch to the parsed workspace, build and lower the model. Errors say which input
-/// is wrong and why.
+/// Apply the patch to the parsed workspace, check the model's estimated memory against the
+/// budget of `limits` (`max_model_bytes`), build and lower the model. Errors say which input is
+/// wrong and why.
 pub fn compile(
     loaded: &LoadedWorkspace,
     digest: &str,
     patch: Option<&Patch>,
     settings: &ModelSettings,
     device: &Device,
+    limits: &Limits,
 ) -> Result<CompiledModel, CompileError> {
     let patched;
     let workspace = match patch {
@@ -53,6 +59,11 @@ pub fn compile(
             &patched
         }
     };
+    let whose = match patch {
+        Some(p) => format!("patch {}", p.name),
+        None => source_name(digest),
+    };
+    limits.check_model(whose, &Footprint::of(workspace))?;
     let model = Model::new(workspace, settings)?;
     Ok(CompiledModel::new(&model, device)?)
 }

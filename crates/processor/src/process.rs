@@ -164,7 +164,8 @@ impl Processor {
                     }
                 };
                 let t_compile = Instant::now();
-                let compiled = compile::compile(&loaded, digest, task.patch.as_ref(), &task.settings, &self.device);
+                let compiled =
+                    compile::compile(&loaded, digest, task.patch.as_ref(), &task.settings, &self.device, &self.limits);
                 timings.compile_s += t_compile.elapsed().as_secs_f64();
                 match compiled {
                     Ok(m) => {
@@ -214,7 +215,7 @@ mod tests {
 
     #[test]
     fn oversized_patches_and_workspaces_fail_unread() {
-        let limits = Limits { workspace: 100, patch: 10, task: 1 << 20 };
+        let limits = Limits { workspace: 100, patch: 10, task: 1 << 20, ..Limits::DEFAULT };
         let p = Processor::new(ModelCache::new(4, 1 << 20), WorkerId::current()).with_limits(limits);
         let big_patch = Patch { name: "wide".into(), values: vec![], operations: format!("[{}]", " ".repeat(20)) };
         let r = p
@@ -235,6 +236,29 @@ mod tests {
         // At the limit it is read (and here fails to parse, for another reason).
         let r = p.process(&t, 1, &Interrupt::none(), || Ok((vec![b' '; 100], 0.0))).unwrap();
         assert!(!reason(&r).contains("max_workspace_bytes"), "{}", reason(&r));
+    }
+
+    #[test]
+    fn a_model_over_the_budget_fails_unbuilt_naming_it() {
+        let limits = Limits { model: 1000, ..Limits::DEFAULT };
+        let p = Processor::new(ModelCache::new(4, 1 << 20), WorkerId::current()).with_limits(limits);
+        let t = Task::new(
+            JobId::generate(),
+            WorkspaceDigest::of(COUNTING.as_bytes()),
+            None,
+            Default::default(),
+            Work::Fit,
+            0,
+        );
+        let r = p.process(&t, 1, &Interrupt::none(), || Ok((COUNTING.as_bytes().to_vec(), 0.0))).unwrap();
+        let why = reason(&r);
+        assert!(
+            why.starts_with(&format!("the model of workspace {} would take an estimated", &t.workspace.as_str()[..12])),
+            "{why}"
+        );
+        assert!(why.contains("(2 samples x 1 bins, 1 parameters (0 histosys, 0 normsys))"), "{why}");
+        assert!(why.ends_with("more than the 1000 B that max_model_bytes allows"), "{why}");
+        assert_eq!(p.cache.stats().models, 0, "nothing was built");
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod task;
 
 pub use codec::{DecodeError, EncodeError, PROTOCOL_VERSION};
 pub use ids::{IdError, JobId, TaskId, WorkspaceDigest};
-pub use limits::{Limit, Limits, TooLarge};
+pub use limits::{Limit, Limits, ModelTooLarge, TooLarge};
 pub use result::{Outcome, Status, TaskResult, Timings, WorkerId};
 pub use task::{
     InvalidJob, InvalidWork, JobSize, MAX_SCAN_POINTS, MAX_TASKS_PER_JOB, MAX_TOYS_PER_PATCH, MAX_TOYS_PER_TASK, Patch,

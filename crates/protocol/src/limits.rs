@@ -1,7 +1,9 @@
-//! Maximum sizes of what the fleet moves: a workspace, a patch and a task message. The client
-//! checks them before publishing anything; a worker checks a task message before decoding it
-//! and a fetched workspace before parsing it, so that an oversized input becomes a failed
+//! Maximum sizes of what the fleet moves: a workspace, a patch and a task message, and of the
+//! memory a model may take. The client checks them before publishing anything; a worker
+//! checks a task message before decoding it, a fetched workspace before parsing it and a
+//! model's estimated memory before building it, so that an oversized input becomes a failed
 //! result with the reason instead of a worker holding gigabytes.
+use fitfleet_engine::model::Footprint;
 
 /// Which maximum size: each is a setting of the fleet (`fitfleet_fleet::FleetConfig`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,17 +27,43 @@ impl Limit {
     }
 }
 
-/// The three maximum sizes in bytes (`fitfleet_fleet::FleetConfig::limits`).
+/// The maximum sizes in bytes (`fitfleet_fleet::FleetConfig::limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub workspace: u64,
     pub patch: u64,
     pub task: u64,
+    /// The most memory a model may be estimated to take ([`Footprint`]), `max_model_bytes`.
+    pub model: u64,
 }
 
 impl Limits {
-    /// The defaults: room for every published workspace and patch.
-    pub const DEFAULT: Limits = Limits { workspace: 64 << 20, patch: 16 << 20, task: 32 << 20 };
+    /// The defaults: room for every published workspace and patch; models up to 4 GiB (the
+    /// fleet's settings default to a quarter of the machine's memory instead).
+    pub const DEFAULT: Limits = Limits { workspace: 64 << 20, patch: 16 << 20, task: 32 << 20, model: 4 << 30 };
+
+    /// `Ok` when the model of `what` (a workspace, a patch) is estimated to fit the model
+    /// budget; otherwise an error with the estimate, the counts behind it and the budget. The
+    /// one check of the client (at submit) and the workers (before compiling).
+    pub fn check_model(&self, what: impl Into<String>, footprint: &Footprint) -> Result<(), ModelTooLarge> {
+        if footprint.bytes <= self.model {
+            return Ok(());
+        }
+        Err(ModelTooLarge { what: what.into(), footprint: *footprint, limit: self.model })
+    }
+}
+
+/// A model larger than the fleet's model budget.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the model of {what} would take an estimated {} ({footprint}), more than the {} that max_model_bytes allows",
+    human(footprint.bytes), human(*limit)
+)]
+pub struct ModelTooLarge {
+    /// Whose model: "workspace BkgOnly.json", "patch C1N2_Wh_hbb_700_150".
+    pub what: String,
+    pub footprint: Footprint,
+    pub limit: u64,
 }
 
 impl Default for Limits {
@@ -101,7 +129,7 @@ mod tests {
 
     #[test]
     fn check_names_the_thing_the_sizes_and_the_setting() {
-        let limits = Limits { workspace: 1000, patch: 10, task: 5 << 20 };
+        let limits = Limits { workspace: 1000, patch: 10, task: 5 << 20, ..Limits::DEFAULT };
         assert!(limits.check(Limit::Workspace, "workspace ws.json", 1000).is_ok());
         let e = limits.check(Limit::Workspace, "workspace ws.json", 1001).unwrap_err();
         assert_eq!(

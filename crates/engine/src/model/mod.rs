@@ -5,11 +5,13 @@
 //! modifier's part of that is in its file in [`modifiers`]).
 mod build;
 mod error;
+pub mod footprint;
 pub mod modifiers;
 pub mod paramset;
 mod settings;
 
 pub use error::ModelError;
+pub use footprint::Footprint;
 pub use paramset::{Constraint, ParamSet};
 pub use settings::{HistosysInterp, ModelSettings, NormsysInterp};
 

@@ -47,6 +47,8 @@ pub struct FleetArgs {
     pub max_patch_bytes: Option<u64>,
     #[arg(long, value_name = "BYTES", help = flag_help::<FleetConfig>("Largest task message accepted, in bytes", "max_task_bytes"))]
     pub max_task_bytes: Option<u64>,
+    #[arg(long, value_name = "BYTES", help = flag_help::<FleetConfig>("Most memory a model may be estimated to take, in bytes (0: a quarter of this machine's)", "max_model_bytes"))]
+    pub max_model_bytes: Option<u64>,
 }
 
 impl FleetArgs {
@@ -70,6 +72,7 @@ impl FleetArgs {
         set(&mut c.max_workspace_bytes, &self.max_workspace_bytes);
         set(&mut c.max_patch_bytes, &self.max_patch_bytes);
         set(&mut c.max_task_bytes, &self.max_task_bytes);
+        set(&mut c.max_model_bytes, &self.max_model_bytes);
     }
 }
 

@@ -7,6 +7,7 @@
 //! loopback, guest/guest), so a bare `fitfleet-worker` and `fitfleet` find each other.
 pub mod flags;
 pub mod load;
+pub mod memory;
 
 pub use flags::{FleetArgs, set};
 pub use load::{ENV_PREFIX, SettingsError, load, settings_file};
@@ -59,6 +60,11 @@ pub struct FleetConfig {
     /// Largest task message accepted (MessagePack), in bytes. Checked by the client and the
     /// publisher before publishing and by workers before decoding. Default 32 MiB.
     pub max_task_bytes: u64,
+    /// The most memory a model may be estimated to take, in bytes (its compiled tensors and a
+    /// batch of fits; `fitfleet_engine::model::Footprint`). Checked by the client at submit
+    /// and by workers and `fitfleet run` before building a model. 0 (the default): a quarter of
+    /// the memory of the machine (or of its cgroup, when that is less).
+    pub max_model_bytes: u64,
 }
 
 impl Default for FleetConfig {
@@ -77,6 +83,7 @@ impl Default for FleetConfig {
             max_workspace_bytes: Limits::DEFAULT.workspace,
             max_patch_bytes: Limits::DEFAULT.patch,
             max_task_bytes: Limits::DEFAULT.task,
+            max_model_bytes: 0,
         }
     }
 }
@@ -94,9 +101,18 @@ impl FleetConfig {
         Duration::from_secs(self.reconnect_max_delay_secs.max(1))
     }
 
-    /// The maximum sizes of workspaces, patches and task messages.
+    /// The maximum sizes of workspaces, patches and task messages, and the model budget
+    /// (`max_model_bytes`, or a quarter of this machine's memory when it is 0).
     pub fn limits(&self) -> Limits {
-        Limits { workspace: self.max_workspace_bytes, patch: self.max_patch_bytes, task: self.max_task_bytes }
+        Limits {
+            workspace: self.max_workspace_bytes,
+            patch: self.max_patch_bytes,
+            task: self.max_task_bytes,
+            model: match self.max_model_bytes {
+                0 => memory::machine_bytes().map_or(Limits::DEFAULT.model, |m| m / 4),
+                bytes => bytes,
+            },
+        }
     }
 
     /// The broker URL with any password replaced by `***`, for logs.
