@@ -1,6 +1,7 @@
 //! Long work stops when asked, with real `fitfleet-worker` processes and real RabbitMQ and
 //! Redis: a cancelled job frees its busy slots within seconds, a task past its time budget
-//! fails naming it, and the drain timeout stops running toys and gives their tasks back.
+//! fails naming it, the drain timeout stops running toys and gives their tasks back, and a
+//! frozen worker's task goes to another worker within the heartbeat's reach.
 mod fleet_common;
 
 use std::time::{Duration, Instant};
@@ -115,5 +116,27 @@ fn the_drain_timeout_stops_running_toys_and_requeues_them() {
         assert!(store.results(&tasks[0].job_id).await.unwrap().is_empty());
         // Both tasks are back in the queue, ready for the next worker.
         wait_ready(&cfg, 2, Duration::from_secs(15)).await;
+    });
+}
+
+#[test]
+fn a_frozen_workers_task_goes_to_another_worker_within_half_a_minute() {
+    let _serial = serial();
+    runtime().block_on(async {
+        let cfg = config("stop-frozen");
+        let store = require_services(&cfg).await;
+        let _cleanup = Cleanup::both(&cfg);
+        let frozen = spawn_worker(&cfg, "frozen", 1, &[]);
+        let tasks = submit_long_toys(&cfg, &store, 1).await;
+        wait_in_flight(&frozen, 1.0);
+        frozen.signal("STOP");
+        let started = Instant::now();
+        let other = spawn_worker(&cfg, "other", 1, &[]);
+        wait_in_flight(&other, 1.0);
+        let took = started.elapsed().as_secs_f64();
+        println!("frozen: its task reached another worker {took:.1} s after SIGSTOP (heartbeat 10 s)");
+        assert!(took < 45.0, "{took} s");
+        store.cancel_job(&tasks[0].job_id).await.unwrap();
+        frozen.signal("CONT");
     });
 }

@@ -148,6 +148,12 @@ impl WorkerProcess {
         assert!(ok.success());
     }
 
+    /// Send a signal (`STOP`, `CONT`, ...) to the worker.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill").args([&format!("-{name}"), &self.pid().to_string()]).status().expect("kill");
+        assert!(ok.success(), "kill -{name}");
+    }
+
     /// The exit status, if the process has exited.
     pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().unwrap()

@@ -39,7 +39,8 @@ pub struct FleetConfig {
     /// How many times a task is delivered before RabbitMQ gives up and dead-letters it
     /// (a worker crash or a nack counts as a delivery). Default 5.
     pub delivery_limit: u32,
-    /// AMQP heartbeat in seconds: a dead peer is noticed after about twice this. Default 30.
+    /// AMQP heartbeat in seconds: a dead peer is noticed after about twice this (a frozen
+    /// worker's tasks go back to the queue then). Default 10.
     pub heartbeat_secs: u16,
     /// How long a worker may hold an unacknowledged task before RabbitMQ closes its channel
     /// and redelivers the task, in seconds. Default 30 minutes. Set per queue on RabbitMQ
@@ -76,7 +77,7 @@ impl Default for FleetConfig {
             queue_prefix: "fitfleet.".to_owned(),
             ttl_secs: 7 * 24 * 3600,
             delivery_limit: 5,
-            heartbeat_secs: 30,
+            heartbeat_secs: 10,
             consumer_timeout_secs: 30 * 60,
             reconnect_max_delay_secs: 30,
             tls_ca_file: String::new(),
