@@ -71,7 +71,9 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct WorkspaceArg {
     /// The workspace (pyhf JSON, or .json.gz): a full workspace, or the background-only
-    /// workspace of a patchset.
+    /// workspace of a patchset; or a pallet as HEPData publishes it, a directory or a
+    /// .tar.gz/.tgz archive holding BkgOnly.json and patchset.json (then --patchset is not
+    /// needed).
     #[arg(id = "workspace", value_name = "WORKSPACE")]
     pub path: PathBuf,
 }
@@ -88,9 +90,11 @@ pub struct PatchsetArg {
 /// Which patches of the patchset.
 #[derive(Debug, Args)]
 pub struct PatchArg {
-    /// A patch of the patchset, by its metadata name (repeatable where a command runs several:
-    /// `run` and `submit` take every patch by default; a single fit or test takes one).
-    #[arg(id = "patch", long = "patch", value_name = "NAME", requires = "patchset")]
+    /// A patch of the patchset (--patchset, or the one in a pallet directory or archive), by
+    /// its metadata name or by its values comma-separated (`--patch 1000,0`), as pyhf's
+    /// `patchset[...]` finds it (repeatable where a command runs several: `run` and `submit`
+    /// take every patch by default; a single fit or test takes one).
+    #[arg(id = "patch", long = "patch", value_name = "NAME|VALUES")]
     pub names: Vec<String>,
 }
 

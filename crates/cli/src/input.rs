@@ -16,9 +16,10 @@ pub struct Loaded {
 
 /// Read the workspace (applying the patch, when one is named), build and compile the model.
 pub fn load(args: &ModelArgs) -> Result<Loaded> {
+    let inputs = crate::pallet_files::resolve(&args.workspace.path, args.patchset.path.as_deref())?;
     let patched = fitfleet_engine::spec::load_workspace_with_patch(
-        &args.workspace.path,
-        args.patchset.path.as_deref(),
+        &inputs.workspace,
+        inputs.patchset.as_deref(),
         args.patch.one()?,
     )?;
     let model = Model::new(&patched.workspace, &args.settings())

@@ -14,6 +14,7 @@ pub mod results;
 pub mod fleet;
 pub mod job_label;
 pub mod pallet;
+pub mod pallet_files;
 pub mod prepare;
 pub mod progress;
 pub mod results_csv;

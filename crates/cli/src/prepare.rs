@@ -50,7 +50,11 @@ impl Prepared {
 /// must have one. `limits`: the fleet's maximum workspace and patch sizes.
 pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Result<Prepared> {
     let settings = input.model_settings.settings();
-    let path = &input.workspace.path;
+    // A pallet directory or archive gives both files; the files unpacked from an archive live
+    // as long as `inputs`, and `Prepared` names the paths given.
+    let inputs = crate::pallet_files::resolve(&input.workspace.path, input.patchset.path.as_deref())?;
+    let path = &inputs.workspace;
+    let given = &input.workspace.path;
     // The size first: a file too large for the fleet is not even read.
     let size = std::fs::metadata(path).with_context(|| format!("{}: cannot read the workspace", path.display()))?.len();
     limits.check(Limit::Workspace, format!("the workspace {}", path.display()), size)?;
@@ -59,12 +63,15 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
     // A gzip-compressed workspace is bounded unpacked too, as workers bound it.
     let loaded = LoadedWorkspace::from_slice_within(&path.display().to_string(), &bytes, limits.workspace)?;
     let digest = WorkspaceDigest::of(&bytes);
-    let Some(patchset_path) = &input.patchset.path else {
+    let Some(patchset_path) = &inputs.patchset else {
+        if let Some(name) = input.patches.names.first() {
+            bail!("--patch {name}: no patchset to take it from (--patchset FILE, or a pallet directory or archive)");
+        }
         limits.check_model(format!("the workspace {}", path.display()), &Footprint::of(&loaded.workspace))?;
         check_model(&loaded.workspace, &settings, needs_poi)
             .with_context(|| format!("{}: cannot build the model", path.display()))?;
         return Ok(Prepared {
-            workspace_path: path.clone(),
+            workspace_path: given.clone(),
             bytes,
             digest,
             patchset_path: None,
@@ -83,7 +90,7 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
         let mut chosen = Vec::new();
         for name in &input.patches.names {
             if seen.insert(name.as_str()) {
-                chosen.push(set.get(name)?);
+                chosen.push(set.find(name)?);
             }
         }
         chosen
@@ -124,10 +131,10 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
         })
         .collect();
     Ok(Prepared {
-        workspace_path: path.clone(),
+        workspace_path: given.clone(),
         bytes,
         digest,
-        patchset_path: Some(patchset_path.clone()),
+        patchset_path: Some(input.patchset.path.clone().unwrap_or_else(|| given.clone())),
         labels: set.labels().to_vec(),
         patches,
         settings,

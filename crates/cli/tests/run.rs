@@ -157,3 +157,35 @@ fn a_single_test_takes_one_patch() {
     let cls: Value = serde_json::from_str(&stdout).unwrap();
     assert!((0.0..=1.0).contains(&cls["CLs_obs"].as_f64().unwrap()), "{cls}");
 }
+
+/// A pallet as HEPData publishes it (a .tar.gz holding a folder with BkgOnly.json and
+/// patchset.json) or as a directory, and a patch named by its values: the same answers as the
+/// files and the name.
+#[test]
+fn a_pallet_archive_or_directory_and_a_patch_by_its_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("pallet.tar.gz");
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        std::fs::File::create(&archive).unwrap(),
+        flate2::Compression::fast(),
+    ));
+    tar.append_path_with_name(common::pallet_workspace(), "example-pallet/BkgOnly.json").unwrap();
+    tar.append_path_with_name(common::pallet_patchset(), "example-pallet/patchset.json").unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+    let cls = |args: &[&std::ffi::OsStr]| {
+        let (out, stdout, stderr) = common::run(common::fitfleet(None).arg("cls").args(args));
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        stdout
+    };
+    let (ws, ps) = (common::pallet_workspace(), common::pallet_patchset());
+    let by_files =
+        cls(&[ws.as_os_str(), "--patchset".as_ref(), ps.as_os_str(), "--patch".as_ref(), "SIG_500_100".as_ref()]);
+    let by_archive = cls(&[archive.as_os_str(), "--patch".as_ref(), "500,100".as_ref()]);
+    let by_directory = cls(&[common::pallet_dir().as_os_str(), "--patch".as_ref(), "SIG_500_100".as_ref()]);
+    assert_eq!(by_archive, by_files);
+    assert_eq!(by_directory, by_files);
+
+    let (out, _, stderr) = common::run(common::fitfleet(None).arg("cls").arg(&archive).args(["--patch", "500,150"]));
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no patch with values [500, 150]") || stderr.contains("no patch with values"), "{stderr}");
+}

@@ -170,3 +170,16 @@ fn the_largest_patchset_is_quick() {
     // Generous for a loaded two-core machine; typically a few hundred milliseconds.
     assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
 }
+
+#[test]
+fn a_patch_is_found_by_its_name_or_by_its_values_as_pyhf_finds_it() {
+    let set = PatchSet::from_path(common::reference_file("atlas-susy-2019-08-1lbb/patchset.json")).unwrap();
+    let by_name = set.find("C1N2_Wh_hbb_1000_0").unwrap();
+    for key in ["1000,0", "1000, 0", "1000.0,0.0", " 1000 ,0 "] {
+        assert_eq!(set.find(key).unwrap().name(), by_name.name(), "{key}");
+    }
+    let e = set.find("1000,1").unwrap_err().to_string();
+    assert!(e.contains("no patch with values") && e.contains("closest: C1N2_Wh_hbb_1000_0"), "{e}");
+    let e = set.find("C1N2_Wh_hbb_1000_O").unwrap_err().to_string();
+    assert!(e.contains("no patch named \"C1N2_Wh_hbb_1000_O\"") && e.contains("C1N2_Wh_hbb_1000_0"), "{e}");
+}

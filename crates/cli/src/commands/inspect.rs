@@ -21,7 +21,8 @@ struct Summary {
 }
 
 pub fn run(args: &InspectArgs) -> Result<ExitCode> {
-    let loaded = fitfleet_engine::spec::LoadedWorkspace::from_path(&args.workspace.path)?;
+    let inputs = crate::pallet_files::resolve(&args.workspace.path, None)?;
+    let loaded = fitfleet_engine::spec::LoadedWorkspace::from_path(&inputs.workspace)?;
     let ws = &loaded.workspace;
     let model = Model::new(ws, &ModelSettings::default())?;
     let mut types: BTreeMap<String, Vec<String>> = BTreeMap::new();

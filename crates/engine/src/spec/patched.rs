@@ -55,7 +55,7 @@ impl PatchedWorkspace {
                 ))
             }
             (Some(set), Some(name)) => {
-                let patch = set.get(name)?;
+                let patch = set.find(name)?;
                 set.verify_digest_knowing(&value, Some(&digest))?;
                 let patched = set.patched_value(&value, patch)?;
                 let workspace = set.check_patched(&value, &patched, patch)?;

@@ -331,6 +331,25 @@ impl PatchSet {
         ))
     }
 
+    /// The patch a user names, as pyhf's `patchset[key]` finds it: by its name, or by its
+    /// values written comma-separated (`1000,0` for a patch with values `[1000, 0]`; numbers
+    /// compared within [`VALUE_TOLERANCE`], other items as text).
+    pub fn find(&self, key: &str) -> Result<&Patch, SpecError> {
+        if self.by_name.contains_key(key) {
+            return self.get(key);
+        }
+        let values: Vec<PatchValue> = key
+            .split(',')
+            .map(str::trim)
+            .map(|item| match item.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                Some(n) => PatchValue::Number(n),
+                None => PatchValue::Text(item.to_string()),
+            })
+            .collect();
+        let looks_like_values = key.contains(',') || values.iter().all(|v| v.as_f64().is_some());
+        if looks_like_values { self.by_values(&values) } else { self.get(key) }
+    }
+
     /// The patch at those grid values (numbers compared within [`VALUE_TOLERANCE`]).
     pub fn by_values(&self, values: &[PatchValue]) -> Result<&Patch, SpecError> {
         let found: Vec<&Patch> = self
