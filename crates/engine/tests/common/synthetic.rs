@@ -5,9 +5,18 @@
 
 use serde_json::{Value, json};
 
-/// The 20 distinct bins the workspaces repeat: (signal, background, staterror's absolute
-/// uncertainty, observed count) of bin `b`.
-pub fn pattern(b: usize) -> (f64, f64, f64, f64) {
+/// One bin's yields, staterror and count.
+#[derive(Debug, Clone, Copy)]
+pub struct Bin {
+    pub signal: f64,
+    pub background: f64,
+    /// The staterror's absolute uncertainty on the background.
+    pub uncertainty: f64,
+    pub observed: f64,
+}
+
+/// Bin `b` of the 20 distinct bins the workspaces repeat.
+pub fn pattern(b: usize) -> Bin {
     let b = (b % PATTERN) as f64;
     let background = 40.0 + 25.0 * (0.7 * b).sin() + 2.0 * b;
     let signal = 6.0 * (-(b - 9.0).powi(2) / 12.0).exp();
@@ -15,7 +24,7 @@ pub fn pattern(b: usize) -> (f64, f64, f64, f64) {
     // Counts near background + signal/2, fluctuating by about sqrt(background), deterministic.
     let fluctuation = (1.3 * b + 0.4).sin() * background.sqrt();
     let observed = (background + 0.5 * signal + fluctuation).round().max(0.0);
-    (signal, background, uncertainty, observed)
+    Bin { signal, background, uncertainty, observed }
 }
 
 /// Number of distinct bins of [`pattern`].
@@ -31,15 +40,15 @@ pub const PATTERN: usize = 20;
 /// staterror width `sqrt(scale) delta / (scale nu)` gives; the normsys constraints appear once
 /// in both.
 pub fn workspace(nbins: usize, scale: f64) -> Value {
-    let bins: Vec<(f64, f64, f64, f64)> = (0..nbins).map(pattern).collect();
-    let column = |f: &dyn Fn(&(f64, f64, f64, f64)) -> f64| -> Vec<f64> { bins.iter().map(f).collect() };
+    let bins: Vec<Bin> = (0..nbins).map(pattern).collect();
+    let column = |f: fn(&Bin) -> f64, scale: f64| -> Vec<f64> { bins.iter().map(|b| f(b) * scale).collect() };
     json!({
         "channels": [{
             "name": "SR",
             "samples": [
                 {
                     "name": "signal",
-                    "data": column(&|b| b.0 * scale),
+                    "data": column(|b| b.signal, scale),
                     "modifiers": [
                         {"name": "mu", "type": "normfactor", "data": null},
                         {"name": "signal_acceptance", "type": "normsys", "data": {"hi": 1.08, "lo": 0.93}}
@@ -47,15 +56,15 @@ pub fn workspace(nbins: usize, scale: f64) -> Value {
                 },
                 {
                     "name": "background",
-                    "data": column(&|b| b.1 * scale),
+                    "data": column(|b| b.background, scale),
                     "modifiers": [
                         {"name": "background_norm", "type": "normsys", "data": {"hi": 1.05, "lo": 0.96}},
-                        {"name": "staterror_SR", "type": "staterror", "data": column(&|b| b.2 * scale.sqrt())}
+                        {"name": "staterror_SR", "type": "staterror", "data": column(|b| b.uncertainty, scale.sqrt())}
                     ]
                 }
             ]
         }],
-        "observations": [{"name": "SR", "data": column(&|b| b.3 * scale)}],
+        "observations": [{"name": "SR", "data": column(|b| b.observed, scale)}],
         "measurements": [{"name": "meas", "config": {"poi": "mu", "parameters": []}}],
         "version": "1.0.0"
     })

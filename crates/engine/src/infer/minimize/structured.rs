@@ -62,6 +62,14 @@ pub struct StructuredCurvature {
     support: Vec<Support>,
 }
 
+/// What the scaled matrix adds to its diagonal besides the constraints: the damping `mu`, and
+/// for solves (`ridge`) 1e-12 where `H_ii <= 0`, as `linalg::solve`.
+#[derive(Debug, Clone, Copy)]
+struct Added {
+    mu: f64,
+    ridge: bool,
+}
+
 /// Per-bin pieces of a solve: the scaled global entries `a_b` (as indices into the globals) and
 /// the free local entries `u_b` (as parameters).
 struct BinSplit {
@@ -142,11 +150,10 @@ impl StructuredCurvature {
         (globals, position, bins)
     }
 
-    /// The scaled matrix's diagonal beyond `J^T W J`: constraints and damping `mu`; for solves
-    /// (`ridge`) also the ridge where `H_ii <= 0`, as `linalg::solve`.
-    fn extra(&self, i: usize, mu: f64, ridge: bool) -> f64 {
+    /// The scaled matrix's diagonal beyond `J^T W J`: the constraints and what `added` says.
+    fn extra(&self, i: usize, added: Added) -> f64 {
         let s = self.scale(i);
-        self.c[i] * s * s + mu + if ridge && self.diagonal[i] <= 0.0 { 1e-12 } else { 0.0 }
+        self.c[i] * s * s + added.mu + if added.ridge && self.diagonal[i] <= 0.0 { 1e-12 } else { 0.0 }
     }
 
     /// Solve `(H_FF + mu diag H_FF) d = -g_F` on the parameters `free`; `d` in the order of
@@ -159,13 +166,14 @@ impl StructuredCurvature {
 
     /// The scaled system `M x = r` over `free` (x indexed by parameter).
     fn solve_scaled(&self, r: &[f64], free: &[usize], mu: f64) -> Option<Vec<f64>> {
+        let added = Added { mu, ridge: true };
         let (globals, _, bins) = self.split(free);
         let ng = globals.len();
         let mut x = vec![0.0; r.len()];
         // Locals in no weighted bin: their own diagonal.
         for &i in free {
             if self.support[i] != Support::Many {
-                let lam = self.extra(i, mu, true);
+                let lam = self.extra(i, added);
                 if lam <= 0.0 {
                     if r[i] != 0.0 && !self.in_weighted_bin(i) {
                         return None;
@@ -180,7 +188,7 @@ impl StructuredCurvature {
         let mut z = vec![0.0; r.len()];
         let mut s = DMatrix::zeros(ng, ng);
         for (a, &i) in globals.iter().enumerate() {
-            s[(a, a)] = self.extra(i, mu, true);
+            s[(a, a)] = self.extra(i, added);
         }
         let mut rhs = DVector::from_iterator(ng, globals.iter().map(|&i| r[i]));
         for (b, split) in bins.iter().enumerate() {
@@ -188,7 +196,7 @@ impl StructuredCurvature {
                 continue;
             }
             let w = self.weights[b];
-            let (uz, uy) = self.local_block(split, w, mu, true, r, &mut z, &mut x)?;
+            let (uz, uy) = self.local_block(split, w, added, r, &mut z, &mut x)?;
             let coupling = w * (1.0 - w * uz);
             for &(a, va) in &split.globals {
                 rhs[a] -= w * va * uy;
@@ -231,8 +239,7 @@ impl StructuredCurvature {
         &self,
         split: &BinSplit,
         w: f64,
-        mu: f64,
-        ridge: bool,
+        added: Added,
         r: &[f64],
         z: &mut [f64],
         x: &mut [f64],
@@ -240,7 +247,7 @@ impl StructuredCurvature {
         match split.locals.as_slice() {
             [] => Some((0.0, 0.0)),
             &[(i, u)] => {
-                let d = self.extra(i, mu, ridge) + w * u * u;
+                let d = self.extra(i, added) + w * u * u;
                 if d.is_nan() || d <= 0.0 {
                     return None;
                 }
@@ -251,7 +258,7 @@ impl StructuredCurvature {
             locals => {
                 let m = locals.len();
                 let block = DMatrix::from_fn(m, m, |a, c| {
-                    w * locals[a].1 * locals[c].1 + if a == c { self.extra(locals[a].0, mu, ridge) } else { 0.0 }
+                    w * locals[a].1 * locals[c].1 + if a == c { self.extra(locals[a].0, added) } else { 0.0 }
                 });
                 let chol = block.cholesky()?;
                 let zu = chol.solve(&DVector::from_iterator(m, locals.iter().map(|l| l.1)));
@@ -271,7 +278,7 @@ impl StructuredCurvature {
     /// The diagonal of `H^-1` on the parameters `free` (0 elsewhere), with the tiny ridge of
     /// `linalg::inverse_on_free`; `None` where `H` is not positive definite.
     pub fn inverse_diagonal(&self, free: &[usize]) -> Option<Vec<f64>> {
-        let ridge = 1e-10;
+        let added = Added { mu: 1e-10, ridge: false };
         let (globals, _, bins) = self.split(free);
         let ng = globals.len();
         let mut out = vec![0.0; self.diagonal.len()];
@@ -280,16 +287,16 @@ impl StructuredCurvature {
         let r = vec![0.0; out.len()];
         let mut s = DMatrix::zeros(ng, ng);
         for (a, &i) in globals.iter().enumerate() {
-            s[(a, a)] = self.extra(i, ridge, false);
+            s[(a, a)] = self.extra(i, added);
         }
         for &i in free {
             if self.support[i] != Support::Many {
-                out[i] = 1.0 / self.extra(i, ridge, false);
+                out[i] = 1.0 / self.extra(i, added);
             }
         }
         for (b, split) in bins.iter().enumerate() {
             let w = self.weights[b];
-            let (uz, _) = self.local_block(split, w, ridge, false, &r, &mut z, &mut y)?;
+            let (uz, _) = self.local_block(split, w, added, &r, &mut z, &mut y)?;
             let coupling = w * (1.0 - w * uz);
             for &(a, va) in &split.globals {
                 for &(c, vc) in &split.globals {
@@ -299,11 +306,11 @@ impl StructuredCurvature {
             // (D_b^-1)_ii: one local, or the block's inverse.
             match split.locals.as_slice() {
                 [] => {}
-                &[(i, u)] => out[i] = 1.0 / (self.extra(i, ridge, false) + w * u * u),
+                &[(i, u)] => out[i] = 1.0 / (self.extra(i, added) + w * u * u),
                 locals => {
                     let m = locals.len();
                     let block = DMatrix::from_fn(m, m, |a, c| {
-                        w * locals[a].1 * locals[c].1 + if a == c { self.extra(locals[a].0, ridge, false) } else { 0.0 }
+                        w * locals[a].1 * locals[c].1 + if a == c { self.extra(locals[a].0, added) } else { 0.0 }
                     });
                     let inv = block.cholesky()?.inverse();
                     for (a, &(i, _)) in locals.iter().enumerate() {
