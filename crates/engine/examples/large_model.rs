@@ -1,14 +1,14 @@
 //! Benchmark of large models: time and peak memory of one synthetic workspace of NBINS bins with
 //! a staterror gamma per bin (`tests/common/synthetic.rs`: a signal scaled by the POI `mu`, two
 //! normsys), from its JSON to the compiled model, a free fit with uncertainties, and the
-//! asymptotic CLs (qmu_tilde, mu = 1). One size per run: the peak resident memory (VmHWM) is
-//! the process's.
-//! usage: cargo run --release -p fitfleet-engine --example large_model -- NBINS
+//! asymptotic CLs (qmu_tilde, mu = 1); with NTOYS, also the CLs from that many toys per
+//! hypothesis. One size per run: the peak resident memory (VmHWM) is the process's.
+//! usage: cargo run --release -p fitfleet-engine --example large_model -- NBINS [NTOYS]
 use std::time::Instant;
 
 use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
-use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests};
+use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests, toys};
 use fitfleet_engine::infer::{FitOptions, TestStatistic, fit};
 use fitfleet_engine::model::{Model, ModelSettings};
 use fitfleet_engine::spec::Workspace;
@@ -50,13 +50,27 @@ fn main() {
         .expect("asymptotic calculator");
     let cls = calc.hypotests(&[1.0]).expect("hypotest").remove(0);
     let cls_s = t.elapsed().as_secs_f64();
+    let total_s = start.elapsed().as_secs_f64();
+
+    let ntoys: Option<usize> = std::env::args().nth(2).map(|s| s.parse().expect("NTOYS"));
+    let t = Instant::now();
+    let toys_cls = ntoys.map(|n| {
+        let r = toys::hypotest(&compiled, &data, 1.0, TestStatistic::QmuTilde, n, 1, &FitOptions::default());
+        r.expect("toys").cls_obs
+    });
+    let toys = toys_cls.map_or(String::new(), |c| {
+        format!(
+            ", \"toys\": {}, \"toys_s\": {:.3}, \"toys_cls_obs\": {c:.6}",
+            ntoys.unwrap_or(0),
+            t.elapsed().as_secs_f64()
+        )
+    });
 
     println!(
         "{{\"nbins\": {nbins}, \"npars\": {}, \"compile_s\": {compile_s:.3}, \"fit_s\": {fit_s:.3}, \
-         \"cls_s\": {cls_s:.3}, \"total_s\": {:.3}, \"peak_rss_mib\": {:.1}, \"mu_hat\": {:.6}, \
-         \"mu_uncertainty\": {:.6}, \"fit_converged\": {}, \"fit_iterations\": {}, \"cls_obs\": {:.6}}}",
+         \"cls_s\": {cls_s:.3}, \"total_s\": {total_s:.3}, \"peak_rss_mib\": {:.1}, \"mu_hat\": {:.6}, \
+         \"mu_uncertainty\": {:.6}, \"fit_converged\": {}, \"fit_iterations\": {}, \"cls_obs\": {:.6}{toys}}}",
         compiled.npars(),
-        start.elapsed().as_secs_f64(),
         peak_rss_mib(),
         result.bestfit[poi],
         result.uncertainties[poi],
