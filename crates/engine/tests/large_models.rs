@@ -11,7 +11,7 @@ use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests};
 use fitfleet_engine::infer::minimize::{dense_curvature, structured_curvature};
 use fitfleet_engine::infer::{FitOptions, TestStatistic, fit};
-use fitfleet_engine::model::{Model, ModelSettings};
+use fitfleet_engine::model::{Model, ModelSettings, NormsysInterp};
 use fitfleet_engine::spec::Workspace;
 
 use common::synthetic;
@@ -84,12 +84,12 @@ fn sparse_jacobian_equals_the_reverse_pass_on_every_model_family() {
         }
     }
     assert!(seen.len() >= 10, "only {} model families", seen.len());
-    check_against_reverse_pass(&compile(&synthetic::workspace(60, 1.0)), "synthetic, 60 bins");
+    check_against_reverse_pass(&compile(&synthetic::workspace(60, 1.0), &ModelSettings::default()), "synthetic");
 }
 
-fn compile(workspace: &serde_json::Value) -> CompiledModel {
+fn compile(workspace: &serde_json::Value, settings: &ModelSettings) -> CompiledModel {
     let ws = Workspace::from_value(workspace).unwrap();
-    let model = Model::new(&ws, &ModelSettings::default()).unwrap();
+    let model = Model::new(&ws, settings).unwrap();
     CompiledModel::new(&model, &Device::Cpu).unwrap()
 }
 
@@ -99,9 +99,21 @@ fn assert_close(what: &str, large: f64, small: f64, tolerance: f64) {
 
 #[test]
 fn ten_thousand_staterror_bins_give_the_answers_of_their_twenty_bin_equivalent() {
+    same_answers_as_the_twenty_bin_equivalent(&ModelSettings::default());
+}
+
+/// Normsys code 1: a kink at alpha = 0, where fits take Gauss-Newton with its kink trials.
+#[test]
+fn ten_thousand_bins_with_kinked_normsys_too() {
+    let settings = ModelSettings { normsys: NormsysInterp::Code1, ..ModelSettings::default() };
+    same_answers_as_the_twenty_bin_equivalent(&settings);
+}
+
+fn same_answers_as_the_twenty_bin_equivalent(settings: &ModelSettings) {
     let copies = 500;
-    let large = compile(&synthetic::workspace(synthetic::PATTERN * copies, 1.0));
-    let small = compile(&synthetic::workspace(synthetic::PATTERN, copies as f64));
+    let large = compile(&synthetic::workspace(synthetic::PATTERN * copies, 1.0), settings);
+    let small = compile(&synthetic::workspace(synthetic::PATTERN, copies as f64), settings);
+    assert_eq!(large.kinked().iter().any(|k| *k), settings.normsys == NormsysInterp::Code1);
     assert!(!dense_curvature(&large), "the 10,000-bin model takes the structured path");
     assert!(dense_curvature(&small), "the 20-bin model takes the dense path");
     let poi = large.config().poi_index.unwrap();
