@@ -23,9 +23,12 @@
 //!
 //! The gradient is the exact reverse-mode derivative of these formulas, written out by hand
 //! (measured here about 20x faster than Candle's autograd for this shape). The same reverse pass
-//! gives the Jacobian d lambda / d theta by feeding one unit vector per bin.
+//! gives the Jacobian d lambda / d theta by feeding one unit vector per bin (dense, what small
+//! models use); `jacobian.rs` reads it off the forward pass as a sparse matrix instead, linear
+//! in the model's size (what large models use).
 mod constraints;
 mod data;
+mod jacobian;
 mod lower;
 mod nll;
 mod rates;
@@ -34,7 +37,8 @@ use candle_core::{DType, Device, Tensor};
 
 pub use crate::model::ChannelBins;
 pub use data::Observations;
-pub use nll::{NllGrad, NllGradJacobian};
+pub use jacobian::SparseJacobian;
+pub use nll::{NllGrad, NllGradJacobian, NllGradSparseJacobian};
 pub use rates::Rates;
 
 use crate::model::Model;

@@ -8,7 +8,7 @@ use candle_core::Tensor;
 
 use super::data::PoissonData;
 use super::rates::Rates;
-use super::{CompiledModel, DTYPE, Observations, Result};
+use super::{CompiledModel, DTYPE, Observations, Result, SparseJacobian};
 
 /// NLL (deviance form) per point and its gradient, row-major `[B * P]`.
 pub struct NllGrad {
@@ -27,6 +27,20 @@ pub struct NllGradJacobian {
     pub grad: Vec<f64>,
     /// `[B * NB * P]`: d lambda_b / d theta_p.
     pub jacobian: Vec<f64>,
+    /// `[B * NB]`.
+    pub lambda: Vec<f64>,
+    /// `[B * P]`, as [`NllGrad::kink`].
+    pub kink: Vec<f64>,
+}
+
+/// NLL, gradient, the rates and their sparse Jacobian at each point: what a Gauss-Newton step
+/// of a large model needs, linear in the model's size.
+pub struct NllGradSparseJacobian {
+    pub nll: Vec<f64>,
+    /// `[B * P]`, row-major.
+    pub grad: Vec<f64>,
+    /// One per point.
+    pub jacobians: Vec<SparseJacobian>,
     /// `[B * NB]`.
     pub lambda: Vec<f64>,
     /// `[B * P]`, as [`NllGrad::kink`].
@@ -82,6 +96,22 @@ impl CompiledModel {
             jacobian: all.narrow(1, 0, nb)?.flatten_all()?.to_vec1()?,
             lambda: rates.lambda.t()?.flatten_all()?.to_vec1()?,
             kink: kink.flatten_all()?.to_vec1()?,
+        })
+    }
+
+    /// NLL, gradient (one reverse pass, as [`CompiledModel::nll_grad`]) and the sparse rate
+    /// Jacobian at parameter points `theta` `[P, B]`.
+    pub fn nll_grad_sparse_jacobian(&self, theta: &Tensor, obs: &Observations) -> Result<NllGradSparseJacobian> {
+        let rates = self.rates(theta)?;
+        let (terms, upstream) = self.nll_terms(&rates, obs, true)?;
+        let (d_lambda, d_constraints) = upstream.expect("gradient asked for");
+        let (grad, kink) = self.rates_vjp(&rates, &d_lambda, 1, d_constraints.as_ref())?;
+        Ok(NllGradSparseJacobian {
+            nll: terms.to_vec1()?,
+            grad: grad.t()?.flatten_all()?.to_vec1()?,
+            jacobians: self.rate_jacobians(&rates)?,
+            lambda: rates.lambda.t()?.flatten_all()?.to_vec1()?,
+            kink: kink.t()?.flatten_all()?.to_vec1()?,
         })
     }
 

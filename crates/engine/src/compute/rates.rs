@@ -11,20 +11,20 @@ pub struct Rates {
     /// `[theta; 1][gather]`: everything the modifiers and constraints read, `[K, B]`.
     pub(super) x: Tensor,
     /// nominal + histosys deltas, `[S*NB, B]`.
-    base: Tensor,
+    pub(super) base: Tensor,
     /// exp(ln N), the normsys factor per mega-bin, `[S*NB, B]`.
-    normsys_factor: Option<Tensor>,
+    pub(super) normsys_factor: Option<Tensor>,
     /// The linear factors per layer, `[S*NB, B]` each.
-    layers: Vec<Tensor>,
+    pub(super) layers: Vec<Tensor>,
     /// Everything multiplying `base`, `[S*NB, B]`.
-    scale: Tensor,
+    pub(super) scale: Tensor,
     /// base * scale.
-    rate: Tensor,
-    histosys_basis: Option<Basis>,
-    normsys_basis: Option<Basis>,
+    pub(super) rate: Tensor,
+    pub(super) histosys_basis: Option<Basis>,
+    pub(super) normsys_basis: Option<Basis>,
     /// Code 4: d ln(1 + p) / d alpha per (slot, group), batch-major `[B, K, G]`, and the mask of
     /// parameters inside |alpha| < 1, `[N, B]`.
-    polynomial_ratio: Option<(Tensor, Tensor)>,
+    pub(super) polynomial_ratio: Option<(Tensor, Tensor)>,
 }
 
 impl CompiledModel {

@@ -2,7 +2,7 @@
 //! inverse Hessian at the minimum.
 use nalgebra::DMatrix;
 
-use super::minimize::{FitOptions, Minimum, Start, minimize};
+use super::minimize::{FitOptions, Minimum, Start, dense_curvature, minimize, structured_curvature};
 use super::{FitResult, InferError};
 use crate::compute::{CompiledModel, Observations};
 
@@ -86,8 +86,9 @@ fn result(model: &CompiledModel, obs: &Observations, min: Minimum, uncertainties
 }
 
 /// Uncertainties sqrt(diag(H^-1)) at `x`, with H the Hessian of the NLL from central
-/// differences of the analytic gradient (one batched evaluation of 2P points). Fixed
-/// parameters get 0.
+/// differences of the analytic gradient (one batched evaluation of 2P points); for large models
+/// ([`dense_curvature`] false) H is the Gauss-Newton matrix, whose inverse's diagonal comes from
+/// its structure without a P x P matrix. Fixed parameters get 0.
 pub fn uncertainties(
     model: &CompiledModel,
     obs: &Observations,
@@ -97,6 +98,13 @@ pub fn uncertainties(
     let free: Vec<usize> = (0..x.len()).filter(|&i| !fixed[i]).collect();
     let mut out = vec![0.0; x.len()];
     if free.is_empty() {
+        return Ok(out);
+    }
+    if !dense_curvature(model) {
+        let diagonal = structured_curvature(model, obs, x, false)?.inverse_diagonal(&free);
+        for &i in &free {
+            out[i] = diagonal.as_ref().map_or(f64::NAN, |d| if d[i] > 0.0 { d[i].sqrt() } else { f64::NAN });
+        }
         return Ok(out);
     }
     let h = hessian(model, obs, x, &free)?;

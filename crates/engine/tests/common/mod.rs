@@ -12,6 +12,8 @@ use fitfleet_engine::model::{HistosysInterp, Model, ModelSettings, NormsysInterp
 use fitfleet_engine::spec::Workspace;
 use serde_json::Value;
 
+pub mod synthetic;
+
 /// The shared reference data (published workspaces and pyhf's answers).
 ///
 /// `FITFLEET_REFERENCE` when set, else `shared/reference` beside the repository's root (from

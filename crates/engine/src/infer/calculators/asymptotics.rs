@@ -6,7 +6,9 @@
 //! its free fit, which is known without a search: the parameters the dataset was made from) are
 //! made once; each tested mu then costs two fixed-POI fits, warm-started from
 //! the free fits and batched over every mu asked for at once.
-use super::super::minimize::{FitOptions, Minimum, Start, fisher_curvatures, minimize};
+use super::super::minimize::{
+    FitOptions, Minimum, Start, dense_curvature, fisher_curvatures, minimize, structured_curvature,
+};
 use super::super::mle::{poi_index, with_poi_fixed};
 use super::super::{HypotestResult, InferError, TestStatistic, normal, test_statistics};
 use super::Hypotests;
@@ -267,8 +269,11 @@ fn profile_direction(
     poi: usize,
     fixed: &[bool],
 ) -> Result<Option<Vec<f64>>, InferError> {
-    let h = fisher_curvatures(model, obs, &[x.to_vec()])?.remove(0);
     let free: Vec<usize> = (0..x.len()).filter(|&i| !fixed[i] || i == poi).collect();
+    if !dense_curvature(model) {
+        return structured_profile_direction(model, obs, x, poi, &free);
+    }
+    let h = fisher_curvatures(model, obs, &[x.to_vec()])?.remove(0);
     let n = free.len();
     let scale: Vec<f64> = free.iter().map(|&i| if h[(i, i)] > 0.0 { 1.0 / h[(i, i)].sqrt() } else { 1.0 }).collect();
     let m =
@@ -283,6 +288,32 @@ fn profile_direction(
     let mut d = vec![0.0; x.len()];
     for (a, &i) in free.iter().enumerate() {
         d[i] = z[a] * scale[a] / zp;
+    }
+    d[poi] = 1.0;
+    Ok(Some(d))
+}
+
+/// [`profile_direction`] for large models: `H^-1 e_poi` by the structured solve, no P x P
+/// matrix.
+fn structured_profile_direction(
+    model: &CompiledModel,
+    obs: &Observations,
+    x: &[f64],
+    poi: usize,
+    free: &[usize],
+) -> Result<Option<Vec<f64>>, InferError> {
+    let h = structured_curvature(model, obs, x, true)?;
+    let mut g = vec![0.0; x.len()];
+    g[poi] = -1.0;
+    let Some(z) = h.solve(&g, free, 1e-10) else { return Ok(None) };
+    let p = free.iter().position(|&i| i == poi).expect("the POI is among the free parameters");
+    let zp = z[p];
+    if !(zp > 0.0 && zp.is_finite()) {
+        return Ok(None);
+    }
+    let mut d = vec![0.0; x.len()];
+    for (a, &i) in free.iter().enumerate() {
+        d[i] = z[a] / zp;
     }
     d[poi] = 1.0;
     Ok(Some(d))

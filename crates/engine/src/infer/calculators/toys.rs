@@ -10,7 +10,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rand_distr::{Distribution, Normal, Poisson};
 
-use super::super::minimize::{FitOptions, Start, expected_curvature, minimize, minimize_from_curvatures};
+use super::super::minimize::{
+    FitOptions, Start, dense_curvature, expected_curvature, minimize, minimize_from_curvatures,
+};
 use super::super::mle::{poi_index, with_poi_fixed};
 use super::super::{HypotestResult, InferError, Interrupt, TestStatistic, ToyShard, normal, test_statistics};
 use crate::compute::{AuxSlot, CompiledModel};
@@ -154,7 +156,8 @@ struct Setup<'a> {
     /// Expected main data at those parameters.
     expected: [Vec<f64>; 2],
     /// The expected curvature of the NLL there: every toy fit of a hypothesis starts from it.
-    curvature: [nalgebra::DMatrix<f64>; 2],
+    /// `None` for large models, whose fits are Gauss-Newton's (no P x P matrix).
+    curvature: Option<[nalgebra::DMatrix<f64>; 2]>,
 }
 
 impl<'a> Setup<'a> {
@@ -180,7 +183,11 @@ impl<'a> Setup<'a> {
             }
         }
         let generators = [fits[0].x.clone(), fits[1].x.clone()];
-        let curvature = [expected_curvature(model, &generators[0])?, expected_curvature(model, &generators[1])?];
+        let curvature = if dense_curvature(model) {
+            Some([expected_curvature(model, &generators[0])?, expected_curvature(model, &generators[1])?])
+        } else {
+            None
+        };
         let expected = model.expected_data(&generators)?;
         let nb = model.nbins();
         Ok(Setup {
@@ -241,11 +248,12 @@ impl<'a> Setup<'a> {
             rows.push(toy.clone());
         }
         let obs = model.observations(&rows)?;
-        let mut mins = if model.kinked().iter().any(|k| *k) {
-            minimize(model, &obs, &starts, &self.bounds, &self.options)?
-        } else {
-            let curvature = std::slice::from_ref(&self.curvature[hyp]);
-            minimize_from_curvatures(model, &obs, &starts, &self.bounds, curvature, None, &self.options)?
+        let mut mins = match &self.curvature {
+            Some(curvature) if !model.kinked().iter().any(|k| *k) => {
+                let curvature = std::slice::from_ref(&curvature[hyp]);
+                minimize_from_curvatures(model, &obs, &starts, &self.bounds, curvature, None, &self.options)?
+            }
+            _ => minimize(model, &obs, &starts, &self.bounds, &self.options)?,
         };
         let failed: Vec<usize> = (0..mins.len()).filter(|&i| !mins[i].converged).collect();
         if !failed.is_empty() {

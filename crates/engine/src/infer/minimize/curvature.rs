@@ -41,16 +41,18 @@ pub fn fisher_curvatures(model: &CompiledModel, obs: &Observations, xs: &[Vec<f6
 pub(super) fn gauss_newton_matrix(h: &mut DMatrix<f64>, jac: &[f64], lambda: &[f64], n: &[f64], c: &[f64]) {
     h.fill(0.0);
     // w J_bi J_bj, as (sqrt(w) J_bi) (sqrt(w) J_bj).
-    let factors = lambda.iter().zip(n).map(|(&l, &nb_count)| {
-        let w = if nb_count > 0.0 { nb_count / (l * l) } else { 1.0 / l.max(1e-300) };
-        if !w.is_finite() || w == 0.0 {
-            return None;
-        }
-        let sw = w.sqrt();
-        Some((sw, sw))
-    });
+    let factors = gauss_newton_weights(lambda, n).map(|w| w.map(|w| (w.sqrt(), w.sqrt())));
     add_jtwj(h, jac, factors);
     add_diagonal(h, c);
+}
+
+/// Each bin's Gauss-Newton weight: n / lambda^2, or 1 / lambda where the bin has no events;
+/// `None` where it is not a positive finite number (the bin adds nothing).
+pub(super) fn gauss_newton_weights<'a>(lambda: &'a [f64], n: &'a [f64]) -> impl Iterator<Item = Option<f64>> + 'a {
+    lambda.iter().zip(n).map(|(&l, &nb_count)| {
+        let w = if nb_count > 0.0 { nb_count / (l * l) } else { 1.0 / l.max(1e-300) };
+        if !w.is_finite() || w == 0.0 { None } else { Some(w) }
+    })
 }
 
 /// h += J^T W J for the rate Jacobian `jac` `[NB * P]` (row-major), each bin's weight given as

@@ -7,11 +7,12 @@
 //! is below the tolerance. Rows of the batch move independently: finished fits leave the batch.
 use nalgebra::{DMatrix, DVector};
 
-use super::curvature::gauss_newton_matrix;
+use super::curvature::{gauss_newton_matrix, gauss_newton_weights};
 use super::linalg::solve;
-use super::step::{Row, evaluate_until_done};
+use super::step::{Evaluation, Row, evaluate_until_done};
+use super::structured::StructuredCurvature;
 use super::types::{FitOptions, Minimum, Start};
-use crate::compute::{CompiledModel, Observations, Result};
+use crate::compute::{CompiledModel, NllGradJacobian, NllGradSparseJacobian, Observations, Result};
 
 /// [`super::minimize`] by projected Gauss-Newton alone, with the kink trials: the default where
 /// the NLL has kinks, and the method every fit used before BFGS became the default for smooth
@@ -110,12 +111,52 @@ struct GaussNewton {
     /// once the line search stalls (on a kink, typically) they stop at kinks and leave them
     /// only along a descending one-sided derivative.
     kink_aware: bool,
-    hessian: DMatrix<f64>,
-    /// Secant estimate of the curvature Gauss-Newton leaves out (sum_b r_b d2 lambda_b), updated
-    /// by symmetric rank-one steps as in NL2SOL (Dennis, Gay and Welsch 1981).
-    correction: DMatrix<f64>,
+    curvature: Curvature,
     /// Levenberg-Marquardt damping.
     mu: f64,
+}
+
+/// The Gauss-Newton matrix of a fit: dense for small models, by its structure for large ones
+/// (see [`super::dense_curvature`]).
+enum Curvature {
+    Dense {
+        hessian: DMatrix<f64>,
+        /// Secant estimate of the curvature Gauss-Newton leaves out (sum_b r_b d2 lambda_b),
+        /// updated by symmetric rank-one steps as in NL2SOL (Dennis, Gay and Welsch 1981).
+        correction: DMatrix<f64>,
+    },
+    /// Large models: no P x P matrix, and no secant correction (it would be one).
+    Structured(StructuredCurvature),
+}
+
+impl Curvature {
+    fn diagonal(&self, i: usize) -> f64 {
+        match self {
+            Curvature::Dense { hessian, .. } => hessian[(i, i)],
+            Curvature::Structured(s) => s.diagonal(i),
+        }
+    }
+}
+
+/// A batched evaluation with the rate Jacobian in the form the fit's curvature takes.
+enum Evaluated {
+    Dense(NllGradJacobian),
+    Sparse(NllGradSparseJacobian),
+}
+
+impl Evaluation for Evaluated {
+    fn nll(&self) -> &[f64] {
+        match self {
+            Evaluated::Dense(e) => &e.nll,
+            Evaluated::Sparse(e) => &e.nll,
+        }
+    }
+    fn grad(&self) -> &[f64] {
+        match self {
+            Evaluated::Dense(e) => &e.grad,
+            Evaluated::Sparse(e) => &e.grad,
+        }
+    }
 }
 
 /// One descent from each start.
@@ -127,21 +168,26 @@ pub(super) fn descend(
     options: &FitOptions,
 ) -> Result<Vec<Minimum>> {
     let (p, nb) = (model.npars(), model.nbins());
+    let dense = super::dense_curvature(model);
     let mut rows: Vec<Row<GaussNewton>> = starts
         .iter()
         .map(|s| {
-            let own = GaussNewton {
-                kink: vec![0.0; p],
-                g_step: vec![0.0; p],
-                kink_aware: false,
-                hessian: DMatrix::zeros(p, p),
-                correction: DMatrix::zeros(p, p),
-                mu: 0.0,
+            let curvature = if dense {
+                Curvature::Dense { hessian: DMatrix::zeros(p, p), correction: DMatrix::zeros(p, p) }
+            } else {
+                Curvature::Structured(StructuredCurvature::default())
             };
+            let own = GaussNewton { kink: vec![0.0; p], g_step: vec![0.0; p], kink_aware: false, curvature, mu: 0.0 };
             Row::new(s, bounds, p, own)
         })
         .collect();
-    let evaluate = |theta: &_, sub: &_| model.nll_grad_jacobian(theta, sub);
+    let evaluate = |theta: &_, sub: &_| -> Result<Evaluated> {
+        Ok(if dense {
+            Evaluated::Dense(model.nll_grad_jacobian(theta, sub)?)
+        } else {
+            Evaluated::Sparse(model.nll_grad_sparse_jacobian(theta, sub)?)
+        })
+    };
     evaluate_until_done(model, obs, &mut rows, evaluate, |row, e| {
         let data = obs.row(if obs.rows() == 1 { 0 } else { e.i });
         if !e.first {
@@ -161,14 +207,20 @@ pub(super) fn descend(
         let previous = (row.x.clone(), row.g.clone());
         row.accept(e.f, e.g);
         let k = e.k;
-        row.own.kink.copy_from_slice(&e.eval.kink[k * p..(k + 1) * p]);
-        gauss_newton_matrix(
-            &mut row.own.hessian,
-            &e.eval.jacobian[k * nb * p..(k + 1) * nb * p],
-            &e.eval.lambda[k * nb..(k + 1) * nb],
-            &data[..nb],
-            &model.constraint_curvature(&row.x, data),
-        );
+        let c = model.constraint_curvature(&row.x, data);
+        match (&mut row.own.curvature, e.eval) {
+            (Curvature::Dense { hessian, .. }, Evaluated::Dense(eval)) => {
+                row.own.kink.copy_from_slice(&eval.kink[k * p..(k + 1) * p]);
+                let (jac, lambda) = (&eval.jacobian[k * nb * p..(k + 1) * nb * p], &eval.lambda[k * nb..(k + 1) * nb]);
+                gauss_newton_matrix(hessian, jac, lambda, &data[..nb], &c);
+            }
+            (Curvature::Structured(s), Evaluated::Sparse(eval)) => {
+                row.own.kink.copy_from_slice(&eval.kink[k * p..(k + 1) * p]);
+                let weights = gauss_newton_weights(&eval.lambda[k * nb..(k + 1) * nb], &data[..nb]);
+                *s = StructuredCurvature::new(eval.jacobians[k].clone(), weights, &c);
+            }
+            _ => unreachable!("the evaluation matches the curvature's form"),
+        }
         if !e.first {
             secant_update(row, &previous.0, &previous.1);
         }
@@ -184,17 +236,17 @@ pub(super) fn descend(
 /// last change of the gradient.
 fn secant_update(row: &mut Row<GaussNewton>, x_prev: &[f64], g_prev: &[f64]) {
     let p = row.x.len();
+    let Curvature::Dense { hessian, correction } = &mut row.own.curvature else { return };
     let s = DVector::from_iterator(p, row.x.iter().zip(x_prev).map(|(a, b)| a - b));
     let y = DVector::from_iterator(p, row.g.iter().zip(g_prev).map(|(a, b)| a - b));
-    let gn = &mut row.own;
     // v = y - (H_GN + S) s
-    let v = &y - &gn.hessian * &s - &gn.correction * &s;
+    let v = &y - &*hessian * &s - &*correction * &s;
     let vs = v.dot(&s);
     let (vv, ss) = (v.norm(), s.norm());
     if vs.abs() <= 1e-8 * vv * ss || vv == 0.0 {
         return;
     }
-    gn.correction.ger(1.0 / vs, &v, &v, 1.0);
+    correction.ger(1.0 / vs, &v, &v, 1.0);
 }
 
 /// Choose the free parameters, test for convergence and propose a step from `row.x`.
@@ -227,7 +279,7 @@ fn propose(row: &mut Row<GaussNewton>, kinked: &[bool], bounds: &[[f64; 2]], opt
     }
     let free: Vec<usize> = (0..p)
         .filter(|&i| {
-            let (g, h) = (row.own.g_step[i], row.own.hessian[(i, i)]);
+            let (g, h) = (row.own.g_step[i], row.own.curvature.diagonal(i));
             !row.fixed[i] && !held[i] && !row.pushed_out(i, g, bounds[i]) && (h > 0.0 || g != 0.0)
         })
         .collect();
@@ -239,12 +291,15 @@ fn propose(row: &mut Row<GaussNewton>, kinked: &[bool], bounds: &[[f64; 2]], opt
     }
     loop {
         let gn = &mut row.own;
-        let h = &gn.hessian + &gn.correction;
-        let solved = solve(&h, &gn.g_step, &free, gn.mu).or_else(|| {
-            // The secant correction made the model indefinite: start it afresh.
-            gn.correction.fill(0.0);
-            solve(&gn.hessian, &gn.g_step, &free, gn.mu)
-        });
+        let solved = match &mut gn.curvature {
+            Curvature::Dense { hessian, correction } => solve(&(&*hessian + &*correction), &gn.g_step, &free, gn.mu)
+                .or_else(|| {
+                    // The secant correction made the model indefinite: start it afresh.
+                    correction.fill(0.0);
+                    solve(hessian, &gn.g_step, &free, gn.mu)
+                }),
+            Curvature::Structured(s) => s.solve(&gn.g_step, &free, gn.mu),
+        };
         match solved {
             Some(d) => {
                 let decrement: f64 = -free.iter().zip(&d).map(|(&i, di)| gn.g_step[i] * di).sum::<f64>();

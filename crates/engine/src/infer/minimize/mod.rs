@@ -16,21 +16,29 @@
 //! Toys fit by BFGS alone, from one expected curvature for all ([`expected_curvature`],
 //! [`minimize_from_curvatures`]).
 //!
+//! Large models ([`dense_curvature`] false: over a thousand parameters, such as a staterror
+//! gamma per bin of a big histogram) never form a P x P matrix: every fit is projected
+//! Gauss-Newton on the structured Gauss-Newton matrix (`structured.rs`), from the sparse rate
+//! Jacobian, in time and memory linear in the model's size.
+//!
 //! Files: `types.rs` (what a fit is asked and answers), `step.rs` (the state of a fit, the loop
 //! over batched evaluations and the line search, shared by both methods), `curvature.rs`
 //! (`J^T W J` plus the constraints: Fisher information and Gauss-Newton matrix), `linalg.rs`
-//! (solves and inverses on the free parameters), `gauss_newton.rs`, `bfgs.rs`. Nothing imports
+//! (solves and inverses on the free parameters), `structured.rs` (the same for large models,
+//! without a P x P matrix), `gauss_newton.rs`, `bfgs.rs`. Nothing imports
 //! from this file but the rest of the crate.
 mod bfgs;
 mod curvature;
 mod gauss_newton;
 mod linalg;
 mod step;
+mod structured;
 mod types;
 
 pub use bfgs::minimize_from_curvatures;
 pub use curvature::{expected_curvature, fisher_curvatures};
 pub use gauss_newton::minimize_gauss_newton;
+pub use structured::{StructuredCurvature, structured_curvature};
 pub use types::{FitOptions, Minimum, Start};
 
 use crate::compute::{CompiledModel, Observations, Result};
@@ -53,6 +61,18 @@ pub fn minimize(
     }
 }
 
+/// Models with more parameters than this fit without any P x P matrix (`structured.rs`).
+pub const DENSE_MAX_PARAMS: usize = 1000;
+/// ... or with a dense rate Jacobian `[NB, P]` of more values than this (8 bytes each).
+const DENSE_MAX_JACOBIAN: usize = 4_000_000;
+
+/// Whether fits of `model` use dense P x P curvature matrices (small models: the dense rate
+/// Jacobian, Gauss-Newton's secant correction and BFGS), or the structured Gauss-Newton matrix
+/// from the sparse rate Jacobian, linear in the model's size (large models).
+pub fn dense_curvature(model: &CompiledModel) -> bool {
+    model.npars() <= DENSE_MAX_PARAMS && model.npars() * model.nbins() <= DENSE_MAX_JACOBIAN
+}
+
 /// Trials one BFGS line search may reject before the descent hands over to Gauss-Newton. Over
 /// the parity suite's smooth fits BFGS rejects at most 3 trials in a whole fit in all but a
 /// handful; the stiff constraints of ERJR make it reject hundreds (and, alone, not converge).
@@ -69,6 +89,10 @@ fn minimize_smooth(
     bounds: &[[f64; 2]],
     options: &FitOptions,
 ) -> Result<Vec<Minimum>> {
+    if !dense_curvature(model) {
+        // BFGS would hold a P x P inverse: Gauss-Newton from the start.
+        return gauss_newton::descend(model, obs, starts, bounds, options);
+    }
     let xs: Vec<Vec<f64>> = starts.iter().map(|s| step::clamp_free(s, bounds)).collect();
     let curvatures = fisher_curvatures(model, obs, &xs)?;
     let quick = minimize_from_curvatures(model, obs, starts, bounds, &curvatures, Some(BFGS_MAX_REJECTIONS), options)?;

@@ -139,6 +139,11 @@ impl HistosysTensors {
         combine_basis(&d_phi, basis, expand)
     }
 
+    /// The coefficients `[2H * S*NB]`, row-major: (phi_1, phi_2) rows of each parameter.
+    pub(crate) fn coefficient_rows(&self) -> candle_core::Result<Vec<f64>> {
+        self.coeffs.flatten_all()?.to_vec1()
+    }
+
     /// Bytes held by the tensors.
     pub(crate) fn memory_bytes(&self) -> usize {
         let size = |t: &Tensor| t.elem_count() * t.dtype().size_in_bytes();

@@ -92,8 +92,13 @@ impl FactorTerm {
         offset: usize,
         covered: &[usize],
     ) -> FactorTerm {
-        let params =
-            bins.clone().map(|b| offset + covered.iter().position(|x| *x == b).expect("bin covered")).collect();
+        // `covered` is in increasing order where it comes from a mask (a binary search keeps
+        // large models linear); any other order is searched bin by bin.
+        let sorted = covered.windows(2).all(|w| w[0] < w[1]);
+        let position = |b: usize| {
+            if sorted { covered.binary_search(&b).ok() } else { covered.iter().position(|x| *x == b) }
+        };
+        let params = bins.clone().map(|b| offset + position(b).expect("bin covered")).collect();
         FactorTerm { modifier_type, sample, bins, params }
     }
 }

@@ -215,13 +215,54 @@ impl NormsysTensors {
     ) -> candle_core::Result<(Tensor, Tensor)> {
         let r = w.dim(1)?;
         let u = Tensor::zeros((self.groups, r), DTYPE, w.device())?.index_add(&self.bin_group, w, 0)?;
-        let (mut d_alpha, kink) = combine_basis(&self.coeffs.matmul(&u)?, basis, expand)?;
+        self.group_vjp(&u, basis, polynomial_ratio, b, expand)
+    }
+
+    /// The derivatives d ln N_g / d alpha_n of the log factor of each group, `[N, B * G]` (column
+    /// `k * G + g` for point `k` of `b` and group `g`): the reverse pass fed with one unit vector
+    /// per group, code 4's polynomial included. The kinks' half-jumps are left out (the
+    /// gradient's reverse pass gives them).
+    pub(crate) fn log_factor_jacobian(
+        &self,
+        basis: &Basis,
+        polynomial_ratio: Option<&PolynomialRatio>,
+        b: usize,
+    ) -> candle_core::Result<Tensor> {
+        let g = self.groups;
+        let device = basis.values[0].device();
+        let u =
+            Tensor::eye(g, DTYPE, device)?.unsqueeze(1)?.broadcast_as((g, b, g))?.contiguous()?.reshape((g, b * g))?;
+        let expand = |t: &Tensor| -> candle_core::Result<Tensor> {
+            let (f, b) = t.dims2()?;
+            t.unsqueeze(2)?.broadcast_as((f, b, g))?.contiguous()?.reshape((f, b * g))
+        };
+        Ok(self.group_vjp(&u, basis, polynomial_ratio, b, &expand)?.0)
+    }
+
+    /// The groups in which each mega-bin lies (the last group: mega-bins without normsys), and
+    /// the number of groups.
+    pub(crate) fn bin_groups(&self) -> candle_core::Result<(Vec<u32>, usize)> {
+        Ok((self.bin_group.to_vec1()?, self.groups))
+    }
+
+    /// The reverse pass from d/d ln N per group `u` `[G, R]`: d/d alpha `[N, R]` and the
+    /// half-jumps at the kinks.
+    fn group_vjp(
+        &self,
+        u: &Tensor,
+        basis: &Basis,
+        polynomial_ratio: Option<&PolynomialRatio>,
+        b: usize,
+        expand: &dyn Fn(&Tensor) -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let r = u.dim(1)?;
+        let (mut d_alpha, kink) = combine_basis(&self.coeffs.matmul(u)?, basis, expand)?;
         if let (Some((ratio, inside)), Some(rows)) = (polynomial_ratio, &self.polynomial) {
             // sum over the slots of each parameter of p'/(1 + p) u_g, per point's columns.
             let (_, slots, groups) = ratio.dims3()?; // [B, K, G]
             let np = d_alpha.dim(0)?;
             let d = match &rows.slots {
-                None if b == 1 => ratio.squeeze(0)?.matmul(&u)?,
+                None if b == 1 => ratio.squeeze(0)?.matmul(u)?,
                 None => {
                     let u = u.reshape((groups, b, r / b))?.permute((1, 0, 2))?.contiguous()?;
                     ratio.matmul(&u)?.permute((1, 0, 2))?.contiguous()?.reshape((np, r))?
@@ -233,7 +274,7 @@ impl NormsysTensors {
                         let u = u.reshape((groups, b, r / b))?.unsqueeze(0)?;
                         ratio.permute((1, 2, 0))?.contiguous()?.unsqueeze(3)?.broadcast_mul(&u)?
                     };
-                    Tensor::zeros((np, r), DTYPE, w.device())?.index_add(
+                    Tensor::zeros((np, r), DTYPE, u.device())?.index_add(
                         index,
                         &per_slot.reshape((slots * groups, r))?,
                         0,
