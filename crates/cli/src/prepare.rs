@@ -48,7 +48,9 @@ impl Prepared {
 
 /// Read and check the inputs. `needs_poi`: the work is a test of the POI, so every model
 /// must have one. `limits`: the fleet's maximum workspace and patch sizes.
-pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Result<Prepared> {
+/// `batch`: the most fits the work evaluates at once ([`fitfleet_protocol::Work::batch`]), for
+/// the model budget.
+pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits, batch: u64) -> Result<Prepared> {
     let settings = input.model_settings.settings();
     // A pallet directory or archive gives both files; the files unpacked from an archive live
     // as long as `inputs`, and `Prepared` names the paths given.
@@ -67,7 +69,7 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
         if let Some(name) = input.patches.names.first() {
             bail!("--patch {name}: no patchset to take it from (--patchset FILE, or a pallet directory or archive)");
         }
-        limits.check_model(format!("the workspace {}", path.display()), &Footprint::of(&loaded.workspace))?;
+        limits.check_model(format!("the workspace {}", given.display()), &Footprint::of(&loaded.workspace), batch)?;
         check_model(&loaded.workspace, &settings, needs_poi)
             .with_context(|| format!("{}: cannot build the model", path.display()))?;
         return Ok(Prepared {
@@ -99,7 +101,7 @@ pub fn prepare(input: &BatchInputArgs, needs_poi: bool, limits: &Limits) -> Resu
         let size = p.operations_json().len() as u64;
         limits.check(Limit::Patch, format!("{}: patch {} (patches[{}])", set.source_name, p.name(), p.index), size)?;
     }
-    let failures = check_patches(&set, &loaded, &chosen, &settings, needs_poi, limits);
+    let failures = check_patches(&set, &loaded, &chosen, &settings, needs_poi, limits, batch);
     match failures.as_slice() {
         [] => {}
         [(_, reason)] => bail!("{reason}"),
@@ -150,6 +152,7 @@ fn check_patches(
     settings: &ModelSettings,
     needs_poi: bool,
     limits: &Limits,
+    batch: u64,
 ) -> Vec<(usize, String)> {
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
@@ -162,7 +165,7 @@ fn check_patches(
                     let Some(patch) = chosen.get(i) else { break };
                     let checked = set.apply_to(loaded, patch).map_err(anyhow::Error::from).and_then(|ws| {
                         // The workers' words: the same check, before the model is built.
-                        limits.check_model(format!("patch {}", patch.name()), &Footprint::of(&ws))?;
+                        limits.check_model(format!("patch {}", patch.name()), &Footprint::of(&ws), batch)?;
                         check_model(&ws, settings, needs_poi).with_context(|| {
                             format!(
                                 "{}: patch {} ({} patches[{}]): cannot build the model",

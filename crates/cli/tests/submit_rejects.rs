@@ -190,6 +190,7 @@ fn a_model_over_the_budget_is_refused_with_the_workers_words() {
         &[
             "the model of patch SIG_300_0 would take an estimated",
             "parameters",
+            "; 4 fits at once)",
             "more than the 97.7 KiB that max_model_bytes allows",
         ],
     );

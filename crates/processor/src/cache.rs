@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use fitfleet_engine::compute::CompiledModel;
-use fitfleet_engine::model::ModelSettings;
+use fitfleet_engine::model::{Footprint, ModelSettings};
 use lru::LruCache;
 
 /// What decides a compiled model: the workspace, the patch applied and the model settings.
@@ -36,7 +36,8 @@ pub struct ModelCache {
 }
 
 struct Inner {
-    models: LruCache<ModelKey, (Arc<CompiledModel>, u64)>,
+    /// Each model with its bytes and, when known, the footprint its workspace gave.
+    models: LruCache<ModelKey, (Arc<CompiledModel>, u64, Option<Footprint>)>,
     bytes: u64,
 }
 
@@ -63,7 +64,7 @@ impl ModelCache {
 
     /// The model for `key`, if cached (counts a hit or a miss).
     pub fn get(&self, key: &ModelKey) -> Option<Arc<CompiledModel>> {
-        let found = self.lock().models.get(key).map(|(m, _)| m.clone());
+        let found = self.lock().models.get(key).map(|(m, _, _)| m.clone());
         match found {
             Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
             None => self.misses.fetch_add(1, Ordering::Relaxed),
@@ -71,8 +72,22 @@ impl ModelCache {
         found
     }
 
+    /// The footprint kept with the model of `key`, if any (not a lookup: counts nothing).
+    pub fn footprint(&self, key: &ModelKey) -> Option<Footprint> {
+        self.lock().models.peek(key).and_then(|(_, _, f)| *f)
+    }
+
     /// Keep `model` under `key`, evicting the least recently used models beyond the bounds.
     pub fn insert(&self, key: ModelKey, model: Arc<CompiledModel>) {
+        self.keep(key, model, None)
+    }
+
+    /// [`ModelCache::insert`], with the footprint that budgets other work on the model.
+    pub fn insert_with_footprint(&self, key: ModelKey, model: Arc<CompiledModel>, footprint: Footprint) {
+        self.keep(key, model, Some(footprint))
+    }
+
+    fn keep(&self, key: ModelKey, model: Arc<CompiledModel>, footprint: Option<Footprint>) {
         let size = model.memory_bytes() as u64;
         if size > self.max_bytes {
             return;
@@ -80,7 +95,7 @@ impl ModelCache {
         let mut inner = self.lock();
         // Two slots may compile the same model at once: the second replaces the first.
         let replacing = inner.models.contains(&key);
-        if let Some((_, (_, old))) = inner.models.push(key, (model, size)) {
+        if let Some((_, (_, old, _))) = inner.models.push(key, (model, size, footprint)) {
             // Replaced the entry of the same key, or evicted the least recently used one.
             inner.bytes -= old;
             if !replacing {
@@ -90,7 +105,7 @@ impl ModelCache {
         inner.bytes += size;
         while inner.bytes > self.max_bytes {
             match inner.models.pop_lru() {
-                Some((_, (_, old))) => {
+                Some((_, (_, old, _))) => {
                     inner.bytes -= old;
                     self.evictions.fetch_add(1, Ordering::Relaxed);
                 }
@@ -168,7 +183,7 @@ mod tests {
         assert!(s.bytes <= 2 * size + size / 2, "never above the cap: {s:?}");
         assert_eq!(
             s.bytes,
-            cache.lock().models.iter().map(|(_, (_, b))| *b).sum::<u64>(),
+            cache.lock().models.iter().map(|(_, (_, b, _))| *b).sum::<u64>(),
             "bytes are the entries' sum"
         );
         assert!(cache.get(&key("big")).is_some());

@@ -28,7 +28,7 @@ pub enum CompileError {
 }
 
 /// How a workspace is named in errors: `workspace <first 12 digits of its digest>`.
-fn source_name(digest: &str) -> String {
+pub fn source_name(digest: &str) -> String {
     format!("workspace {}", &digest[..digest.len().min(12)])
 }
 
@@ -39,9 +39,10 @@ pub fn parse_workspace(workspace: &[u8], digest: &str, max_unpacked: u64) -> Res
     Ok(LoadedWorkspace::from_slice_within(&source_name(digest), workspace, max_unpacked)?)
 }
 
-/// Apply the patch to the parsed workspace, check the model's estimated memory against the
-/// budget of `limits` (`max_model_bytes`), build and lower the model. Errors say which input is
-/// wrong and why.
+/// Apply the patch to the parsed workspace, check the model's estimated memory with `batch`
+/// fits at once against the budget of `limits` (`max_model_bytes`), build and lower the
+/// model; with its footprint, for checks of other work on it. Errors say which input is wrong
+/// and why.
 pub fn compile(
     loaded: &LoadedWorkspace,
     digest: &str,
@@ -49,7 +50,8 @@ pub fn compile(
     settings: &ModelSettings,
     device: &Device,
     limits: &Limits,
-) -> Result<CompiledModel, CompileError> {
+    batch: u64,
+) -> Result<(CompiledModel, Footprint), CompileError> {
     let patched;
     let workspace = match patch {
         None => &loaded.workspace,
@@ -63,7 +65,8 @@ pub fn compile(
         Some(p) => format!("patch {}", p.name),
         None => source_name(digest),
     };
-    limits.check_model(whose, &Footprint::of(workspace))?;
+    let footprint = Footprint::of(workspace);
+    limits.check_model(whose, &footprint, batch)?;
     let model = Model::new(workspace, settings)?;
-    Ok(CompiledModel::new(&model, device)?)
+    Ok((CompiledModel::new(&model, device)?, footprint))
 }

@@ -130,9 +130,20 @@ impl Processor {
             }
         }
         let key = Self::key(task);
+        let batch = task.work.batch();
         let model = match self.cache.get(&key) {
             Some(model) => {
                 timings.model_cache_hit = true;
+                // Compiled for other work, maybe with fewer fits at once than this one needs.
+                if let Some(footprint) = self.cache.footprint(&key) {
+                    let whose = match &task.patch {
+                        Some(p) => format!("patch {}", p.name),
+                        None => compile::source_name(task.workspace.as_str()),
+                    };
+                    if let Err(e) = self.limits.check_model(whose, &footprint, batch) {
+                        return fail(e.to_string(), timings);
+                    }
+                }
                 model
             }
             None => {
@@ -164,13 +175,20 @@ impl Processor {
                     }
                 };
                 let t_compile = Instant::now();
-                let compiled =
-                    compile::compile(&loaded, digest, task.patch.as_ref(), &task.settings, &self.device, &self.limits);
+                let compiled = compile::compile(
+                    &loaded,
+                    digest,
+                    task.patch.as_ref(),
+                    &task.settings,
+                    &self.device,
+                    &self.limits,
+                    batch,
+                );
                 timings.compile_s += t_compile.elapsed().as_secs_f64();
                 match compiled {
-                    Ok(m) => {
+                    Ok((m, footprint)) => {
                         let m = Arc::new(m);
-                        self.cache.insert(key, m.clone());
+                        self.cache.insert_with_footprint(key, m.clone(), footprint);
                         m
                     }
                     Err(e) => return fail(e.to_string(), timings),
@@ -256,7 +274,7 @@ mod tests {
             why.starts_with(&format!("the model of workspace {} would take an estimated", &t.workspace.as_str()[..12])),
             "{why}"
         );
-        assert!(why.contains("(2 samples x 1 bins, 1 parameters (0 histosys, 0 normsys))"), "{why}");
+        assert!(why.contains("(2 samples x 1 bins, 1 parameters (0 histosys, 0 normsys); 4 fits at once)"), "{why}");
         assert!(why.ends_with("more than the 1000 B that max_model_bytes allows"), "{why}");
         assert_eq!(p.cache.stats().models, 0, "nothing was built");
     }

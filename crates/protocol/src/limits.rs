@@ -42,27 +42,32 @@ impl Limits {
     /// fleet's settings default to a quarter of the machine's memory instead).
     pub const DEFAULT: Limits = Limits { workspace: 64 << 20, patch: 16 << 20, task: 32 << 20, model: 4 << 30 };
 
-    /// `Ok` when the model of `what` (a workspace, a patch) is estimated to fit the model
-    /// budget; otherwise an error with the estimate, the counts behind it and the budget. The
-    /// one check of the client (at submit) and the workers (before compiling).
-    pub fn check_model(&self, what: impl Into<String>, footprint: &Footprint) -> Result<(), ModelTooLarge> {
-        if footprint.bytes <= self.model {
+    /// `Ok` when the model of `what` (a workspace, a patch) with a batch of `batch` fits
+    /// ([`crate::Work::batch`]) is estimated to fit the model budget; otherwise an error with
+    /// the estimate, the counts behind it and the budget. The one check of the client (at
+    /// submit) and the workers (before compiling, and on a cached model before other work).
+    pub fn check_model(&self, what: impl Into<String>, footprint: &Footprint, batch: u64) -> Result<(), ModelTooLarge> {
+        let bytes = footprint.bytes(batch);
+        if bytes <= self.model {
             return Ok(());
         }
-        Err(ModelTooLarge { what: what.into(), footprint: *footprint, limit: self.model })
+        Err(ModelTooLarge { what: what.into(), footprint: *footprint, batch, bytes, limit: self.model })
     }
 }
 
 /// A model larger than the fleet's model budget.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the model of {what} would take an estimated {} ({footprint}), more than the {} that max_model_bytes allows",
-    human(footprint.bytes), human(*limit)
+    "the model of {what} would take an estimated {} ({footprint}; {batch} fits at once), more than the {} that max_model_bytes allows",
+    human(*bytes), human(*limit)
 )]
 pub struct ModelTooLarge {
     /// Whose model: "workspace BkgOnly.json", "patch C1N2_Wh_hbb_700_150".
     pub what: String,
     pub footprint: Footprint,
+    /// Fits at once the work needs, and the estimate with them.
+    pub batch: u64,
+    pub bytes: u64,
     pub limit: u64,
 }
 

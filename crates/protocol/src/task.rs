@@ -292,6 +292,19 @@ impl JobSize {
 }
 
 impl Work {
+    /// The most fits a worker evaluates at once for this work, as admission control budgets
+    /// the model's memory for it: a batch of toys, a batch of scan points (two fits each, see
+    /// the processor's scan batches), or the few fits of a test.
+    pub fn batch(&self) -> u64 {
+        match self {
+            Work::Toys { .. } | Work::Hypotest { calculator: Calculator::Toys { .. }, .. } => {
+                fitfleet_engine::model::footprint::TOYS_BATCH
+            }
+            Work::UpperLimit { .. } => 32,
+            Work::Hypotest { .. } | Work::Fit | Work::Significance => 4,
+        }
+    }
+
     /// Whether the numbers of the work are ones a worker can run: finite POI values, `alpha`
     /// in (0, 1), a scan of at most [`MAX_SCAN_POINTS`] finite points, at most
     /// [`MAX_TOYS_PER_TASK`] toys. A task is data from anywhere: the worker checks before it

@@ -21,7 +21,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     // The fleet's size limits hold here too, so that what runs here also runs on the fleet.
     let settings = ClientSettings::from_environment()?;
     let limits = settings.broker.limits();
-    let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work), &limits)?;
+    let batch = works.iter().map(fitfleet_protocol::Work::batch).max().unwrap_or(1);
+    let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work), &limits, batch)?;
     let slots = args.slots.unwrap_or(settings.slots);
     let slots = if slots == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { slots };
 

@@ -18,7 +18,8 @@ pub fn run(args: &SubmitArgs) -> Result<ExitCode> {
     let works = tasks::works(&args.work)?;
     let settings = ClientSettings::load(&args.connection)?;
     let limits = settings.broker.limits();
-    let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work), &limits)?;
+    let batch = works.iter().map(fitfleet_protocol::Work::batch).max().unwrap_or(1);
+    let prepared = prepare::prepare(&args.input, tasks::needs_poi(&args.work), &limits, batch)?;
     let label = JobLabel {
         summary: format!("{} on {}", tasks::describe(&args.work), prepared.describe()),
         labels: prepared.labels.clone(),

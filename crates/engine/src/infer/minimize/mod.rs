@@ -64,13 +64,18 @@ pub fn minimize(
 /// Models with more parameters than this fit without any P x P matrix (`structured.rs`).
 pub const DENSE_MAX_PARAMS: usize = 1000;
 /// ... or with a dense rate Jacobian `[NB, P]` of more values than this (8 bytes each).
-const DENSE_MAX_JACOBIAN: usize = 4_000_000;
+pub const DENSE_MAX_JACOBIAN: usize = 4_000_000;
 
 /// Whether fits of `model` use dense P x P curvature matrices (small models: the dense rate
 /// Jacobian, Gauss-Newton's secant correction and BFGS), or the structured Gauss-Newton matrix
 /// from the sparse rate Jacobian, linear in the model's size (large models).
 pub fn dense_curvature(model: &CompiledModel) -> bool {
-    model.npars() <= DENSE_MAX_PARAMS && model.npars() * model.nbins() <= DENSE_MAX_JACOBIAN
+    dense_size(model.npars(), model.nbins())
+}
+
+/// [`dense_curvature`] from the counts (also what `model::Footprint` estimates with).
+pub fn dense_size(npars: usize, nbins: usize) -> bool {
+    npars <= DENSE_MAX_PARAMS && npars.saturating_mul(nbins) <= DENSE_MAX_JACOBIAN
 }
 
 /// Trials one BFGS line search may reject before the descent hands over to Gauss-Newton. Over
