@@ -326,7 +326,7 @@ impl Store {
     }
 
     /// Jobs still in the store, newest first. Forgets index entries of expired jobs (and any
-    /// entry that is not a job id).
+    /// entry that is not a job id); skips jobs recorded by an older fitfleet (another layout).
     pub async fn list_jobs(&self) -> Result<Vec<JobStatus>, StoreError> {
         let mut conn = self.conn();
         let index = self.keys.jobs_index();
@@ -348,12 +348,19 @@ impl Store {
         }
         let mut out = Vec::with_capacity(jobs.len());
         if !jobs.is_empty() {
-            let rows: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+            let rows: Vec<redis::RedisResult<redis::Value>> = pipe.ignore_errors().query_async(&mut conn).await?;
             for (job, row) in jobs.iter().zip(rows.chunks(3)) {
-                let parse = |e: redis::ParsingError| record::wrong_type(job, e.into());
-                let spec: Option<String> = redis::from_redis_value_ref(&row[0]).map_err(parse)?;
-                let state: Vec<Option<String>> = redis::from_redis_value_ref(&row[1]).map_err(parse)?;
-                let cancelled: Option<String> = redis::from_redis_value_ref(&row[2]).map_err(parse)?;
+                let spec = match &row[0] {
+                    Err(e) if e.code() == Some("WRONGTYPE") => {
+                        tracing::warn!(job = %job, "skipping a job record of an older fitfleet");
+                        continue;
+                    }
+                    other => other.clone()?,
+                };
+                let parse = |e: redis::ParsingError| StoreError::Redis(e.into());
+                let spec: Option<String> = redis::from_redis_value_ref(&spec).map_err(parse)?;
+                let state: Vec<Option<String>> = redis::from_redis_value_ref(&row[1].clone()?).map_err(parse)?;
+                let cancelled: Option<String> = redis::from_redis_value_ref(&row[2].clone()?).map_err(parse)?;
                 match record::status(job, spec.as_deref(), &state, cancelled.as_deref())? {
                     Some(s) => out.push(s),
                     None => forget.push(job.as_str().to_owned()),

@@ -56,7 +56,9 @@ pub(super) fn chunk_of(task: &str, chunks: u32) -> u32 {
 
 /// The error for a job key of another type: a job record written by an older fitfleet (a hash).
 pub(super) fn wrong_type(job: &JobId, e: redis::RedisError) -> StoreError {
-    if e.code() == Some("WRONGTYPE") {
+    let wrong = e.code() == Some("WRONGTYPE")
+        || e.clone().into_server_errors().is_some_and(|errors| errors.iter().any(|(_, s)| s.code() == "WRONGTYPE"));
+    if wrong {
         StoreError::CorruptJob {
             job: job.clone(),
             detail: "not a job record of this fitfleet version (created by an older fitfleet?)".into(),
