@@ -531,7 +531,8 @@ def redis_acl() -> None:
                 problem(f"redis-entrypoint.sh: the password of {user} is in the ACL file")
         writable = {}
         for user in ("fitfleet-worker", "fitfleet-client"):
-            words = found.get(user, "").split()
+            # Selectors "(~pattern +command ...)" are read as their words.
+            words = found.get(user, "").replace("(", " ").replace(")", " ").split()
             patterns = [w for w in words if re.match(r"^(%R|%W|%RW)?~", w)]
             if "-@all" not in words or any(not re.match(r"^(%R|%W|%RW)?~ff:", w) for w in patterns):
                 problem(f"redis-entrypoint.sh: user {user} must start from -@all and only have keys under the prefix")

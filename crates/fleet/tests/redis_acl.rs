@@ -265,6 +265,11 @@ async fn the_client_user_cannot_write_results_state_ttls_or_run_scripts() {
         }
     }
     denied.push(words(&format!("RENAME {spec} {cancel}")));
+    // SET only on its string keys, the index commands only on the index.
+    denied.push(words(&format!("SET {index} overwritten")));
+    denied.push(words(&format!("ZADD {spec} 1 x")));
+    denied.push(words(&format!("ZADD {state} 1 x")));
+    denied.push(words("SET other-app:key x"));
     all_refused(&mut c, &denied).await;
 
     // Nothing was changed by the attempts.
