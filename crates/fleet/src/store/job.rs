@@ -178,9 +178,10 @@ impl Store {
                 entries.push((t.task_id.as_str(), StoredEntry { patch: t.patch.clone(), digest: t.digest.clone() }));
             }
         }
+        let total = entries.len() as u64;
         let chunks = record::chunk_count(entries.len());
         let mut chunk_maps: Vec<Chunk> = vec![Chunk::new(); chunks as usize];
-        for (id, entry) in entries.iter().cloned() {
+        for (id, entry) in entries {
             chunk_maps[record::chunk_of(id, chunks) as usize].insert(id.to_owned(), entry);
         }
         let now = fitfleet_protocol::now_ms();
@@ -190,7 +191,7 @@ impl Store {
             workspace: spec.workspace.as_str().to_owned(),
             settings: spec.settings.clone(),
             work: spec.work.clone(),
-            total: entries.len() as u64,
+            total,
             created_ms: now,
             chunks,
         };
