@@ -107,7 +107,8 @@ def compose(resolved_path: str) -> None:
         problem(f".env.example: {var} (used by docker-compose.yml) is not documented")
     for var in sorted(listed - used):
         problem(f".env.example: {var} is not used by docker-compose.yml")
-    for secret in ("RABBITMQ_PASSWORD", "REDIS_PASSWORD", "REDIS_WORKER_PASSWORD", "REDIS_CLIENT_PASSWORD"):
+    for secret in ("RABBITMQ_PASSWORD", "RABBITMQ_WORKER_PASSWORD", "RABBITMQ_CLIENT_PASSWORD", "REDIS_PASSWORD",
+                   "REDIS_WORKER_PASSWORD", "REDIS_CLIENT_PASSWORD"):
         if not re.search(rf"^{secret}=$", example, re.M):
             problem(f".env.example: {secret} must be empty (no default secrets)")
         if not re.search(rf"\$\{{{secret}:\?", raw):
@@ -193,12 +194,16 @@ def compose(resolved_path: str) -> None:
         problem("docker-compose.yml: redis --aclfile must name the file redis-entrypoint.sh writes")
     if [str(c) for c in redis.get("entrypoint", [])][-1:] != ["/etc/fitfleet/redis-entrypoint.sh"]:
         problem("docker-compose.yml: redis must start through deploy/compose/redis-entrypoint.sh")
-    # Each fitfleet process logs in to Redis as its own user, never as the administrator.
+    # Each fitfleet process logs in to Redis and RabbitMQ as its own user, never as the administrator.
     for name, user in (("worker", "fitfleet-worker"), ("client", "fitfleet-client")):
-        url = env_dict(services[name].get("environment")).get("FITFLEET_REDIS_URL", "")
+        env = env_dict(services[name].get("environment"))
+        url = env.get("FITFLEET_REDIS_URL", "")
         if not url.startswith(f"redis://{user}:"):
             problem(f"docker-compose.yml: {name} must reach Redis as user {user}, not {url.split('@')[0]}")
-    print("compose: services, scaling, health checks, drain grace, .env.example, RabbitMQ user, Redis policy and users")
+        url = env.get("FITFLEET_BROKER_URL", "")
+        if not url.startswith(f"amqp://{user}:"):
+            problem(f"docker-compose.yml: {name} must reach RabbitMQ as user {user}, not {url.split('@')[0]}")
+    print("compose: services, scaling, health checks, drain grace, .env.example, RabbitMQ and Redis users, Redis policy")
 
 
 # ---- Kubernetes -------------------------------------------------------------------------------
@@ -265,9 +270,12 @@ def kubernetes() -> None:
             problem(f"worker-deployment.yaml: envFrom names a missing Secret {ref['secretRef']['name']}")
     worker_secret = next((secrets[r["secretRef"]["name"]] for r in container.get("envFrom", [])
                           if "secretRef" in r and r["secretRef"]["name"] in secrets), {})
-    for key in ("FITFLEET_BROKER_URL", "FITFLEET_REDIS_URL"):
-        if key not in (worker_secret.get("stringData") or {}):
+    for key, scheme in (("FITFLEET_BROKER_URL", "amqp"), ("FITFLEET_REDIS_URL", "redis")):
+        url = str((worker_secret.get("stringData") or {}).get(key, ""))
+        if not url:
             problem(f"secret.template.yaml: the workers' Secret must hold {key}")
+        elif not re.match(rf"^{scheme}s?://fitfleet-worker:", url):
+            problem(f"secret.template.yaml: the workers' {key} must log in as fitfleet-worker")
     for sname, secret in secrets.items():
         for key, value in (secret.get("stringData") or {}).items():
             if "guest" in str(value):
@@ -425,20 +433,26 @@ def slurm() -> None:
 
 def rabbitmq_definitions() -> None:
     """Run the compose entrypoint's generator and check its output: the topology unchanged, the
-    user with a hash RabbitMQ accepts for the password (rabbit_password_hashing_sha256:
-    base64(salt ++ sha256(salt ++ password)), 4-byte salt), and refusals of bad input."""
+    three users with hashes RabbitMQ accepts for their passwords (rabbit_password_hashing_sha256:
+    base64(salt ++ sha256(salt ++ password)), 4-byte salt), least-privilege permissions for the
+    queue prefix, and refusals of bad input. What the users may do is tested against a real
+    RabbitMQ by crates/fleet/tests/rabbitmq_users.rs."""
     script = ROOT / "deploy/compose/rabbitmq-entrypoint.sh"
     topology_path = ROOT / "crates/fleet/rabbitmq/definitions.json"
-    password = "check-deploy-Password-\u00e9"
+    passwords = {"RABBITMQ_PASSWORD": "check-deploy-Password-\u00e9", "RABBITMQ_WORKER_PASSWORD": "check-deploy-worker",
+                 "RABBITMQ_CLIENT_PASSWORD": "check-deploy-client"}
+    users = {"fitfleet": "RABBITMQ_PASSWORD", "fitfleet-worker": "RABBITMQ_WORKER_PASSWORD",
+             "fitfleet-client": "RABBITMQ_CLIENT_PASSWORD"}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out/definitions.json"
 
-        def run(user: str, pw: str) -> subprocess.CompletedProcess:
-            env = dict(os.environ, RABBITMQ_USER=user, RABBITMQ_PASSWORD=pw,
-                       FITFLEET_TOPOLOGY=str(topology_path), FITFLEET_DEFINITIONS_OUT=str(out))
-            return subprocess.run(["bash", str(script), "true"], env=env, capture_output=True, text=True)
+        def run(user: str, **env: str) -> subprocess.CompletedProcess:
+            full = dict(os.environ, RABBITMQ_USER=user, FITFLEET_TOPOLOGY=str(topology_path),
+                        FITFLEET_DEFINITIONS_OUT=str(out), **passwords)
+            full.update(env)
+            return subprocess.run(["bash", str(script), "true"], env=full, capture_output=True, text=True)
 
-        result = run("fitfleet", password)
+        result = run("fitfleet", FITFLEET_QUEUE_PREFIX="ff.")
         if result.returncode != 0:
             problem(f"rabbitmq-entrypoint.sh failed: {result.stderr.strip()}")
             return
@@ -447,24 +461,38 @@ def rabbitmq_definitions() -> None:
         for key, value in topology.items():
             if defs.get(key) != value:
                 problem(f"rabbitmq-entrypoint.sh: the generated {key} differ from {rel(topology_path)}")
-        users = defs.get("users", [])
-        if len(users) != 1 or users[0].get("name") != "fitfleet":
-            problem(f"rabbitmq-entrypoint.sh: expected the one user fitfleet, got {users}")
-        else:
-            raw = base64.b64decode(users[0]["password_hash"])
-            if users[0].get("hashing_algorithm") != "rabbit_password_hashing_sha256" or len(raw) != 36 \
-                    or hashlib.sha256(raw[:4] + password.encode()).digest() != raw[4:]:
-                problem("rabbitmq-entrypoint.sh: the password hash is not RabbitMQ's salted SHA-256 of the password")
-        perms = defs.get("permissions", [])
-        if perms != [{"user": "fitfleet", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}]:
-            problem(f"rabbitmq-entrypoint.sh: unexpected permissions {perms}")
-        if password in out.read_text():
-            problem("rabbitmq-entrypoint.sh: the password itself is in the definitions")
-        for user, pw, why in (("guest", password, "the guest user"), ("fitfleet", "short", "a short password"),
-                              ("", password, "no user"), ('bad"user', password, "a user name needing escapes")):
-            if run(user, pw).returncode == 0:
+        found = {u.get("name"): u for u in defs.get("users", [])}
+        if set(found) != set(users) or len(defs.get("users", [])) != len(users):
+            problem(f"rabbitmq-entrypoint.sh: expected exactly the users {sorted(users)}, got {sorted(found)}")
+        for user, var in users.items():
+            u = found.get(user, {})
+            raw = base64.b64decode(u.get("password_hash", ""))
+            if u.get("hashing_algorithm") != "rabbit_password_hashing_sha256" or len(raw) != 36 \
+                    or hashlib.sha256(raw[:4] + passwords[var].encode()).digest() != raw[4:]:
+                problem(f"rabbitmq-entrypoint.sh: {user}'s hash is not RabbitMQ's salted SHA-256 of {var}")
+            if passwords[var] in out.read_text():
+                problem(f"rabbitmq-entrypoint.sh: {var} itself is in the definitions")
+        if found.get("fitfleet", {}).get("tags") != ["administrator"] or any(
+                found.get(u, {}).get("tags") for u in ("fitfleet-worker", "fitfleet-client")):
+            problem("rabbitmq-entrypoint.sh: only the administrator may have tags (management access)")
+        want = [
+            {"user": "fitfleet", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
+            {"user": "fitfleet-worker", "vhost": "/", "configure": "^$", "write": "^$", "read": r"^ff\.tasks(\.dead)?$"},
+            {"user": "fitfleet-client", "vhost": "/", "configure": "^$", "write": r"^ff\.submit$", "read": "^$"},
+        ]
+        if defs.get("permissions") != want:
+            problem(f"rabbitmq-entrypoint.sh: unexpected permissions {defs.get('permissions')}")
+        for user, env, why in (("guest", {}, "the guest user"),
+                               ("fitfleet-worker", {}, "a fleet user as the administrator"),
+                               ("fitfleet", {"RABBITMQ_PASSWORD": "short"}, "a short password"),
+                               ("fitfleet", {"RABBITMQ_CLIENT_PASSWORD": ""}, "no client password"),
+                               ("fitfleet", {"RABBITMQ_WORKER_PASSWORD": passwords["RABBITMQ_CLIENT_PASSWORD"]},
+                                "two users with one password"),
+                               ("fitfleet", {"FITFLEET_QUEUE_PREFIX": "ff.*"}, "a queue prefix with a regex character"),
+                               ("", {}, "no user"), ('bad"user', {}, "a user name needing escapes")):
+            if run(user, **env).returncode == 0:
                 problem(f"rabbitmq-entrypoint.sh: accepted {why}")
-    print("rabbitmq-definitions: topology kept, user and password hash, permissions, refusals")
+    print("rabbitmq-definitions: topology kept, users and password hashes, permissions, refusals")
 
 
 # ---- Redis users --------------------------------------------------------------------------------
@@ -501,19 +529,31 @@ def redis_acl() -> None:
                 problem(f"redis-entrypoint.sh: user {user} lacks the SHA-256 of {var}")
             if passwords[var] in line:
                 problem(f"redis-entrypoint.sh: the password of {user} is in the ACL file")
+        writable = {}
         for user in ("fitfleet-worker", "fitfleet-client"):
-            words = found.get(user, "").split()
-            if "-@all" not in words or any(w.startswith("~") and not w.startswith("~ff:") for w in words):
+            # Selectors "(~pattern +command ...)" are read as their words.
+            words = found.get(user, "").replace("(", " ").replace(")", " ").split()
+            patterns = [w for w in words if re.match(r"^(%R|%W|%RW)?~", w)]
+            if "-@all" not in words or any(not re.match(r"^(%R|%W|%RW)?~ff:", w) for w in patterns):
                 problem(f"redis-entrypoint.sh: user {user} must start from -@all and only have keys under the prefix")
             if "@" in found.get(user, "").replace("-@all", ""):
                 problem(f"redis-entrypoint.sh: user {user} has a command category or a placeholder left")
+            writable[user] = {w.split("~", 1)[1] for w in patterns if not w.startswith("%R~")}
+            for cmd in ("+eval", "+evalsha", "+eval_ro", "+script", "+function", "+fcall", "+del", "+unlink",
+                        "+flushall", "+flushdb", "+keys", "+scan", "+config"):
+                if cmd in words and (user == "fitfleet-client" or cmd not in ("+evalsha",)):
+                    problem(f"redis-entrypoint.sh: user {user} may {cmd[1:].upper()}")
+            if user == "fitfleet-client" and any(w in words for w in ("+expire", "+pexpire", "+getex", "+script|load")):
+                problem("redis-entrypoint.sh: user fitfleet-client may set TTLs or load scripts")
+        if writable.get("fitfleet-worker", set()) & writable.get("fitfleet-client", set()):
+            problem("redis-entrypoint.sh: the worker and the client may write the same key patterns")
         for env, why in (({"REDIS_WORKER_PASSWORD": ""}, "no worker password"),
                          ({"REDIS_CLIENT_PASSWORD": "short"}, "a short password"),
                          ({"REDIS_CLIENT_PASSWORD": passwords["REDIS_WORKER_PASSWORD"]}, "two users with one password"),
                          ({"FITFLEET_KEY_PREFIX": "ff*"}, "a key prefix with a glob character")):
             if run(**env).returncode == 0:
                 problem(f"redis-entrypoint.sh: accepted {why}")
-    print("redis-acl: users, password hashes, key prefix, least privilege, refusals")
+    print("redis-acl: users, password hashes, key prefix, least privilege, disjoint writes, refusals")
 
 
 def main() -> int:

@@ -5,7 +5,8 @@
 //! * [`amqp`]: the RabbitMQ topology, a [`amqp::Publisher`] that confirms per batch and a
 //!   [`amqp::TaskConsumer`] that survives broker restarts.
 //! * [`store`]: Redis, holding workspaces by digest, job records, results (first writer
-//!   wins), per-job progress streams, all with a TTL.
+//!   wins), per-job progress streams, all with a TTL; the client's keys and the workers' apart,
+//!   so that Redis ACLs can hold each to its own ([`store::keys`]).
 //! * [`settings`]: [`FleetConfig`], where RabbitMQ and Redis are, with defaults for a
 //!   developer's machine; [`FleetArgs`], the flags that set it, shared by the client and the
 //!   workers; the loader of settings files and `FITFLEET_*` variables.

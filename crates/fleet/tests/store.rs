@@ -188,14 +188,21 @@ async fn every_key_gets_the_ttl() {
     store.cancel_job(&other).await.unwrap();
 
     let keys = common::services::keys_under_prefix(&cfg).await.unwrap();
-    // workspace; job, tasks, results, events of the first job; job, tasks, events of the
-    // second (no results); the jobs index.
-    assert_eq!(keys.len(), 1 + 4 + 3 + 1, "{keys:?}");
+    // workspace; spec, task list, state, results, events of the first job; spec, task list,
+    // cancel key of the second (no worker touched it); the jobs index.
+    assert_eq!(keys.len(), 1 + 5 + 3 + 1, "{keys:?}");
     let client = redis::Client::open(cfg.redis_url.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     for key in keys {
         let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
-        assert!(ttl > 3500 && ttl <= 3600, "key {key} has TTL {ttl}");
+        if key == store.keys().jobs_index() {
+            // The client may not EXPIRE: the index is pruned of expired jobs instead.
+            assert_eq!(ttl, -1, "the jobs index has no TTL");
+        } else if key.contains(":tasks:") {
+            assert!(ttl > 3500 && ttl <= 3660, "key {key} has TTL {ttl}");
+        } else {
+            assert!(ttl > 3500 && ttl <= 3600, "key {key} has TTL {ttl}");
+        }
     }
 }
 
@@ -298,4 +305,82 @@ async fn jobs_are_listed_newest_first() {
     assert_eq!(ids, vec![newer, older]);
     assert_eq!(jobs[0].total, 3);
     assert_eq!(jobs[0].label, "newer");
+}
+
+#[tokio::test]
+async fn jobs_of_an_older_layout_are_reported_not_misread() {
+    let cfg = common::config("old-layout");
+    let _cleanup = common::services::Cleanup::redis(&cfg);
+    let store = common::services::require_redis(&cfg).await;
+    // A job record as fitfleet wrote it before the client and worker keys were split: a hash.
+    let old = JobId::generate();
+    let client = redis::Client::open(cfg.redis_url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("HSET")
+        .arg(store.keys().job(&old))
+        .arg(&["state", "queued", "total", "1"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let () = redis::cmd("ZADD")
+        .arg(store.keys().jobs_index())
+        .arg(1)
+        .arg(old.as_str())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let new = JobId::generate();
+    store.create_job(&JobSpec::from_tasks("new", &common::jobs::fake_tasks(&new, 1))).await.unwrap();
+
+    let err = store.job_status(&old).await.expect_err("an old record is not read as a job");
+    assert!(err.to_string().contains("older fitfleet"), "{err}");
+    let ids: Vec<_> = store.list_jobs().await.unwrap().into_iter().map(|j| j.job_id).collect();
+    assert_eq!(ids, vec![new], "the old job is skipped, the new one listed");
+}
+
+#[tokio::test]
+async fn uploading_an_aged_workspace_again_renews_its_ttl() {
+    let mut cfg = common::config("ws-renew");
+    cfg.ttl_secs = 3600;
+    let _cleanup = common::services::Cleanup::redis(&cfg);
+    let store = common::services::require_redis(&cfg).await;
+    let bytes = b"{\"channels\": [], \"aged\": true}";
+    let digest = store.put_workspace(bytes).await.unwrap().digest;
+    let key = store.keys().workspace(&digest);
+    let client = redis::Client::open(cfg.redis_url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl = |conn: &mut redis::aio::MultiplexedConnection| {
+        let key = key.clone();
+        let mut conn = conn.clone();
+        async move { redis::cmd("TTL").arg(key).query_async::<i64>(&mut conn).await.unwrap() }
+    };
+    // Fresh: a second upload leaves it alone. Aged (as if most of its TTL had passed): the
+    // client, which may not EXPIRE, writes it again with the full TTL.
+    assert!(!store.put_workspace(bytes).await.unwrap().newly_stored);
+    assert!(ttl(&mut conn).await > 3500);
+    let _: i64 = redis::cmd("EXPIRE").arg(&key).arg(100).query_async(&mut conn).await.unwrap();
+    let again = store.put_workspace(bytes).await.unwrap();
+    assert!(!again.newly_stored);
+    assert!(ttl(&mut conn).await > 3500, "the TTL is renewed");
+    assert_eq!(store.get_workspace(&digest).await.unwrap().as_deref(), Some(&bytes[..]));
+}
+
+#[tokio::test]
+async fn task_lists_of_many_chunks_are_read_whole_and_task_by_task() {
+    let cfg = common::config("chunks");
+    let _cleanup = common::services::Cleanup::redis(&cfg);
+    let store = common::services::require_redis(&cfg).await;
+    let job = JobId::generate();
+    // More than two chunks' worth (256 tasks a chunk).
+    let tasks = common::jobs::fake_tasks(&job, 600);
+    store.create_job(&JobSpec::from_tasks("many", &tasks)).await.unwrap();
+    assert_eq!(store.job_status(&job).await.unwrap().unwrap().total, 600);
+    let all: HashSet<_> = store.job_tasks(&job).await.unwrap().into_iter().map(|e| e.task_id).collect();
+    assert_eq!(all, tasks.iter().map(|t| t.task_id.clone()).collect::<HashSet<_>>());
+    for t in tasks.iter().step_by(37) {
+        let entry = store.job_task(&job, &t.task_id).await.unwrap().expect("listed");
+        assert_eq!(entry.digest, Some(t.work_digest()));
+    }
+    let stranger = common::jobs::fake_tasks(&JobId::generate(), 1);
+    assert_eq!(store.job_task(&job, &stranger[0].task_id).await.unwrap(), None);
 }

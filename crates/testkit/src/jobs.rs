@@ -178,8 +178,11 @@ pub async fn assert_redis_exactly_once(cfg: &FleetConfig, store: &Store, tasks: 
     let stored: HashSet<String> = redis::cmd("HKEYS").arg(keys.job_results(job)).query_async(&mut conn).await.unwrap();
     let want: HashSet<String> = tasks.iter().map(|t| t.task_id.as_str().to_owned()).collect();
     assert_eq!(stored, want, "the result keys in Redis are the job's task ids");
-    let (done, failed, total): (u64, u64, u64) =
-        redis::cmd("HMGET").arg(keys.job(job)).arg(&["done", "failed", "total"]).query_async(&mut conn).await.unwrap();
+    // A counter is absent until its first result (no failure: no "failed").
+    let (done, failed): (Option<u64>, Option<u64>) =
+        redis::cmd("HMGET").arg(keys.job_state(job)).arg(&["done", "failed"]).query_async(&mut conn).await.unwrap();
+    let (done, failed) = (done.unwrap_or(0), failed.unwrap_or(0));
+    let total = store.job_status(job).await.unwrap().expect("the job's record").total;
     let succeeded = results.iter().filter(|r| r.is_success()).count() as u64;
     assert_eq!((done, failed, total), (succeeded, results.len() as u64 - succeeded, tasks.len() as u64));
     let events: redis::streams::StreamRangeReply =

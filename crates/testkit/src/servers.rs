@@ -384,6 +384,29 @@ impl RabbitServer {
         }
     }
 
+    /// `amqp://` on the plain port as `user`, vhost `/`.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        format!("amqp://{user}:{password}@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// Import a definitions file (users, permissions, queues, exchanges, bindings) into the
+    /// running node, as `load_definitions` would at boot.
+    pub fn import_definitions(&self, path: &Path) {
+        let out = Command::new(rabbitmq_bin("rabbitmqctl"))
+            .args(["-n", &self.node, "import_definitions"])
+            .arg(path)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run rabbitmqctl: {e}"));
+        assert!(
+            out.status.success(),
+            "rabbitmqctl import_definitions {} failed: {}{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// SIGTERM: a clean stop (connections closed with 320 CONNECTION_FORCED).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {

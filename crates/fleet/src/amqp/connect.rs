@@ -10,7 +10,8 @@ use lapin::{Channel, Connection, ConnectionProperties};
 use std::time::Duration;
 use tracing::{debug, info, warn};
 
-/// An open connection with one channel on which the topology has been declared.
+/// An open connection with one channel on which the topology has been declared (or, for a
+/// user who may not declare it, checked).
 pub(crate) struct Link {
     pub conn: Connection,
     pub channel: Channel,
@@ -18,7 +19,8 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    /// Connect, read the server version, open a channel and declare the topology.
+    /// Connect, read the server version, open a channel and declare the topology (check it, for
+    /// a user without configure permission: [`Topology::declare_or_check`]).
     pub async fn open(cfg: &FleetConfig, topology: &Topology, name: &str) -> Result<Link, AmqpError> {
         let uri = amqp_uri(cfg)?;
         let tls = tls_config(cfg)?;
@@ -44,7 +46,7 @@ impl Link {
         let runtime = lapin::runtime::default_runtime().map_err(connect_err)?;
         let conn = Connection::connect_uri_with_config(uri, props, tls, runtime).await.map_err(connect_err)?;
         let channel = conn.create_channel().await.map_err(|e| AmqpError::channel("opening a channel", e))?;
-        topology.declare(&channel, &server).await?;
+        let channel = topology.declare_or_check(&conn, channel, &server).await?;
         if !server.supports_queue_consumer_timeout() {
             debug!(%server, "per-queue consumer timeout not supported; rabbitmq.conf's consumer_timeout applies");
         }

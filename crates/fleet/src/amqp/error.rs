@@ -31,7 +31,9 @@ pub enum AmqpError {
     },
     #[error("RabbitMQ nacked {nacked} of {total} tasks (queue full, or a node lost them); publish them again")]
     Nacked { nacked: usize, total: usize },
-    #[error("RabbitMQ returned {count} tasks as unroutable: the queue {queue:?} does not exist")]
+    #[error(
+        "RabbitMQ returned {count} tasks as unroutable: the queue {queue:?} does not exist, or is not bound to the submit exchange"
+    )]
     Unroutable { count: usize, queue: String },
     #[error("gave up after {attempts} attempts to reach RabbitMQ: {last}")]
     GaveUp { attempts: u32, last: Box<AmqpError> },
@@ -44,17 +46,27 @@ pub enum AmqpError {
 
 impl AmqpError {
     pub(crate) fn declare(what: &'static str, name: &str, source: lapin::Error) -> Self {
-        let hint = if reply_code(&source) == Some(406) {
-            " (it exists with other arguments, e.g. another delivery limit or queue type: \
-             use the same settings as the rest of the fleet, or delete the queue when it is empty)"
-        } else {
-            ""
+        let hint = match reply_code(&source) {
+            Some(406) => {
+                " (it exists with other arguments, e.g. another delivery limit or queue type: \
+                 use the same settings as the rest of the fleet, or delete the queue when it is empty)"
+            }
+            Some(404) => {
+                " (it does not exist, and this user may not declare it: load the fleet's definitions \
+                 (crates/fleet/rabbitmq/definitions.json), or connect once as a user with configure permission)"
+            }
+            _ => "",
         };
         AmqpError::Declare { what, name: name.to_owned(), hint, source: Box::new(source) }
     }
 
     pub(crate) fn channel(what: &'static str, source: lapin::Error) -> Self {
         AmqpError::Channel { what, source: Box::new(source) }
+    }
+
+    /// Whether RabbitMQ refused a declaration for want of permission (403 ACCESS_REFUSED).
+    pub fn is_access_refused(&self) -> bool {
+        matches!(self, AmqpError::Declare { source, .. } if reply_code(source) == Some(403))
     }
 
     /// Whether reconnecting may help: lost connections and closed channels, yes; refused

@@ -42,7 +42,7 @@ impl PublishReport {
     }
 }
 
-/// Publishes tasks to the tasks queue with publisher confirms.
+/// Publishes tasks to the tasks queue, through the submit exchange, with publisher confirms.
 ///
 /// Messages are persistent (delivery mode 2), carry the task id as `message_id` and
 /// `application/msgpack` as content type, and are published `mandatory` so that a missing
@@ -183,7 +183,7 @@ impl Publisher {
             let sent = link
                 .channel
                 .basic_publish(
-                    "".into(),
+                    self.topology.submit_exchange.as_str().into(),
                     self.topology.tasks_queue.as_str().into(),
                     BasicPublishOptions { mandatory: true, ..Default::default() },
                     bytes,

@@ -2,12 +2,20 @@
 //! definitions file (`crates/fleet/rabbitmq/definitions.json`) from the same description.
 //!
 //! ```text
-//!  client --(default exchange, routing key = tasks queue)--> {prefix}tasks   (quorum)
+//!  client --{prefix}submit (direct), key {prefix}tasks--> {prefix}tasks   (quorum)
 //!                                                              | delivered > delivery_limit
 //!                                                              | or rejected by a worker
 //!                                                              v
 //!                                 {prefix}dlx (direct) --{prefix}tasks.dead--> {prefix}tasks.dead (quorum)
 //! ```
+//!
+//! Clients publish to an exchange of their own rather than the default exchange, so that a
+//! RabbitMQ user may be allowed to publish tasks (write on `{prefix}submit`) and nothing else:
+//! through the default exchange it could publish to any queue, the dead letters included.
+//!
+//! Declaring needs configure permission. A user without it (the deployments' `fitfleet-client`
+//! and `fitfleet-worker`) checks passively that the exchanges and queues exist instead
+//! ([`Topology::declare_or_check`]): the definitions file or an administrator declares them.
 use crate::amqp::error::AmqpError;
 use crate::amqp::server::ServerInfo;
 use crate::settings::FleetConfig;
@@ -68,7 +76,9 @@ pub struct BindingSpec {
 /// Names and policies of a fleet's queues, from [`FleetConfig`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
-    /// Where the client publishes tasks and workers consume them: `{queue_prefix}tasks`.
+    /// Where the client publishes tasks: `{queue_prefix}submit`, bound to the tasks queue.
+    pub submit_exchange: String,
+    /// Where workers consume tasks: `{queue_prefix}tasks`.
     pub tasks_queue: String,
     /// Where RabbitMQ sends tasks it gives up on: `{queue_prefix}dlx`.
     pub dead_letter_exchange: String,
@@ -84,6 +94,7 @@ impl Topology {
     pub fn new(cfg: &FleetConfig) -> Self {
         let p = &cfg.queue_prefix;
         Topology {
+            submit_exchange: format!("{p}submit"),
             tasks_queue: format!("{p}tasks"),
             dead_letter_exchange: format!("{p}dlx"),
             dead_letter_queue: format!("{p}tasks.dead"),
@@ -121,7 +132,10 @@ impl Topology {
     }
 
     pub fn exchanges(&self) -> Vec<ExchangeSpec> {
-        vec![ExchangeSpec { name: self.dead_letter_exchange.clone(), kind: "direct" }]
+        vec![
+            ExchangeSpec { name: self.submit_exchange.clone(), kind: "direct" },
+            ExchangeSpec { name: self.dead_letter_exchange.clone(), kind: "direct" },
+        ]
     }
 
     pub fn queues(&self, server: &ServerInfo) -> Vec<QueueSpec> {
@@ -129,11 +143,67 @@ impl Topology {
     }
 
     pub fn bindings(&self) -> Vec<BindingSpec> {
-        vec![BindingSpec {
-            exchange: self.dead_letter_exchange.clone(),
-            queue: self.dead_letter_queue.clone(),
-            routing_key: self.dead_letter_queue.clone(),
-        }]
+        vec![
+            BindingSpec {
+                exchange: self.submit_exchange.clone(),
+                queue: self.tasks_queue.clone(),
+                routing_key: self.tasks_queue.clone(),
+            },
+            BindingSpec {
+                exchange: self.dead_letter_exchange.clone(),
+                queue: self.dead_letter_queue.clone(),
+                routing_key: self.dead_letter_queue.clone(),
+            },
+        ]
+    }
+
+    /// Declare everything on `channel`; when this user may not (403 ACCESS_REFUSED, which
+    /// closes the channel), check on a new channel of `conn` that the exchanges and queues
+    /// exist instead. Returns the channel to go on with.
+    pub(crate) async fn declare_or_check(
+        &self,
+        conn: &lapin::Connection,
+        channel: Channel,
+        server: &ServerInfo,
+    ) -> Result<Channel, AmqpError> {
+        match self.declare(&channel, server).await {
+            Ok(()) => Ok(channel),
+            Err(e) if e.is_access_refused() => {
+                tracing::debug!(error = %e, "no configure permission: checking the declared topology instead");
+                let channel = conn.create_channel().await.map_err(|e| AmqpError::channel("opening a channel", e))?;
+                self.check_declared(&channel, server).await?;
+                Ok(channel)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Check passively (no permission needed) that the exchanges and queues exist. Their
+    /// arguments and the bindings cannot be checked so: the definitions file, which a test
+    /// checks against [`Self::definitions`], sets them.
+    pub async fn check_declared(&self, channel: &Channel, server: &ServerInfo) -> Result<(), AmqpError> {
+        for ex in self.exchanges() {
+            channel
+                .exchange_declare(
+                    ex.name.as_str().into(),
+                    ExchangeKind::Custom(ex.kind.to_owned()),
+                    ExchangeDeclareOptions { passive: true, durable: true, ..Default::default() },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|source| AmqpError::declare("exchange", &ex.name, source))?;
+        }
+        for q in self.queues(server) {
+            channel
+                .queue_declare(
+                    q.name.as_str().into(),
+                    QueueDeclareOptions { passive: true, durable: true, ..Default::default() },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|source| AmqpError::declare("queue", &q.name, source))?;
+        }
+        Ok(())
     }
 
     /// Declare everything (idempotent). Fails with a hint when a queue already exists with
@@ -175,7 +245,7 @@ impl Topology {
         Ok(())
     }
 
-    /// Delete the queues (with any tasks in them) and the exchange: for tests and for
+    /// Delete the queues (with any tasks in them) and the exchanges: for tests and for
     /// operators changing the delivery limit.
     pub async fn delete(&self, channel: &Channel) -> Result<(), AmqpError> {
         for q in [&self.tasks_queue, &self.dead_letter_queue] {
@@ -184,10 +254,12 @@ impl Topology {
                 .await
                 .map_err(|source| AmqpError::declare("deleting queue", q, source))?;
         }
-        channel
-            .exchange_delete(self.dead_letter_exchange.as_str().into(), ExchangeDeleteOptions::default())
-            .await
-            .map_err(|source| AmqpError::declare("deleting exchange", &self.dead_letter_exchange, source))?;
+        for ex in [&self.submit_exchange, &self.dead_letter_exchange] {
+            channel
+                .exchange_delete(ex.as_str().into(), ExchangeDeleteOptions::default())
+                .await
+                .map_err(|source| AmqpError::declare("deleting exchange", ex, source))?;
+        }
         Ok(())
     }
 

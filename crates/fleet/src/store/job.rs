@@ -1,15 +1,11 @@
-//! Job records: what was submitted, how far it got, listing and cancelling.
+//! Job records: what was submitted, how far it got, listing. See [`super::keys`] for how a
+//! job is stored, and [`super::state`] for cancelling.
+use super::record::{self, Chunk, STATE_FIELDS, StoredEntry, StoredSpec};
 use super::{Store, StoreError};
 use fitfleet_engine::model::ModelSettings;
 use fitfleet_protocol::{JobId, TaskId, WorkspaceDigest};
 use fitfleet_protocol::{PatchLabel, Task};
-use redis::Script;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::LazyLock;
-
-pub(super) static CREATE_JOB: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/create_job.lua")));
-pub(super) static SET_STATE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/set_state.lua")));
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,14 +79,6 @@ impl TaskEntry {
     }
 }
 
-/// A task entry as stored in the job's task hash (the id is the field).
-#[derive(Serialize, Deserialize)]
-struct StoredEntry {
-    patch: Option<PatchLabel>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    digest: Option<String>,
-}
-
 /// What the client records when it submits a job (before publishing its tasks).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobSpec {
@@ -131,13 +119,6 @@ impl JobSpec {
     }
 }
 
-/// A task entry read back from its JSON in the job's task hash.
-fn entry(job: &JobId, task_id: TaskId, json: &str) -> Result<TaskEntry, StoreError> {
-    let stored: StoredEntry = serde_json::from_str(json)
-        .map_err(|e| StoreError::CorruptJob { job: job.clone(), detail: format!("task {task_id}: {e}") })?;
-    Ok(TaskEntry { task_id, patch: stored.patch, digest: stored.digest })
-}
-
 /// A job's record as stored, without its task list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobStatus {
@@ -176,73 +157,114 @@ pub enum CancelOutcome {
     AlreadyFinal(JobState),
 }
 
-const STATUS_FIELDS: [&str; 12] = [
-    "state",
-    "label",
-    "workspace",
-    "settings",
-    "work",
-    "total",
-    "done",
-    "failed",
-    "created_ms",
-    "started_ms",
-    "finished_ms",
-    "job_id",
-];
-
 impl Store {
-    /// Record a new job (state `queued`), its task list and the first progress event.
-    /// Create it before publishing its tasks, so that no result arrives for an unknown job.
+    /// Record a new job (state `queued`) with its task list: the task list's chunks, then the
+    /// spec that makes the job exist (both SET NX with the TTL), then its entry in the jobs
+    /// index. Create it before publishing its tasks, so that no result arrives for an unknown
+    /// job. Fails with [`StoreError::JobExists`] when the job id is taken.
     pub async fn create_job(&self, spec: &JobSpec) -> Result<(), StoreError> {
         let k = &self.keys;
-        let settings =
-            serde_json::to_string(&spec.settings).map_err(|e| StoreError::Reply(format!("encoding settings: {e}")))?;
-        let fields: [(&str, &str); 5] = [
-            ("job_id", spec.job_id.as_str()),
-            ("label", &spec.label),
-            ("workspace", spec.workspace.as_str()),
-            ("settings", &settings),
-            ("work", &spec.work),
-        ];
-        let mut inv = CREATE_JOB.prepare_invoke();
-        inv.key(k.job(&spec.job_id))
-            .key(k.job_tasks(&spec.job_id))
-            .key(k.job_events(&spec.job_id))
-            .key(k.jobs_index())
-            .arg(self.ttl_secs)
-            .arg(fitfleet_protocol::now_ms())
-            .arg(spec.job_id.as_str())
-            .arg(fields.len());
-        for (f, v) in fields {
-            inv.arg(f).arg(v);
-        }
-        for t in &spec.tasks {
-            let entry = StoredEntry { patch: t.patch.clone(), digest: t.digest.clone() };
-            let entry =
-                serde_json::to_string(&entry).map_err(|e| StoreError::Reply(format!("encoding a task: {e}")))?;
-            inv.arg(t.task_id.as_str()).arg(entry);
-        }
-        let created: i64 = inv.invoke_async(&mut self.conn()).await?;
-        if created == 0 {
+        let mut conn = self.conn();
+        let spec_key = k.job(&spec.job_id);
+        let exists: i64 = redis::cmd("EXISTS").arg(&spec_key).query_async(&mut conn).await?;
+        if exists == 1 {
             return Err(StoreError::JobExists(spec.job_id.clone()));
         }
+        // Distinct task ids, the first entry of each kept.
+        let mut entries: Vec<(&str, StoredEntry)> = Vec::with_capacity(spec.tasks.len());
+        let mut seen = std::collections::HashSet::with_capacity(spec.tasks.len());
+        for t in &spec.tasks {
+            if seen.insert(t.task_id.as_str()) {
+                entries.push((t.task_id.as_str(), StoredEntry { patch: t.patch.clone(), digest: t.digest.clone() }));
+            }
+        }
+        let total = entries.len() as u64;
+        let chunks = record::chunk_count(entries.len());
+        let mut chunk_maps: Vec<Chunk> = vec![Chunk::new(); chunks as usize];
+        for (id, entry) in entries {
+            chunk_maps[record::chunk_of(id, chunks) as usize].insert(id.to_owned(), entry);
+        }
+        let now = fitfleet_protocol::now_ms();
+        let stored = StoredSpec {
+            job_id: spec.job_id.as_str().to_owned(),
+            label: spec.label.clone(),
+            workspace: spec.workspace.as_str().to_owned(),
+            settings: spec.settings.clone(),
+            work: spec.work.clone(),
+            total,
+            created_ms: now,
+            chunks,
+        };
+        let encode = |e: serde_json::Error| StoreError::Reply(format!("encoding the job record: {e}"));
+        let mut pipe = redis::pipe();
+        for (n, chunk) in chunk_maps.iter().enumerate() {
+            pipe.cmd("SET")
+                .arg(k.job_tasks_chunk(&spec.job_id, n as u32))
+                .arg(serde_json::to_string(chunk).map_err(encode)?)
+                .arg("NX")
+                .arg("EX")
+                .arg(self.ttl_secs + record::CHUNK_EXTRA_TTL_SECS)
+                .ignore();
+        }
+        pipe.cmd("SET")
+            .arg(&spec_key)
+            .arg(serde_json::to_string(&stored).map_err(encode)?)
+            .arg("NX")
+            .arg("EX")
+            .arg(self.ttl_secs);
+        let (created,): (Option<String>,) = pipe.query_async(&mut conn).await?;
+        if created.is_none() {
+            return Err(StoreError::JobExists(spec.job_id.clone()));
+        }
+        let index = k.jobs_index();
+        let oldest = now.saturating_sub(self.ttl_secs.saturating_mul(1000));
+        redis::pipe()
+            .cmd("ZADD")
+            .arg(&index)
+            .arg(now)
+            .arg(spec.job_id.as_str())
+            .ignore()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(&index)
+            .arg("-inf")
+            .arg(format!("({oldest}"))
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await?;
         tracing::info!(job = %spec.job_id, tasks = spec.tasks.len(), work = spec.work, "job created");
         Ok(())
     }
 
+    /// The job's spec, or `None` if there is no such job (never created, or expired).
+    pub(super) async fn job_spec(&self, job: &JobId) -> Result<Option<StoredSpec>, StoreError> {
+        let json: Option<String> = redis::cmd("GET")
+            .arg(self.keys.job(job))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(|e| record::wrong_type(job, e))?;
+        json.map(|j| record::parse_spec(job, &j)).transpose()
+    }
+
     /// The job's record, or `None` if there is no such job (never created, or expired).
     pub async fn job_status(&self, job: &JobId) -> Result<Option<JobStatus>, StoreError> {
-        let values: Vec<Option<String>> =
-            redis::cmd("HMGET").arg(self.keys.job(job)).arg(&STATUS_FIELDS[..]).query_async(&mut self.conn()).await?;
-        parse_status(job, &values)
+        let mut pipe = redis::pipe();
+        self.status_commands(&mut pipe, job);
+        let (spec, state, cancelled): (Option<String>, Vec<Option<String>>, Option<String>) =
+            pipe.query_async(&mut self.conn()).await.map_err(|e| record::wrong_type(job, e))?;
+        record::status(job, spec.as_deref(), &state, cancelled.as_deref())
+    }
+
+    /// The three reads [`record::status`] needs: spec, state hash, cancel key.
+    fn status_commands(&self, pipe: &mut redis::Pipeline, job: &JobId) {
+        let k = &self.keys;
+        pipe.cmd("GET").arg(k.job(job));
+        pipe.cmd("HMGET").arg(k.job_state(job)).arg(&STATE_FIELDS[..]);
+        pipe.cmd("GET").arg(k.job_cancel(job));
     }
 
     /// The job's state only (what a worker checks before starting a task).
     pub async fn job_state(&self, job: &JobId) -> Result<Option<JobState>, StoreError> {
-        let s: Option<String> =
-            redis::cmd("HGET").arg(self.keys.job(job)).arg("state").query_async(&mut self.conn()).await?;
-        s.map(|s| s.parse().map_err(|detail| StoreError::CorruptJob { job: job.clone(), detail })).transpose()
+        Ok(self.job_status(job).await?.map(|s| s.state))
     }
 
     /// Whether the job was cancelled (or has expired): a worker then acks and skips the task.
@@ -252,136 +274,103 @@ impl Store {
 
     /// The job's tasks with their patches, in no particular order.
     pub async fn job_tasks(&self, job: &JobId) -> Result<Vec<TaskEntry>, StoreError> {
-        let map: HashMap<String, String> =
-            redis::cmd("HGETALL").arg(self.keys.job_tasks(job)).query_async(&mut self.conn()).await?;
-        map.into_iter()
-            .map(|(id, json)| {
-                let task_id = TaskId::parse(&id)
-                    .map_err(|e| StoreError::CorruptJob { job: job.clone(), detail: e.to_string() })?;
-                entry(job, task_id, &json)
-            })
-            .collect()
+        let Some(spec) = self.job_spec(job).await? else {
+            return Ok(vec![]);
+        };
+        if spec.chunks == 0 {
+            return Ok(vec![]);
+        }
+        let keys: Vec<String> = (0..spec.chunks).map(|n| self.keys.job_tasks_chunk(job, n)).collect();
+        let chunks: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
+        let mut out = Vec::with_capacity(spec.total as usize);
+        for (n, json) in chunks.into_iter().enumerate() {
+            let Some(json) = json else {
+                return Err(StoreError::CorruptJob {
+                    job: job.clone(),
+                    detail: format!("task list chunk {n} is missing"),
+                });
+            };
+            for (id, stored) in record::parse_chunk(job, n as u32, &json)? {
+                out.push(record::entry(job, &id, stored)?);
+            }
+        }
+        Ok(out)
     }
 
     /// The job record's entry for one task: `None` when the job (or its record) does not list
     /// it.
     pub async fn job_task(&self, job: &JobId, task: &TaskId) -> Result<Option<TaskEntry>, StoreError> {
-        let json: Option<String> =
-            redis::cmd("HGET").arg(self.keys.job_tasks(job)).arg(task.as_str()).query_async(&mut self.conn()).await?;
-        json.map(|json| entry(job, task.clone(), &json)).transpose()
+        let Some(spec) = self.job_spec(job).await? else {
+            return Ok(None);
+        };
+        self.task_of(job, &spec, task).await
     }
 
-    /// Jobs still in the store, newest first. Forgets index entries of expired jobs.
+    /// `task`'s entry in the task list of `spec`.
+    pub(super) async fn task_of(
+        &self,
+        job: &JobId,
+        spec: &StoredSpec,
+        task: &TaskId,
+    ) -> Result<Option<TaskEntry>, StoreError> {
+        if spec.chunks == 0 {
+            return Ok(None);
+        }
+        let n = record::chunk_of(task.as_str(), spec.chunks);
+        let json: Option<String> =
+            redis::cmd("GET").arg(self.keys.job_tasks_chunk(job, n)).query_async(&mut self.conn()).await?;
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let mut chunk = record::parse_chunk(job, n, &json)?;
+        chunk.remove(task.as_str()).map(|stored| record::entry(job, task.as_str(), stored)).transpose()
+    }
+
+    /// Jobs still in the store, newest first. Forgets index entries of expired jobs (and any
+    /// entry that is not a job id); skips jobs recorded by an older fitfleet (another layout).
     pub async fn list_jobs(&self) -> Result<Vec<JobStatus>, StoreError> {
         let mut conn = self.conn();
         let index = self.keys.jobs_index();
         let ids: Vec<String> = redis::cmd("ZREVRANGE").arg(&index).arg(0).arg(-1).query_async(&mut conn).await?;
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
         let mut pipe = redis::pipe();
         let mut jobs = Vec::with_capacity(ids.len());
-        for id in &ids {
-            let job = JobId::parse(id).map_err(|e| StoreError::Reply(format!("jobs index holds {id:?}: {e}")))?;
-            pipe.cmd("HMGET").arg(self.keys.job(&job)).arg(&STATUS_FIELDS[..]);
-            jobs.push(job);
-        }
-        let rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut conn).await?;
-        let mut out = Vec::with_capacity(jobs.len());
-        let mut expired = Vec::new();
-        for (job, row) in jobs.iter().zip(rows) {
-            match parse_status(job, &row)? {
-                Some(s) => out.push(s),
-                None => expired.push(job.as_str().to_owned()),
+        let mut forget = Vec::new();
+        for id in ids {
+            match JobId::parse(&id) {
+                Ok(job) => {
+                    self.status_commands(&mut pipe, &job);
+                    jobs.push(job);
+                }
+                Err(e) => {
+                    tracing::warn!(entry = id, "the jobs index holds a bad job id ({e}); forgetting it");
+                    forget.push(id);
+                }
             }
         }
-        if !expired.is_empty() {
-            let _: i64 = redis::cmd("ZREM").arg(&index).arg(&expired).query_async(&mut conn).await?;
+        let mut out = Vec::with_capacity(jobs.len());
+        if !jobs.is_empty() {
+            let rows: Vec<redis::RedisResult<redis::Value>> = pipe.ignore_errors().query_async(&mut conn).await?;
+            for (job, row) in jobs.iter().zip(rows.chunks(3)) {
+                let spec = match &row[0] {
+                    Err(e) if e.code() == Some("WRONGTYPE") => {
+                        tracing::warn!(job = %job, "skipping a job record of an older fitfleet");
+                        continue;
+                    }
+                    other => other.clone()?,
+                };
+                let parse = |e: redis::ParsingError| StoreError::Redis(e.into());
+                let spec: Option<String> = redis::from_redis_value_ref(&spec).map_err(parse)?;
+                let state: Vec<Option<String>> = redis::from_redis_value_ref(&row[1].clone()?).map_err(parse)?;
+                let cancelled: Option<String> = redis::from_redis_value_ref(&row[2].clone()?).map_err(parse)?;
+                match record::status(job, spec.as_deref(), &state, cancelled.as_deref())? {
+                    Some(s) => out.push(s),
+                    None => forget.push(job.as_str().to_owned()),
+                }
+            }
+        }
+        if !forget.is_empty() {
+            let _: i64 = redis::cmd("ZREM").arg(&index).arg(&forget).query_async(&mut conn).await?;
         }
         Ok(out)
     }
-
-    /// Cancel a queued or running job: workers skip its remaining tasks (results already
-    /// stored stay, and late results are still recorded but do not end the job).
-    pub async fn cancel_job(&self, job: &JobId) -> Result<CancelOutcome, StoreError> {
-        match self
-            .set_state(job, JobState::Cancelled, "job_cancelled", "finished_ms", &[JobState::Queued, JobState::Running])
-            .await?
-        {
-            (_, true) => {
-                tracing::info!(job = %job, "job cancelled");
-                Ok(CancelOutcome::Cancelled)
-            }
-            (previous, false) => Ok(CancelOutcome::AlreadyFinal(previous)),
-        }
-    }
-
-    /// Note that a worker started one of the job's tasks (moves `queued` to `running`, with
-    /// a progress event). Cheap and idempotent; returns the job's state.
-    pub async fn mark_running(&self, job: &JobId) -> Result<JobState, StoreError> {
-        let (previous, changed) =
-            self.set_state(job, JobState::Running, "job_running", "started_ms", &[JobState::Queued]).await?;
-        Ok(if changed { JobState::Running } else { previous })
-    }
-
-    async fn set_state(
-        &self,
-        job: &JobId,
-        new: JobState,
-        event: &str,
-        time_field: &str,
-        allowed_from: &[JobState],
-    ) -> Result<(JobState, bool), StoreError> {
-        let k = &self.keys;
-        let mut inv = SET_STATE.prepare_invoke();
-        inv.key(k.job(job))
-            .key(k.job_tasks(job))
-            .key(k.job_results(job))
-            .key(k.job_events(job))
-            .key(k.jobs_index())
-            .arg(new.as_str())
-            .arg(event)
-            .arg(fitfleet_protocol::now_ms())
-            .arg(self.ttl_secs)
-            .arg(time_field);
-        for s in allowed_from {
-            inv.arg(s.as_str());
-        }
-        let (previous, changed): (String, i64) = inv.invoke_async(&mut self.conn()).await?;
-        if previous.is_empty() {
-            return Err(StoreError::UnknownJob(job.clone()));
-        }
-        let previous = previous.parse().map_err(|detail| StoreError::CorruptJob { job: job.clone(), detail })?;
-        Ok((previous, changed == 1))
-    }
-}
-
-fn parse_status(job: &JobId, v: &[Option<String>]) -> Result<Option<JobStatus>, StoreError> {
-    let corrupt = |detail: String| StoreError::CorruptJob { job: job.clone(), detail };
-    let Some(state) = v.first().cloned().flatten() else {
-        return Ok(None);
-    };
-    let text = |i: usize| v.get(i).cloned().flatten().unwrap_or_default();
-    let num = |i: usize| -> Result<Option<u64>, StoreError> {
-        v.get(i)
-            .cloned()
-            .flatten()
-            .map(|s| s.parse::<u64>().map_err(|e| corrupt(format!("{}: {e}", STATUS_FIELDS[i]))))
-            .transpose()
-    };
-    let settings: ModelSettings = serde_json::from_str(&text(3)).map_err(|e| corrupt(format!("settings: {e}")))?;
-    Ok(Some(JobStatus {
-        job_id: job.clone(),
-        state: state.parse().map_err(corrupt)?,
-        label: text(1),
-        workspace: WorkspaceDigest::parse(&text(2)).map_err(|e| corrupt(e.to_string()))?,
-        settings,
-        work: text(4),
-        total: num(5)?.unwrap_or(0),
-        done: num(6)?.unwrap_or(0),
-        failed: num(7)?.unwrap_or(0),
-        created_ms: num(8)?.unwrap_or(0),
-        started_ms: num(9)?,
-        finished_ms: num(10)?,
-    }))
 }

@@ -1,14 +1,18 @@
 //! Redis: workspaces by digest, job records, results (first writer wins), per-job progress
 //! streams. See [`keys`] for the key layout.
 //!
-//! Every write that changes a job (its creation, a result, a cancellation) is one Lua
-//! script, so counters, results, progress events and TTLs never disagree, even with
-//! redelivered tasks and several workers writing at once.
+//! The client writes only keys of its own, each once with its TTL (workspaces, the job's spec
+//! and task list, its cancellation, the jobs index); the workers write only theirs (state,
+//! results, progress), each write to a job one Lua script, so that counters, results, progress
+//! events and TTLs never disagree, even with redelivered tasks and several workers writing at
+//! once. The key patterns let Redis ACLs hold each side to its keys ([`keys`]).
 mod error;
 mod job;
 pub mod keys;
 mod progress;
+mod record;
 mod results;
+mod state;
 mod workspace;
 
 pub use error::{RedisPressure, StoreError};

@@ -50,8 +50,8 @@ impl RecordOutcome {
 impl Store {
     /// Store a task's result unless the task already has one, atomically with counting it
     /// (done or failed), appending a progress event, marking the job done when every task
-    /// is in, and refreshing the job's TTLs. A redelivered task can therefore never change
-    /// or double-count a result.
+    /// is in, and refreshing the TTLs of the job's worker keys. A redelivered task can
+    /// therefore never change or double-count a result.
     ///
     /// Fails with [`StoreError::UnknownJob`] when the job does not exist (expired: the
     /// worker should ack and drop the task) and [`StoreError::UnknownTask`] when the task
@@ -65,12 +65,14 @@ impl Store {
             Status::Failed { reason } => ("failed", reason.as_str()),
         };
         let patch = result.patch.as_ref().map_or("", |p| p.name.as_str());
+        let spec = self.job_spec(job).await?.ok_or_else(|| StoreError::UnknownJob(job.clone()))?;
+        if self.task_of(job, &spec, &result.task_id).await?.is_none() {
+            return Err(StoreError::UnknownTask { job: job.clone(), task: result.task_id.clone() });
+        }
         let (outcome, done, failed, total, state): (String, u64, u64, u64, String) = RECORD_RESULT
-            .key(k.job(job))
-            .key(k.job_tasks(job))
+            .key(k.job_state(job))
             .key(k.job_results(job))
             .key(k.job_events(job))
-            .key(k.jobs_index())
             .arg(result.task_id.as_str())
             .arg(bytes)
             .arg(status)
@@ -78,6 +80,8 @@ impl Store {
             .arg(fitfleet_protocol::now_ms())
             .arg(patch)
             .arg(reason)
+            .arg(spec.total)
+            .arg(k.job_cancel(job))
             .invoke_async(&mut self.conn())
             .await?;
         let counts = Counts { done, failed, total, state };
@@ -90,8 +94,6 @@ impl Store {
                 tracing::debug!(job = %job, task = %result.task_id, "result already recorded; keeping the first");
                 Ok(RecordOutcome::Duplicate(counts))
             }
-            "unknown_job" => Err(StoreError::UnknownJob(job.clone())),
-            "unknown_task" => Err(StoreError::UnknownTask { job: job.clone(), task: result.task_id.clone() }),
             other => Err(StoreError::Reply(format!("record_result returned {other:?}"))),
         }
     }

@@ -21,8 +21,9 @@ pub struct PutWorkspace {
 impl Store {
     /// Store a workspace's exact bytes under their digest, unless already there.
     ///
-    /// Uploading the same workspace twice is a no-op besides refreshing its TTL, so that
-    /// a new job never sees its workspace expire before the job's own records do.
+    /// Uploading the same workspace twice is a no-op besides refreshing its TTL once a tenth
+    /// of it has run down (by writing it again), so that a new job never sees its workspace
+    /// expire before the job's own records do.
     pub async fn put_workspace(&self, bytes: &[u8]) -> Result<PutWorkspace, StoreError> {
         let owned = bytes.to_vec();
         let (digest, compressed) = tokio::task::spawn_blocking(move || {
@@ -35,17 +36,32 @@ impl Store {
         .map_err(|e| StoreError::Compression(e.to_string()))?;
         let key = self.keys.workspace(&digest);
         let mut conn = self.conn();
-        let set: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg(&compressed)
-            .arg("NX")
-            .arg("EX")
-            .arg(self.ttl_secs)
-            .query_async(&mut conn)
-            .await?;
-        let newly_stored = set.is_some();
-        if !newly_stored {
-            let _: i64 = redis::cmd("EXPIRE").arg(&key).arg(self.ttl_secs).query_async(&mut conn).await?;
+        // The client may not EXPIRE: a stored workspace whose TTL has run down is written again
+        // (the same bytes, SET XX EX), so that a new job never sees it expire before the job's
+        // own records do.
+        let ttl_ms: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await?;
+        let mut newly_stored = false;
+        if ttl_ms == -2 {
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(&compressed)
+                .arg("NX")
+                .arg("EX")
+                .arg(self.ttl_secs)
+                .query_async(&mut conn)
+                .await?;
+            newly_stored = set.is_some();
+        }
+        let fresh_ms = i64::try_from(self.ttl_secs.saturating_mul(1000) * 9 / 10).unwrap_or(i64::MAX);
+        if !newly_stored && (0..fresh_ms).contains(&ttl_ms) {
+            let _: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(&compressed)
+                .arg("XX")
+                .arg("EX")
+                .arg(self.ttl_secs)
+                .query_async(&mut conn)
+                .await?;
         }
         tracing::debug!(%digest, size = bytes.len(), compressed = compressed.len(), newly_stored, "workspace stored");
         Ok(PutWorkspace {
