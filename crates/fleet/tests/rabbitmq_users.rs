@@ -125,8 +125,12 @@ async fn next(consumer: &mut TaskConsumer) -> TaskDelivery {
         .expect("consumer works")
 }
 
+/// One private RabbitMQ node at a time: nodes starting together on 2 cores time out.
+static ONE_NODE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn client_and_worker_users_do_their_work_and_nothing_else() {
+    let _node = ONE_NODE.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let mut rabbit = RabbitServer::start();
     rabbit.import_definitions(&deployment_definitions(dir.path()));
@@ -224,6 +228,7 @@ async fn client_and_worker_users_do_their_work_and_nothing_else() {
 
 #[tokio::test]
 async fn a_user_without_configure_permission_is_told_when_the_topology_is_missing() {
+    let _node = ONE_NODE.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let mut rabbit = RabbitServer::start();
     rabbit.import_definitions(&deployment_definitions(dir.path()));
