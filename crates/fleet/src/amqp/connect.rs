@@ -131,7 +131,8 @@ mod tests {
     #[test]
     fn heartbeat_from_config_unless_in_url() {
         let mut cfg = FleetConfig::default();
-        assert_eq!(amqp_uri(&cfg).unwrap().query.heartbeat, Some(30));
+        assert_eq!(amqp_uri(&cfg).unwrap().query.heartbeat, Some(cfg.heartbeat_secs));
+        assert_eq!(cfg.heartbeat_secs, 10);
         cfg.broker_url = "amqp://guest:guest@127.0.0.1:5672/%2f?heartbeat=5".into();
         assert_eq!(amqp_uri(&cfg).unwrap().query.heartbeat, Some(5));
         cfg.broker_url = "http://nope".into();
