@@ -22,6 +22,7 @@ pub mod settings;
 pub mod stall;
 pub mod tasks;
 pub mod timings;
+pub mod toys_local;
 pub mod toys_merge;
 
 use std::io::IsTerminal;

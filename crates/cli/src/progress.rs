@@ -1,15 +1,24 @@
-//! Progress bars of `fitfleet run` and `fitfleet wait`: tasks finished of the job's total, with
-//! rate and ETA, failures in the message. Drawn on standard error, hidden when it is not a
+//! Progress bars of `fitfleet run` and `fitfleet wait` (tasks finished of the job's total) and of
+//! toys in `fitfleet cls`, with rate and ETA, failures in the message. Drawn on standard error, hidden when it is not a
 //! terminal.
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// A bar over `total` tasks.
 pub fn tasks_bar(total: u64) -> ProgressBar {
+    bar(total, "tasks")
+}
+
+/// A bar over `total` toys (both hypotheses counted).
+pub fn toys_bar(total: u64) -> ProgressBar {
+    bar(total, "toys")
+}
+
+fn bar(total: u64, unit: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} tasks  {rate}  ETA {eta}  {msg}",
-        )
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit}  {{rate}}  ETA {{eta}}  {{msg}}"
+        ))
         .expect("a valid template")
         .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
             let _ = write!(w, "{:.1}/s", state.per_sec());

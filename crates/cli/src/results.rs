@@ -50,6 +50,9 @@ pub struct Entry {
     pub significance: Option<fitfleet_engine::infer::SignificanceResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub toys: Option<fitfleet_engine::infer::ToyShard>,
+    /// For CLs from toys: the toys drawn per hypothesis and those dropped (failed fits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toy_counts: Option<fitfleet_engine::infer::ToyCounts>,
 }
 
 /// The document: entries by patch name, in name order.
@@ -75,6 +78,7 @@ impl Entry {
             Some(Outcome::Hypotest(h)) => {
                 e.cls_obs = Some(h.cls_obs);
                 e.cls_exp = Some(h.cls_exp);
+                e.toy_counts = h.toys;
             }
             Some(Outcome::UpperLimit(u)) => e.upper_limit = Some(u.clone()),
             Some(Outcome::Fit(f)) => e.fit = Some(f.clone()),

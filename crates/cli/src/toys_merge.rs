@@ -82,6 +82,7 @@ fn merge(shards: &[&TaskResult], labels: &[String]) -> Entry {
             entry.reason = None;
             entry.cls_obs = Some(h.cls_obs);
             entry.cls_exp = Some(h.cls_exp);
+            entry.toy_counts = h.toys;
         }
         Err(e) => {
             entry.status = "failed".into();

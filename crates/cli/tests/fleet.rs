@@ -163,6 +163,25 @@ fn toys_are_sharded_by_submit_and_merged_by_results() {
     let local: BTreeMap<String, Value> = serde_json::from_slice(&std::fs::read(&local).unwrap()).unwrap();
     assert_eq!(fleet["CLs_obs"], local["SIG_600_0"]["CLs_obs"]);
     assert_eq!(fleet["CLs_exp"], local["SIG_600_0"]["CLs_exp"]);
+    // How many toys stand behind the CLs, and how many were dropped.
+    assert_eq!(fleet["toy_counts"]["signal_plus_background"], 120, "{fleet}");
+    assert_eq!(fleet["toy_counts"]["background_only"], 120, "{fleet}");
+    assert!(fleet["toy_counts"]["failed"].as_u64().is_some(), "{fleet}");
+    assert_eq!(fleet["toy_counts"], local["SIG_600_0"]["toy_counts"]);
+
+    // `cls` with toys on this machine (shards on every core): the same CLs, and the counts.
+    let (out, stdout, stderr) = common::run(
+        common::fitfleet(None)
+            .arg("cls")
+            .arg(common::pallet_workspace())
+            .arg("--patchset")
+            .arg(common::pallet_patchset())
+            .args(toys.iter().filter(|a| **a != "--toys-per-task" && **a != "40")),
+    );
+    assert!(out.status.success(), "{stderr}");
+    let cls: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(cls["CLs_obs"], fleet["CLs_obs"]);
+    assert_eq!(cls["toys"], fleet["toy_counts"]);
 }
 
 #[test]

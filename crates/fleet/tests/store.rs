@@ -17,6 +17,7 @@ fn hypotest(mu: f64, cls: f64) -> Outcome {
         clb_obs: 0.5,
         test_stat_obs: 1.0,
         mu_hat: 0.0,
+        toys: None,
     })
 }
 

@@ -2,7 +2,8 @@
 //! (No services needed.)
 
 use fitfleet_engine::infer::{
-    Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyShard, UpperLimitResult,
+    Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyCounts, ToyShard,
+    UpperLimitResult,
 };
 use fitfleet_engine::model::{HistosysInterp, ModelSettings, NormsysInterp};
 use fitfleet_protocol::{
@@ -68,6 +69,18 @@ fn every_outcome() -> Vec<Outcome> {
             clb_obs: 0.6,
             test_stat_obs: 2.7,
             mu_hat: -0.1,
+            toys: None,
+        }),
+        Outcome::Hypotest(HypotestResult {
+            mu: 1.0,
+            test_stat: TestStatistic::QmuTilde,
+            cls_obs: 0.04,
+            cls_exp: [0.001, 0.01, 0.05, 0.2, 0.5],
+            clsb_obs: 0.02,
+            clb_obs: 0.5,
+            test_stat_obs: 2.7,
+            mu_hat: 0.3,
+            toys: Some(ToyCounts { signal_plus_background: 2000, background_only: 2000, failed: 3 }),
         }),
         Outcome::UpperLimit(UpperLimitResult {
             alpha: 0.05,

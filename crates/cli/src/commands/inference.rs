@@ -24,19 +24,29 @@ pub fn cls(args: &ClsArgs) -> Result<ExitCode> {
         calculator: args.test.calculator(),
         fit: FitOptions::default(),
     };
-    let r = hypotest(&loaded.compiled, &loaded.data, args.poi.poi, &options)?;
-    output::json(
-        &json!({
-            "CLs_obs": r.cls_obs,
-            "CLs_exp": r.cls_exp,
-            "CLsb_obs": r.clsb_obs,
-            "CLb_obs": r.clb_obs,
-            "mu": r.mu,
-            "test_stat": r.test_stat,
-            "test_stat_obs": r.test_stat_obs,
-        }),
-        args.output.out.as_deref(),
-    )?;
+    let r = match options.calculator {
+        Calculator::Toys { ntoys, seed } => {
+            crate::toys_local::hypotest(&loaded.compiled, &loaded.data, args.poi.poi, options.test_stat, ntoys, seed)?
+        }
+        Calculator::Asymptotics => hypotest(&loaded.compiled, &loaded.data, args.poi.poi, &options)?,
+    };
+    let mut doc = json!({
+        "CLs_obs": r.cls_obs,
+        "CLs_exp": r.cls_exp,
+        "CLsb_obs": r.clsb_obs,
+        "CLb_obs": r.clb_obs,
+        "mu": r.mu,
+        "test_stat": r.test_stat,
+        "test_stat_obs": r.test_stat_obs,
+    });
+    if let Some(toys) = r.toys {
+        doc["toys"] = serde_json::to_value(toys)?;
+        if toys.failed > 0 {
+            let drawn = toys.signal_plus_background + toys.background_only;
+            eprintln!("fitfleet: {} of {drawn} toys were dropped: their fits did not converge", toys.failed);
+        }
+    }
+    output::json(&doc, args.output.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 

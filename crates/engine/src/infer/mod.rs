@@ -19,6 +19,7 @@ pub use intervals::{UpperLimitOptions, upper_limit};
 pub use minimize::{FitOptions, Minimum, Start};
 pub use mle::{fit, fixed_poi_fit};
 pub use results::{
-    Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyShard, UpperLimitResult,
+    Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyCounts, ToyShard,
+    UpperLimitResult,
 };
 pub use significance::significance;

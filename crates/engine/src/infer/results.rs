@@ -105,6 +105,20 @@ pub struct HypotestResult {
     pub test_stat_obs: f64,
     /// Best-fit POI of the unconditional fit to the observed data.
     pub mu_hat: f64,
+    /// For toys: how many were drawn and how many were dropped because a fit failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toys: Option<ToyCounts>,
+}
+
+/// The toys behind a CLs from pseudo-experiments, per hypothesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToyCounts {
+    /// Toys drawn at the signal-plus-background and at the background-only hypothesis.
+    pub signal_plus_background: u64,
+    pub background_only: u64,
+    /// Toys dropped (both hypotheses together) because a fit did not converge: the CLs are
+    /// computed from the others.
+    pub failed: u64,
 }
 
 /// One point of an upper-limit scan, for Brazil plots.

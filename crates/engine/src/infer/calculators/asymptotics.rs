@@ -240,6 +240,7 @@ fn pvalues(stat: TestStatistic, mu: f64, q: f64, q_a: f64, mu_hat: f64) -> Hypot
         clb_obs: clb,
         test_stat_obs: q,
         mu_hat,
+        toys: None,
     }
 }
 

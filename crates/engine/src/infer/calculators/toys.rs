@@ -14,7 +14,9 @@ use super::super::minimize::{
     FitOptions, Start, dense_curvature, expected_curvature, minimize, minimize_from_curvatures,
 };
 use super::super::mle::{poi_index, with_poi_fixed};
-use super::super::{HypotestResult, InferError, Interrupt, TestStatistic, ToyShard, normal, test_statistics};
+use super::super::{
+    HypotestResult, InferError, Interrupt, TestStatistic, ToyCounts, ToyShard, normal, test_statistics,
+};
 use crate::compute::{AuxSlot, CompiledModel};
 
 /// How many toys are fitted together in one batch.
@@ -119,7 +121,19 @@ pub fn result(shards: &[ToyShard]) -> Result<HypotestResult, InferError> {
         clb_obs: clb,
         test_stat_obs: observed,
         mu_hat: first.mu_hat,
+        toys: Some(counts(shards)),
     })
+}
+
+/// The toys drawn and dropped over `shards` (each shard draws as many toys of each hypothesis
+/// as it kept plus its share of the failures).
+fn counts(shards: &[ToyShard]) -> ToyCounts {
+    let kept = |f: fn(&ToyShard) -> usize| shards.iter().map(|s| f(s) as u64).sum::<u64>();
+    let failed: u64 = shards.iter().map(|s| s.failed as u64).sum();
+    let (sb, b) = (kept(|s| s.signal_plus_background.len()), kept(|s| s.background_only.len()));
+    // Each shard drew as many of each; the failures are split between the two.
+    let drawn = (sb + b + failed) / 2;
+    ToyCounts { signal_plus_background: drawn, background_only: drawn, failed }
 }
 
 /// CLs at `mu` from `ntoys` toys per hypothesis.
