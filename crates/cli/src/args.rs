@@ -127,12 +127,25 @@ pub struct JobArg {
     pub id: String,
 }
 
-/// A results document read by a command.
+/// The results a command reads: a fleet job's, or a results document.
 #[derive(Debug, Args)]
-pub struct ResultsFileArg {
-    /// The results document (as `fitfleet results` or `run` writes it).
+pub struct ResultsSourceArgs {
+    #[command(flatten)]
+    pub which: ResultsWhich,
+    #[command(flatten)]
+    pub connection: FleetArgs,
+}
+
+/// A job or a file, exactly one.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ResultsWhich {
+    /// A fleet job's id (its results so far, read from the fleet).
+    #[arg(id = "job", value_name = "JOB")]
+    pub job: Option<String>,
+    /// A results document (as `fitfleet results` or `run` writes it).
     #[arg(id = "results", long = "results", value_name = "FILE")]
-    pub path: PathBuf,
+    pub path: Option<PathBuf>,
 }
 
 /// The test statistic of hypothesis tests and limits.
@@ -493,7 +506,7 @@ pub struct ExamplePalletArgs {
 #[derive(Debug, Args)]
 pub struct PlotArgs {
     #[command(flatten)]
-    pub results: ResultsFileArg,
+    pub results: ResultsSourceArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     /// The title (default: what is shown).
@@ -528,12 +541,14 @@ pub enum ExportFormat {
     /// HistFitter's harvest list (CLs, CLsexp, clsd1s, ..., the masses by label), for contour
     /// tools such as harvestToContours.py.
     Harvest,
+    /// One row per patch, as `fitfleet results --format csv` writes it.
+    Csv,
 }
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     #[command(flatten)]
-    pub results: ResultsFileArg,
+    pub results: ResultsSourceArgs,
     #[arg(long, value_enum)]
     pub format: ExportFormat,
     #[command(flatten)]

@@ -96,6 +96,11 @@ fn submit_work_wait_and_results_round_trip() {
     let csv_path = dir.path().join("r.csv");
     ok(common::fitfleet(Some(&cfg)).args(["results", &job, "--format", "csv", "--out"]).arg(&csv_path));
     let csv = std::fs::read_to_string(&csv_path).unwrap();
+    // `export JOB --format csv` is the same table, and `plot JOB` draws the job's contour.
+    assert_eq!(ok(common::fitfleet(Some(&cfg)).args(["export", &job, "--format", "csv"])), csv);
+    let png = dir.path().join("contour.png");
+    ok(common::fitfleet(Some(&cfg)).args(["plot", &job, "--out"]).arg(&png));
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"), "a PNG from the job's results");
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(
         rows[0],

@@ -131,3 +131,27 @@ fn export_writes_the_harvest_list() {
     let again: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(again, h);
 }
+
+#[test]
+fn export_writes_csv_from_a_document_and_plot_wants_one_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.json");
+    std::fs::write(&results, serde_json::to_string(&doc()).unwrap()).unwrap();
+    let o = fitfleet(&["export", "--results", results.to_str().unwrap(), "--format", "csv"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert!(csv.starts_with("patch,"), "{csv}");
+    assert_eq!(csv.lines().count(), doc().len() + 1, "a header and one row per entry");
+    // A job and a file at once, or neither, is a usage error.
+    let o = fitfleet(&[
+        "plot",
+        "0123456789abcdef0123456789abcdef",
+        "--results",
+        results.to_str().unwrap(),
+        "--out",
+        "x.png",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = fitfleet(&["plot", "--out", "x.png"]);
+    assert_eq!(o.status.code(), Some(2));
+}

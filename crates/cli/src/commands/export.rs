@@ -1,4 +1,5 @@
-//! `fitfleet export`: a results document in another tool's format.
+//! `fitfleet export`: a fleet job's results or a results document (of `run` too) in another
+//! tool's format: HistFitter's harvest list, or CSV.
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -7,10 +8,11 @@ use crate::args::{ExportArgs, ExportFormat};
 use crate::{export, output};
 
 pub fn run(args: &ExportArgs) -> Result<ExitCode> {
-    let doc = super::plot::read_doc(&args.results.path)?;
-    let value = match args.format {
-        ExportFormat::Harvest => export::harvest(&doc),
-    };
-    output::json(&value, args.output.out.as_deref())?;
+    let doc = super::results::read(&args.results)?;
+    let out = args.output.out.as_deref();
+    match args.format {
+        ExportFormat::Harvest => output::json(&export::harvest(&doc), out)?,
+        ExportFormat::Csv => super::results::write_as(&doc, crate::args::ResultsFormat::Csv, out)?,
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
-//! `fitfleet plot`: the exclusion contour or the Brazil band of a results document.
+//! `fitfleet plot`: the exclusion contour or the Brazil band of a fleet job's results or of a
+//! results document.
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ pub(super) fn read_doc(path: &Path) -> Result<ResultsDoc> {
 
 pub fn run(args: &PlotArgs) -> Result<ExitCode> {
     let out = args.output.out.as_deref().context("plot needs --out FILE.png or --out FILE.svg: the image to write")?;
-    let doc = read_doc(&args.results.path)?;
+    let doc = super::results::read(&args.results)?;
     let opts = PlotOptions {
         title: args.title.clone(),
         width: args.width,

@@ -3,16 +3,35 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::args::{ResultsArgs, ResultsFormat};
+use fitfleet_fleet::FleetArgs;
+use fitfleet_fleet::store::JobStatus;
+
+use crate::args::{ResultsArgs, ResultsFormat, ResultsSourceArgs};
 use crate::job_label::JobLabel;
 use crate::results::ResultsDoc;
 use crate::settings::ClientSettings;
 use crate::{fleet, output, results_csv, toys_merge};
 
 pub fn run(args: &ResultsArgs) -> Result<ExitCode> {
-    let job = fleet::job_id(&args.job.id)?;
-    let settings = ClientSettings::load(&args.connection)?;
-    let (doc, status) = fleet::block_on(async {
+    let (doc, status) = job_document(&args.job.id, &args.connection)?;
+    write(&doc, args)?;
+    if !status.state.is_final() || status.remaining() > 0 {
+        eprintln!(
+            "fitfleet: job {} is {}: {} of {} tasks have results so far",
+            status.job_id,
+            status.state,
+            status.done + status.failed,
+            status.total
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The results document of a fleet job so far (toy shards merged), and the job's status.
+pub(super) fn job_document(id: &str, connection: &FleetArgs) -> Result<(ResultsDoc, JobStatus)> {
+    let job = fleet::job_id(id)?;
+    let settings = ClientSettings::load(connection)?;
+    fleet::block_on(async {
         let store = fleet::store(&settings.broker).await?;
         let status = fleet::job_status(&store, &job).await?;
         let results = store.results(&job).await.with_context(|| format!("reading the results of job {job}"))?;
@@ -24,22 +43,25 @@ pub fn run(args: &ResultsArgs) -> Result<ExitCode> {
             None
         };
         anyhow::Ok((toys_merge::document(&results, &labels, shards.as_ref()), status))
-    })??;
-    write(&doc, args)?;
-    if !status.state.is_final() || status.remaining() > 0 {
-        eprintln!(
-            "fitfleet: job {job} is {}: {} of {} tasks have results so far",
-            status.state,
-            status.done + status.failed,
-            status.total
-        );
+    })?
+}
+
+/// The results `source` names: a fleet job's so far, or a results document.
+pub(super) fn read(source: &ResultsSourceArgs) -> Result<ResultsDoc> {
+    match (&source.which.job, &source.which.path) {
+        (Some(job), _) => Ok(job_document(job, &source.connection)?.0),
+        (None, Some(path)) => super::plot::read_doc(path),
+        (None, None) => anyhow::bail!("give a job id or --results FILE"),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn write(doc: &ResultsDoc, args: &ResultsArgs) -> Result<()> {
-    let out = args.output.out.as_deref();
-    match args.format {
+    write_as(doc, args.format, args.output.out.as_deref())
+}
+
+/// Write `doc` as JSON or CSV, to `out` or standard output.
+pub(super) fn write_as(doc: &ResultsDoc, format: ResultsFormat, out: Option<&std::path::Path>) -> Result<()> {
+    match format {
         ResultsFormat::Json => output::json(doc, out),
         ResultsFormat::Csv => match out {
             Some(path) => {
