@@ -525,6 +525,17 @@ pub struct PlotArgs {
     /// The label on the y axis of a contour (default: the second).
     #[arg(long)]
     pub y: Option<String>,
+    /// The x axis title, e.g. "m(χ̃₁±/χ̃₂⁰) [GeV]" (default: the label, with " [GeV]" for a mass
+    /// label such as m1).
+    #[arg(long, value_name = "TEXT")]
+    pub x_title: Option<String>,
+    /// The y axis title (default as for --x-title).
+    #[arg(long, value_name = "TEXT")]
+    pub y_title: Option<String>,
+    /// A line in the plot's top-left corner: experiment, energy, luminosity, e.g.
+    /// "ATLAS  √s = 13 TeV, 139 fb⁻¹".
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
     #[command(flatten)]
     pub alpha: AlphaArg,
     /// Image width in pixels.

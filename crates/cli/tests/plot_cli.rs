@@ -54,6 +54,10 @@ fn plot_writes_the_contour_and_says_what_it_drew() {
         out.to_str().unwrap(),
         "--title",
         "Made-up grid",
+        "--label",
+        "Made-up  √s = 13 TeV, 139 fb⁻¹",
+        "--y-title",
+        "m(χ̃₁⁰) [GeV]",
     ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
@@ -62,7 +66,10 @@ fn plot_writes_the_contour_and_says_what_it_drew() {
     let svg = roxmltree::Document::parse(&text).expect("well-formed SVG");
     let texts: Vec<&str> =
         svg.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text()).map(str::trim).collect();
-    assert!(texts.contains(&"Made-up grid") && texts.contains(&"mC1") && texts.contains(&"mN1"), "{texts:?}");
+    assert!(texts.contains(&"Made-up grid"), "{texts:?}");
+    // The x axis titled from its mass label with the unit, the y axis as asked, and the label.
+    assert!(texts.contains(&"mC1 [GeV]") && texts.contains(&"m(χ̃₁⁰) [GeV]"), "{texts:?}");
+    assert!(texts.contains(&"Made-up  √s = 13 TeV, 139 fb⁻¹"), "{texts:?}");
 
     // The expected contour lies on the ellipse log_cls = log10 0.05 within a grid spacing.
     let c = fitfleet::plot::contours(&doc()).unwrap();

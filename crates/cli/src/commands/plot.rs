@@ -28,6 +28,9 @@ pub fn run(args: &PlotArgs) -> Result<ExitCode> {
         alpha: args.alpha.alpha,
         patch: args.patch.clone(),
         kind: args.kind,
+        x_title: args.x_title.clone(),
+        y_title: args.y_title.clone(),
+        label: args.label.clone(),
     };
     match plot::plot(&doc, out, &opts)? {
         Drawn::Contour(c) => {

@@ -75,6 +75,10 @@ pub fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(de)?;
 
+    if let Some(label) = &opts.label {
+        area.draw_text(label, &TextStyle::from((FONT, 20)).color(&BLACK), (20 + 70 + 12, 8 + 10)).map_err(de)?;
+    }
+
     // A band between expected quantiles k_lo and k_hi, as one polygon.
     let band = |lo: usize, hi: usize| -> Vec<(f64, f64)> {
         scan.iter().map(|p| (p.mu, p.cls_exp[lo])).chain(scan.iter().rev().map(|p| (p.mu, p.cls_exp[hi]))).collect()

@@ -57,10 +57,12 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Contours, opt
         .y_label_area_size(75)
         .build_cartesian_2d((x0 - px)..(x1 + px), (y0 - py)..(y1 + py))
         .map_err(de)?;
+    let x_title = opts.x_title.clone().unwrap_or_else(|| super::axis_title(&c.x_label));
+    let y_title = opts.y_title.clone().unwrap_or_else(|| super::axis_title(&c.y_label));
     chart
         .configure_mesh()
-        .x_desc(&c.x_label)
-        .y_desc(&c.y_label)
+        .x_desc(x_title)
+        .y_desc(y_title)
         .x_label_formatter(&|v: &f64| tick(*v))
         .y_label_formatter(&|v: &f64| tick(*v))
         .label_style((FONT, 15))
@@ -69,6 +71,11 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Contours, opt
         .light_line_style(BLACK.mix(0.04))
         .draw()
         .map_err(de)?;
+
+    if let Some(label) = &opts.label {
+        // Inside the plotting area's top-left corner, as experiments label their figures.
+        main.draw_text(label, &TextStyle::from((FONT, 20)).color(&BLACK), (75 + 15 + 12, 8 + 10)).map_err(de)?;
+    }
 
     // The band first, so that lines and points are drawn over it.
     if !c.band.fill.is_empty() {

@@ -100,12 +100,36 @@ pub struct PlotOptions {
     /// Which plot; when `None`, a contour if any entry has CLs, else the Brazil band of the only
     /// entry with a scan.
     pub kind: Option<PlotKind>,
+    /// The axis titles of a contour; by default the label, with ` [GeV]` for a mass ([`axis_title`]).
+    pub x_title: Option<String>,
+    pub y_title: Option<String>,
+    /// A line in the top-left corner of the plot: the experiment, energy and luminosity.
+    pub label: Option<String>,
 }
 
 impl Default for PlotOptions {
     fn default() -> Self {
-        PlotOptions { title: None, width: 1100, height: 800, x: None, y: None, alpha: 0.05, patch: None, kind: None }
+        PlotOptions {
+            title: None,
+            width: 1100,
+            height: 800,
+            x: None,
+            y: None,
+            alpha: 0.05,
+            patch: None,
+            kind: None,
+            x_title: None,
+            y_title: None,
+            label: None,
+        }
     }
+}
+
+/// The axis title of a patchset label: a mass (`m1`, `mC1`, `m_N1`, `mass`: a short label that
+/// starts with `m`) gets its unit, `m1 [GeV]`; other labels are shown as they are.
+pub fn axis_title(label: &str) -> String {
+    let mass = label.starts_with('m') && label.chars().count() <= 8 && !label.contains('[') && !label.contains(' ');
+    if mass { format!("{label} [GeV]") } else { label.to_string() }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -347,5 +371,20 @@ fn render(
             root.present().map_err(de).with_context(|| format!("writing {}", out.display()))
         }
         _ => bail!("{}: the plot's file name must end in .png or .svg", out.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::axis_title;
+
+    #[test]
+    fn mass_labels_get_their_unit_and_others_stay() {
+        assert_eq!(axis_title("m1"), "m1 [GeV]");
+        assert_eq!(axis_title("mC1"), "mC1 [GeV]");
+        assert_eq!(axis_title("m_N1"), "m_N1 [GeV]");
+        assert_eq!(axis_title("m1 [TeV]"), "m1 [TeV]");
+        assert_eq!(axis_title("tanbeta"), "tanbeta");
+        assert_eq!(axis_title("mass of the stop quark"), "mass of the stop quark");
     }
 }
