@@ -181,6 +181,25 @@ pub struct ModelArgs {
     pub patch: PatchArg,
     #[command(flatten)]
     pub model_settings: ModelSettingsArgs,
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+/// Where fits run.
+#[derive(Debug, Args)]
+pub struct DeviceArg {
+    /// Where the model is compiled and fitted: cpu, cuda (the first NVIDIA GPU) or cuda:N; an
+    /// error (exit 2) says why when this binary or machine has no such GPU
+    #[arg(long, value_name = "DEVICE", env = "FITFLEET_DEVICE", default_value = "cpu")]
+    pub device: String,
+}
+
+impl DeviceArg {
+    /// The device, by name and opened.
+    pub fn open(&self) -> anyhow::Result<(fitfleet_engine::compute::DeviceChoice, candle_core::Device)> {
+        let choice: fitfleet_engine::compute::DeviceChoice = self.device.parse()?;
+        Ok((choice, choice.open()?))
+    }
 }
 
 impl ModelArgs {
@@ -429,6 +448,8 @@ pub struct RunArgs {
     /// Fits at once (default: one per CPU core).
     #[arg(long, value_name = "N")]
     pub slots: Option<usize>,
+    #[command(flatten)]
+    pub device: DeviceArg,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -1,6 +1,5 @@
 //! From command-line arguments to a compiled model and its observed data.
 use anyhow::{Context, Result};
-use candle_core::Device;
 use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::model::Model;
 
@@ -27,7 +26,8 @@ pub fn load(args: &ModelArgs) -> Result<Loaded> {
     if let Some(note) = &model.poi_note {
         tracing::warn!("{note}");
     }
-    let compiled = CompiledModel::new(&model, &Device::Cpu).context("compiling the model")?;
+    let (_, device) = args.device.open()?;
+    let compiled = CompiledModel::new(&model, &device).context("compiling the model")?;
     let data = compiled.config().observed_data.clone();
     Ok(Loaded { model, compiled, data })
 }

@@ -189,3 +189,38 @@ fn a_pallet_archive_or_directory_and_a_patch_by_its_values() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no patch with values [500, 150]") || stderr.contains("no patch with values"), "{stderr}");
 }
+
+/// `--device` (and FITFLEET_DEVICE) picks where fits run; a GPU this binary or machine lacks is
+/// an error saying which, exit 2, before anything is fitted.
+#[test]
+fn the_device_is_chosen_and_a_missing_gpu_is_named() {
+    let cls = |extra: &[&str], env: Option<&str>| {
+        let mut cmd = common::fitfleet(None);
+        cmd.arg("cls").arg(common::pallet_workspace()).arg("--patchset").arg(common::pallet_patchset());
+        cmd.args(["--patch", "SIG_500_100"]).args(extra);
+        match env {
+            Some(v) => cmd.env("FITFLEET_DEVICE", v),
+            None => cmd.env_remove("FITFLEET_DEVICE"),
+        };
+        common::run(&mut cmd)
+    };
+    let (out, on_default, stderr) = cls(&[], None);
+    assert!(out.status.success(), "{stderr}");
+    let (out, on_cpu, _) = cls(&["--device", "cpu"], Some("cuda"));
+    assert!(out.status.success(), "the flag wins over the variable");
+    assert_eq!(on_cpu, on_default);
+    let (out, _, stderr) = cls(&["--device", "tpu"], None);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("device \"tpu\": expected cpu, cuda or cuda:N"), "{stderr}");
+    let (out, _, stderr) = cls(&[], Some("cuda"));
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("device cuda:0: "), "{stderr}");
+    let (out, _, stderr) = common::run(common::fitfleet(None).arg("run").arg(common::pallet_dir()).args([
+        "--patch",
+        "SIG_500_100",
+        "--device",
+        "cuda:1",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("device cuda:1: "), "{stderr}");
+}

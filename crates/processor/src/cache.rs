@@ -4,7 +4,7 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use fitfleet_engine::compute::CompiledModel;
+use fitfleet_engine::compute::{CompiledModel, DeviceChoice};
 use fitfleet_engine::model::{Footprint, ModelSettings};
 use lru::LruCache;
 
@@ -15,6 +15,8 @@ pub struct ModelKey {
     /// The patch's name and its operations (verbatim JSON text), if any.
     pub patch: Option<(String, String)>,
     pub settings: ModelSettings,
+    /// Where the model's tensors live.
+    pub device: DeviceChoice,
 }
 
 /// Hits, misses and evictions since the cache was made.
@@ -155,7 +157,7 @@ mod tests {
     }
 
     fn key(name: &str) -> ModelKey {
-        ModelKey { workspace: name.into(), patch: None, settings: ModelSettings::default() }
+        ModelKey { workspace: name.into(), patch: None, settings: ModelSettings::default(), device: DeviceChoice::Cpu }
     }
 
     #[test]

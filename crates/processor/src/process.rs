@@ -3,6 +3,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use candle_core::Device;
+use fitfleet_engine::compute::{DeviceChoice, DeviceError};
 use fitfleet_engine::infer::{Interrupt, StopReason};
 use fitfleet_engine::spec::LoadedWorkspace;
 use fitfleet_protocol::{Limit, Limits, Task, TaskResult, Timings, WorkerId, WorkspaceDigest};
@@ -56,12 +57,27 @@ pub struct Processor {
     /// Patches and workspaces larger than these fail unread (`max_patch_bytes`,
     /// `max_workspace_bytes`); task messages are checked before decoding, by the consumer.
     pub limits: Limits,
+    /// Where models are compiled and fitted (`device`), by name and opened.
+    pub device_choice: DeviceChoice,
     device: Device,
 }
 
 impl Processor {
     pub fn new(cache: ModelCache, worker: WorkerId) -> Self {
-        Processor { cache, parsed: Mutex::new(Vec::new()), worker, limits: Limits::default(), device: Device::Cpu }
+        Processor {
+            cache,
+            parsed: Mutex::new(Vec::new()),
+            worker,
+            limits: Limits::default(),
+            device_choice: DeviceChoice::Cpu,
+            device: Device::Cpu,
+        }
+    }
+
+    /// The same on another device, opened (a CUDA GPU is found now, or the error says why not).
+    pub fn with_device(self, choice: DeviceChoice) -> Result<Self, DeviceError> {
+        let device = choice.open()?;
+        Ok(Processor { device_choice: choice, device, ..self })
     }
 
     /// The same with the fleet's size limits instead of the defaults.
@@ -69,9 +85,10 @@ impl Processor {
         Processor { limits, ..self }
     }
 
-    /// The cache key of a task's model.
-    pub fn key(task: &Task) -> ModelKey {
+    /// The cache key of a task's model on this processor's device.
+    pub fn key(&self, task: &Task) -> ModelKey {
         ModelKey {
+            device: self.device_choice,
             workspace: task.workspace.as_str().to_string(),
             patch: task.patch.as_ref().map(|p| (p.name.clone(), p.operations.clone())),
             settings: task.settings.clone(),
@@ -80,7 +97,7 @@ impl Processor {
 
     /// Whether the task's model is cached (then no workspace needs fetching).
     pub fn has_model(&self, task: &Task) -> bool {
-        self.cache.get(&Self::key(task)).is_some()
+        self.cache.get(&self.key(task)).is_some()
     }
 
     /// The parsed workspace of `digest`, if kept; marks it most recently used.
@@ -129,7 +146,7 @@ impl Processor {
                 return fail(e.to_string(), timings);
             }
         }
-        let key = Self::key(task);
+        let key = self.key(task);
         let batch = task.work.batch();
         let model = match self.cache.get(&key) {
             Some(model) => {

@@ -127,7 +127,8 @@ impl Service {
         let consumer = TaskConsumer::connect(&settings.broker, Source::Tasks, settings.slots).await?;
         let processor = Arc::new(
             Processor::new(ModelCache::new(settings.cache_models, settings.cache_bytes), WorkerId::current())
-                .with_limits(settings.broker.limits()),
+                .with_limits(settings.broker.limits())
+                .with_device(settings.device_choice()?)?,
         );
         let metrics = Arc::new(Metrics::new(processor.clone(), settings.slots));
         info!(
@@ -139,6 +140,7 @@ impl Service {
             key_prefix = settings.broker.key_prefix,
             cache_models = settings.cache_models,
             cache_bytes = settings.cache_bytes,
+            device = %processor.device_choice,
             max_task_bytes = settings.broker.max_task_bytes,
             max_workspace_bytes = settings.broker.max_workspace_bytes,
             max_patch_bytes = settings.broker.max_patch_bytes,

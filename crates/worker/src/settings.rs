@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use fitfleet_engine::compute::{DeviceChoice, DeviceError};
 use fitfleet_fleet::settings::flags::flag_help;
 use fitfleet_fleet::settings::set;
 use fitfleet_fleet::{FleetArgs, FleetConfig};
@@ -44,6 +45,9 @@ pub struct WorkerSettings {
     pub dead_letter_recorder: bool,
     /// Log lines as `plain` text or `json` objects. Default `plain`.
     pub log_format: LogFormat,
+    /// Where models are compiled and fitted: `cpu`, `cuda` (the first GPU) or `cuda:N`.
+    /// Default `cpu`.
+    pub device: String,
 }
 
 /// How log lines are written (to standard error).
@@ -67,6 +71,7 @@ impl Default for WorkerSettings {
             task_time_budget_secs: 1500,
             dead_letter_recorder: true,
             log_format: LogFormat::Plain,
+            device: "cpu".to_owned(),
         }
     }
 }
@@ -94,8 +99,18 @@ impl WorkerSettings {
         })
     }
 
-    /// Check what serde cannot: at least one slot, a parseable metrics address.
+    /// The device, by name.
+    pub fn device_choice(&self) -> Result<DeviceChoice, SettingsError> {
+        self.device.parse().map_err(|e: DeviceError| SettingsError::Invalid { key: "device", reason: e.to_string() })
+    }
+
+    /// Check what serde cannot: at least one slot, a parseable metrics address, a device this
+    /// binary and machine have (a CUDA GPU is looked for now: a worker never starts
+    /// half-working).
     pub fn validate(&self) -> Result<(), SettingsError> {
+        if let Err(e) = self.device_choice()?.open() {
+            return Err(SettingsError::Invalid { key: "device", reason: e.to_string() });
+        }
         let at_least_one = |key| SettingsError::Invalid { key, reason: "must be at least 1".into() };
         if self.slots == 0 {
             return Err(at_least_one("slots"));
@@ -146,6 +161,8 @@ pub struct WorkerArgs {
     pub dead_letter_recorder: Option<bool>,
     #[arg(long, value_enum, value_name = "FORMAT", help = flag_help::<WorkerSettings>("Log format", "log_format"))]
     pub log_format: Option<LogFormat>,
+    #[arg(long, value_name = "DEVICE", help = flag_help::<WorkerSettings>("Where fits run: cpu, cuda or cuda:N", "device"))]
+    pub device: Option<String>,
 }
 
 impl WorkerArgs {
@@ -161,6 +178,7 @@ impl WorkerArgs {
         set(&mut s.task_time_budget_secs, &self.task_time_budget_secs);
         set(&mut s.dead_letter_recorder, &self.dead_letter_recorder);
         set(&mut s.log_format, &self.log_format);
+        set(&mut s.device, &self.device);
     }
 }
 
@@ -216,6 +234,7 @@ mod tests {
             "task_time_budget_secs",
             "dead_letter_recorder",
             "log_format",
+            "device",
         ] {
             assert!(v.get(key).is_some(), "{key}");
         }

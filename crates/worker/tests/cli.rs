@@ -118,3 +118,21 @@ fn bad_settings_exit_2_and_unreachable_rabbitmq_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("fitfleet-worker failed") && stderr.contains("cannot reach Redis"), "{stderr}");
 }
+
+#[test]
+fn the_device_is_shown_and_a_cuda_device_this_binary_lacks_is_refused_at_start() {
+    assert_eq!(settings(&[], &[])["device"], "cpu");
+    assert_eq!(settings(&["--device", "cpu"], &[("FITFLEET_DEVICE", "cuda")])["device"], "cpu", "the flag wins");
+    for (args, env, needle) in [
+        (&["--device", "gpu"][..], &[][..], "device \"gpu\": expected cpu, cuda or cuda:N"),
+        (&[][..], &[("FITFLEET_DEVICE", "cuda:1")][..], "device cuda:1: "),
+    ] {
+        let out = worker(args, env);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(needle) && stderr.contains("device"), "{stderr}");
+        if cfg!(not(feature = "cuda")) && needle.starts_with("device cuda") {
+            assert!(stderr.contains("built without the cuda feature"), "{stderr}");
+        }
+    }
+}

@@ -46,7 +46,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
 
     let processor =
         Processor::new(ModelCache::new(ModelCache::DEFAULT_MODELS, ModelCache::DEFAULT_BYTES), WorkerId::current())
-            .with_limits(limits);
+            .with_limits(limits)
+            .with_device(args.device.open()?.0)?;
     let bar = progress::tasks_bar(total);
     let failed = AtomicU64::new(0);
     let start = Instant::now();

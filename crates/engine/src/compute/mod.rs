@@ -28,6 +28,7 @@
 //! in the model's size (what large models use).
 mod constraints;
 mod data;
+mod device;
 mod jacobian;
 mod lower;
 mod nll;
@@ -37,6 +38,7 @@ use candle_core::{DType, Device, Tensor};
 
 pub use crate::model::ChannelBins;
 pub use data::Observations;
+pub use device::{DeviceChoice, DeviceError};
 pub use jacobian::SparseJacobian;
 pub use nll::{NllGrad, NllGradJacobian, NllGradSparseJacobian};
 pub use rates::Rates;
