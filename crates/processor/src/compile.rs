@@ -27,8 +27,16 @@ pub enum CompileError {
     TooLarge(#[from] ModelTooLarge),
 }
 
+/// Whose model a budget error names: the patch, or the workspace without one.
+pub fn whose(patch: Option<&Patch>, digest: &str) -> String {
+    match patch {
+        Some(p) => format!("patch {}", p.name),
+        None => source_name(digest),
+    }
+}
+
 /// How a workspace is named in errors: `workspace <first 12 digits of its digest>`.
-pub fn source_name(digest: &str) -> String {
+fn source_name(digest: &str) -> String {
     format!("workspace {}", &digest[..digest.len().min(12)])
 }
 
@@ -61,12 +69,8 @@ pub fn compile(
             &patched
         }
     };
-    let whose = match patch {
-        Some(p) => format!("patch {}", p.name),
-        None => source_name(digest),
-    };
     let footprint = Footprint::of(workspace);
-    limits.check_model(whose, &footprint, batch)?;
+    limits.check_model(whose(patch, digest), &footprint, batch)?;
     let model = Model::new(workspace, settings)?;
     Ok((CompiledModel::new(&model, device)?, footprint))
 }

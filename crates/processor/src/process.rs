@@ -153,10 +153,7 @@ impl Processor {
                 timings.model_cache_hit = true;
                 // Compiled for other work, maybe with fewer fits at once than this one needs.
                 if let Some(footprint) = self.cache.footprint(&key) {
-                    let whose = match &task.patch {
-                        Some(p) => format!("patch {}", p.name),
-                        None => compile::source_name(task.workspace.as_str()),
-                    };
+                    let whose = compile::whose(task.patch.as_ref(), task.workspace.as_str());
                     if let Err(e) = self.limits.check_model(whose, &footprint, batch) {
                         return fail(e.to_string(), timings);
                     }

@@ -119,35 +119,15 @@ impl CompiledModel {
         let per_point = |t: &Tensor| -> Result<Vec<Vec<f64>>> { t.t()?.contiguous()?.to_vec2() };
         let mut triplets: Vec<Vec<(u32, u32, f64)>> = vec![Vec::new(); b];
 
-        if !rates.layers.is_empty() {
-            // The products of the other factors, formed as the reverse pass forms them.
-            let mut front = match &rates.normsys_factor {
-                Some(f) => (&rates.base * f)?,
-                None => rates.base.clone(),
-            };
-            let nl = rates.layers.len();
-            let mut backs: Vec<Option<Tensor>> = vec![None; nl];
-            for j in (0..nl.saturating_sub(1)).rev() {
-                let next = &rates.layers[j + 1];
-                backs[j] = Some(match &backs[j + 1] {
-                    None => next.clone(),
-                    Some(b) => (b * next)?,
-                });
-            }
-            for ((back, layer), &(start, _)) in backs.iter().zip(&rates.layers).zip(&self.parts.layers) {
-                let others = match back {
-                    None => front.clone(),
-                    Some(b) => (&front * b)?,
-                };
-                for (k, row) in per_point(&others)?.into_iter().enumerate() {
-                    for (sb, v) in row.into_iter().enumerate() {
-                        let param = gather[start + sb];
-                        if param as usize != p {
-                            triplets[k].push(((sb % nb) as u32, param, v));
-                        }
+        // The products of the other factors, as the reverse pass forms them.
+        for (others, &(start, _)) in rates.other_factors()?.iter().zip(&self.parts.layers) {
+            for (k, row) in per_point(others)?.into_iter().enumerate() {
+                for (sb, v) in row.into_iter().enumerate() {
+                    let param = gather[start + sb];
+                    if param as usize != p {
+                        triplets[k].push(((sb % nb) as u32, param, v));
                     }
                 }
-                front = (&front * layer)?;
             }
         }
 

@@ -27,6 +27,36 @@ pub struct Rates {
     pub(super) polynomial_ratio: Option<(Tensor, Tensor)>,
 }
 
+impl Rates {
+    /// For each linear-factor layer j, `d rate / d F_j = base * N * prod_{i != j} F_i`
+    /// `[S*NB, B]`, by prefix and suffix products (no division: a factor may be 0). What the
+    /// reverse pass and the sparse Jacobian both multiply.
+    pub(super) fn other_factors(&self) -> Result<Vec<Tensor>> {
+        let mut front = match &self.normsys_factor {
+            Some(f) => (&self.base * f)?,
+            None => self.base.clone(),
+        };
+        let nl = self.layers.len();
+        let mut backs: Vec<Option<Tensor>> = vec![None; nl];
+        for j in (0..nl.saturating_sub(1)).rev() {
+            let next = &self.layers[j + 1];
+            backs[j] = Some(match &backs[j + 1] {
+                None => next.clone(),
+                Some(b) => (b * next)?,
+            });
+        }
+        let mut out = Vec::with_capacity(nl);
+        for (back, layer) in backs.iter().zip(&self.layers) {
+            out.push(match back {
+                None => front.clone(),
+                Some(b) => (&front * b)?,
+            });
+            front = (&front * layer)?;
+        }
+        Ok(out)
+    }
+}
+
 impl CompiledModel {
     /// Expected main rates at parameter points `theta` `[P, B]`.
     pub fn rates(&self, theta: &Tensor) -> Result<Rates> {
@@ -126,29 +156,9 @@ impl CompiledModel {
             kinks.push(kink);
             pieces.push(d_alpha);
         }
-        if !rates.layers.is_empty() {
-            // d/dF_j = v * base * N * prod_{i != j} F_i.
-            let mut front = match &rates.normsys_factor {
-                Some(f) => (&rates.base * f)?,
-                None => rates.base.clone(),
-            };
-            let nl = rates.layers.len();
-            let mut backs: Vec<Option<Tensor>> = vec![None; nl];
-            for j in (0..nl.saturating_sub(1)).rev() {
-                let next = &rates.layers[j + 1];
-                backs[j] = Some(match &backs[j + 1] {
-                    None => next.clone(),
-                    Some(b) => (b * next)?,
-                });
-            }
-            for (back, layer) in backs.iter().zip(&rates.layers) {
-                let others = match back {
-                    None => front.clone(),
-                    Some(b) => (&front * b)?,
-                };
-                pieces.push(v.broadcast_mul(&expand(&others)?)?);
-                front = (&front * layer)?;
-            }
+        // d/dF_j = v * base * N * prod_{i != j} F_i.
+        for others in rates.other_factors()? {
+            pieces.push(v.broadcast_mul(&expand(&others)?)?);
         }
         if let Some(c) = constraints {
             pieces.push(c.clone());
