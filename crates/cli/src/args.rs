@@ -557,6 +557,12 @@ pub struct PlotArgs {
     /// "ATLAS  √s = 13 TeV, 139 fb⁻¹".
     #[arg(long, value_name = "TEXT")]
     pub label: Option<String>,
+    /// Smoothing of the contours, in passes: each pass replaces a point's log10 CLs by the local
+    /// linear fit over its neighbours (a trend linear in the masses is unchanged; a point off its
+    /// neighbours' trend no longer grows a finger or loop of the contour), and the curves get
+    /// their corners cut. 0 draws the exact level sets of the computed points.
+    #[arg(long, value_name = "PASSES", default_value_t = 1)]
+    pub smoothing: usize,
     #[command(flatten)]
     pub alpha: AlphaArg,
     /// Image width in pixels.

@@ -169,9 +169,10 @@ fn svg_parses_and_holds_the_curves_and_texts() {
 }
 
 #[test]
-fn the_contours_pass_between_points_that_straddle_alpha() {
+fn the_exact_contours_pass_between_points_that_straddle_alpha() {
     let doc = lbb();
-    let c = plot::contours(doc).expect("contours");
+    let exact = PlotOptions { smoothing: 0, ..Default::default() };
+    let c = plot::contours_with(doc, &exact).expect("contours");
     assert!(!c.observed.is_empty() && !c.expected.is_empty());
     assert!(!c.band.fill.is_empty() && !c.band.minus_1sigma.is_empty() && !c.band.plus_1sigma.is_empty());
     // Neighbours along m1 at m2 = 0: where the CLs of two consecutive points straddle 0.05,
@@ -271,4 +272,63 @@ fn the_harvest_lists_every_point_with_its_masses() {
     assert_eq!(p["CLsexp"].as_f64(), Some(e.cls_exp.unwrap()[2]));
     assert_eq!(p["clsd1s"].as_f64(), Some(e.cls_exp.unwrap()[1]));
     assert_eq!(p["fitstatus"], 0);
+}
+
+/// How many times the polylines cross the horizontal line y between x0 and x1.
+fn crossings_at(lines: &[Polyline], y: f64, x0: f64, x1: f64) -> usize {
+    lines
+        .iter()
+        .flat_map(|l| l.windows(2))
+        .filter(|w| {
+            let (a, b) = (w[0], w[1]);
+            if (a.1 < y) == (b.1 < y) {
+                return false;
+            }
+            let x = a.0 + (y - a.1) / (b.1 - a.1) * (b.0 - a.0);
+            (x0..=x1).contains(&x)
+        })
+        .count()
+}
+
+#[test]
+fn the_smoothed_expected_contour_has_no_finger_around_an_off_trend_point() {
+    // The median expected CLs at (750, 300) is 0.037 between 0.057 at (700, 300) and 0.067 at
+    // (800, 300), with 0.049 below it at (750, 250): the exact level set reaches up around that
+    // one point in a finger one grid cell wide, which crosses the line m2 = 275 twice more than
+    // the contour's two sides do. Smoothed (the default), the curve rises on the left and falls
+    // on the right, once each.
+    let doc = lbb();
+    let at = |m1: f64, m2: f64| {
+        doc.values()
+            .find(|e| e.masses().first() == Some(&Some(m1)) && e.masses().get(1) == Some(&Some(m2)))
+            .and_then(|e| e.cls_exp)
+            .map(|c| c[2])
+            .expect("the 1Lbb grid point")
+    };
+    assert!(at(750.0, 300.0) < 0.05 && at(700.0, 300.0) > 0.05 && at(800.0, 300.0) > 0.05, "the off-trend point moved");
+    let exact = plot::contours_with(doc, &PlotOptions { smoothing: 0, ..Default::default() }).expect("contours");
+    let smooth = plot::contours(doc).expect("contours");
+    assert_eq!(crossings_at(&exact.expected, 275.0, 0.0, 2000.0), 4, "the exact contour's finger");
+    assert_eq!(crossings_at(&smooth.expected, 275.0, 0.0, 2000.0), 2, "{:?}", smooth.expected);
+    // No closed loops, in either contour, and one curve each.
+    for lines in [&smooth.expected, &smooth.observed] {
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_ne!(lines[0].first(), lines[0].last(), "a closed loop");
+    }
+    // Where the points follow their trend the smoothed curve stays near the exact one: along
+    // m2 = 50, the two cross within 25 GeV of each other.
+    for (name, a, b) in
+        [("expected", &exact.expected, &smooth.expected), ("observed", &exact.observed, &smooth.observed)]
+    {
+        let x = |lines: &[Polyline]| -> f64 {
+            lines
+                .iter()
+                .flat_map(|l| l.windows(2))
+                .filter(|w| (w[0].1 < 50.0) != (w[1].1 < 50.0))
+                .map(|w| w[0].0 + (50.0 - w[0].1) / (w[1].1 - w[0].1) * (w[1].0 - w[0].0))
+                .fold(f64::NAN, f64::max)
+        };
+        let (xa, xb) = (x(a), x(b));
+        assert!((xa - xb).abs() < 25.0, "{name}: exact {xa:.0} GeV, smoothed {xb:.0} GeV at m2 = 50");
+    }
 }

@@ -31,6 +31,7 @@ pub fn run(args: &PlotArgs) -> Result<ExitCode> {
         x_title: args.x_title.clone(),
         y_title: args.y_title.clone(),
         label: args.label.clone(),
+        smoothing: args.smoothing,
     };
     match plot::plot(&doc, out, &opts)? {
         Drawn::Contour(c) => {

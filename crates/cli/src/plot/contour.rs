@@ -31,10 +31,15 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Contours, opt
     // Metadata under the title: what was computed and how it is drawn.
     let failed = c.failed();
     let mut meta = format!(
-        "{} points{} · contours at CLs = {} ({cl}% CL) · log10 CLs linear on a Delaunay triangulation",
+        "{} points{} · contours at CLs = {} ({cl}% CL) · log10 CLs linear on a Delaunay triangulation{}",
         c.points.len(),
         if failed > 0 { format!(" ({failed} failed)") } else { String::new() },
         c.level,
+        match c.smoothing {
+            0 => String::new(),
+            1 => ", smoothed by a local linear fit".to_string(),
+            n => format!(", smoothed by {n} local linear fits"),
+        },
     );
     for n in &c.notes {
         meta.push_str(" · ");

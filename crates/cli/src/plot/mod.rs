@@ -8,7 +8,7 @@
 //! patchset's `labels`: the first two labels are the x and y axes unless others are asked for)
 //! and carries observed and expected CLs at mu = 1. A point is excluded at 95% CL where
 //! CLs < alpha = 0.05. Between the points the CLs surface is interpolated the way analysts'
-//! contour tools do, without smoothing that could move the curve away from the computed points:
+//! contour tools do:
 //!
 //! 1. the points are triangulated (Delaunay, with the `delaunator` crate) after scaling each axis
 //!    to [0, 1], so that grids with different steps in the two masses get well-shaped triangles;
@@ -22,6 +22,12 @@
 //!    polylines. The observed contour uses `CLs_obs`, the expected one the median of
 //!    `CLs_exp`, and the ±1σ band is the region where the -1σ expected CLs (`CLs_exp[1]`) is
 //!    below alpha but the +1σ one (`CLs_exp[3]`) is not, cut exactly out of each triangle.
+//!
+//! By default the figure's contours are smoothed (`--smoothing`, [`smoothing`]): before step 3
+//! each point's log10 CLs is replaced by the local linear fit over its neighbours (a field linear
+//! in the masses is unchanged; a single point off its neighbours' trend no longer grows a finger
+//! of the contour around itself), and the observed and expected lines get their corners cut.
+//! `--smoothing 0` draws the exact level sets of the computed points.
 //!
 //! The contour passes through no region without points: it ends where the triangulation ends.
 //! Points that failed, or lack CLs, are left out of the triangulation (the contour is drawn from
@@ -38,6 +44,7 @@ pub mod brazil;
 pub mod colour;
 pub mod contour;
 pub mod levelset;
+pub mod smoothing;
 
 use std::path::Path;
 use std::sync::Once;
@@ -105,6 +112,9 @@ pub struct PlotOptions {
     pub y_title: Option<String>,
     /// A line in the top-left corner of the plot: the experiment, energy and luminosity.
     pub label: Option<String>,
+    /// Passes of local linear smoothing of log10 CLs before contours are traced (0: the exact
+    /// level sets of the computed points); see [`smoothing`].
+    pub smoothing: usize,
 }
 
 impl Default for PlotOptions {
@@ -121,6 +131,7 @@ impl Default for PlotOptions {
             x_title: None,
             y_title: None,
             label: None,
+            smoothing: 1,
         }
     }
 }
@@ -182,6 +193,8 @@ pub struct Contours {
     pub band: Band,
     /// What could not be drawn and why.
     pub notes: Vec<String>,
+    /// Passes of smoothing applied ([`PlotOptions::smoothing`]).
+    pub smoothing: usize,
 }
 
 impl Contours {
@@ -246,7 +259,12 @@ pub fn contours_with(doc: &ResultsDoc, opts: &PlotOptions) -> Result<Contours> {
     let with_obs: Vec<&GridPoint> = points.iter().filter(|p| p.cls_obs.is_some()).collect();
     let tri = Triangulation::new(&with_obs.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>());
     let obs: Vec<f64> = tri.source.iter().map(|&i| log(with_obs[i].cls_obs.unwrap_or(f64::NAN))).collect();
-    let observed = tri.level_lines(&obs, level);
+    let smooth = |f: Vec<f64>, tri: &Triangulation| smoothing::local_linear(tri, &f, opts.smoothing);
+    let cut = |lines: Vec<Polyline>| -> Vec<Polyline> {
+        let passes = if opts.smoothing > 0 { smoothing::CHAIKIN_PASSES } else { 0 };
+        lines.iter().map(|l| smoothing::chaikin(l, passes)).collect()
+    };
+    let observed = cut(tri.level_lines(&smooth(obs, &tri), level));
     if tri.triangles.is_empty() {
         notes.push(format!("{} points with observed CLs: too few for a contour", with_obs.len()));
     }
@@ -256,8 +274,8 @@ pub fn contours_with(doc: &ResultsDoc, opts: &PlotOptions) -> Result<Contours> {
     let exp = |k: usize| -> Vec<f64> {
         tri.source.iter().map(|&i| log(with_exp[i].cls_exp.map_or(f64::NAN, |c| c[k]))).collect()
     };
-    let (d1, med, u1) = (exp(1), exp(2), exp(3));
-    let expected = tri.level_lines(&med, level);
+    let (d1, med, u1) = (smooth(exp(1), &tri), smooth(exp(2), &tri), smooth(exp(3), &tri));
+    let expected = cut(tri.level_lines(&med, level));
     let band = Band {
         minus_1sigma: tri.level_lines(&d1, level),
         plus_1sigma: tri.level_lines(&u1, level),
@@ -266,7 +284,17 @@ pub fn contours_with(doc: &ResultsDoc, opts: &PlotOptions) -> Result<Contours> {
     if tri.triangles.is_empty() {
         notes.push(format!("{} points with expected CLs: too few for a contour", with_exp.len()));
     }
-    Ok(Contours { x_label, y_label, level: opts.alpha, points, observed, expected, band, notes })
+    Ok(Contours {
+        x_label,
+        y_label,
+        level: opts.alpha,
+        points,
+        observed,
+        expected,
+        band,
+        notes,
+        smoothing: opts.smoothing,
+    })
 }
 
 /// Draw the exclusion contour of `doc` into `out` (`.png` or `.svg`); returns the contours drawn.
