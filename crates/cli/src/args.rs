@@ -63,6 +63,15 @@ pub enum Command {
     Plot(PlotArgs),
     /// Convert a results document for other tools (HistFitter's harvest JSON).
     Export(ExportArgs),
+    // ---- Fit diagnostics: yields, pulls, correlations. ----
+    /// Pre-fit and post-fit expected yields per channel, sample and bin, their sums with
+    /// uncertainties (post-fit: from the fit's covariance), and the observed data.
+    Yields(YieldsArgs),
+    /// Pulls (theta_hat - theta_0) / sigma_prefit and constraints sigma_post / sigma_prefit of
+    /// the constrained nuisance parameters; the POI and free parameters listed apart.
+    Pulls(PullsArgs),
+    /// The correlation matrix of the fitted parameters (pyhf's return_correlations).
+    Correlations(CorrelationsArgs),
 }
 
 // ---- Single arguments shared by several commands, each defined once. ----
@@ -591,4 +600,74 @@ pub struct ExportArgs {
     pub format: ExportFormat,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+// ---- Fit diagnostics: yields, pulls, correlations. ----
+
+/// How a diagnostic is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticsFormat {
+    /// Aligned columns for a terminal.
+    Table,
+    Json,
+    Csv,
+}
+
+/// The format and destination of a diagnostic.
+#[derive(Debug, Args)]
+pub struct DiagnosticsOutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Table)]
+    pub format: DiagnosticsFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// A diagnostic's figure.
+#[derive(Debug, Args)]
+pub struct DiagnosticsPlotArgs {
+    /// Also draw the figure into this file (.png or .svg).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// The figure's title (default: what is shown).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// A line in the figure's top-left corner: experiment, energy, luminosity.
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Image width in pixels (the height follows the number of parameters shown).
+    #[arg(long, default_value_t = 1100)]
+    pub width: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct YieldsArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub output: DiagnosticsOutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullsArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub output: DiagnosticsOutputArgs,
+    #[command(flatten)]
+    pub plot: DiagnosticsPlotArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CorrelationsArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Show only parameters with some correlation to another of at least this magnitude
+    /// (0: all parameters).
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub threshold: f64,
+    #[command(flatten)]
+    pub output: DiagnosticsOutputArgs,
+    #[command(flatten)]
+    pub plot: DiagnosticsPlotArgs,
 }

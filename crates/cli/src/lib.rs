@@ -4,6 +4,7 @@
 //! them are defined once in [`args`].
 pub mod args;
 pub mod commands;
+pub mod diagnostics;
 pub mod export;
 pub mod input;
 pub mod output;

@@ -13,6 +13,11 @@ pub fn toys_bar(total: u64) -> ProgressBar {
     bar(total, "toys")
 }
 
+/// A bar over `total` steps of `unit` (e.g. the parameter variations of `fitfleet yields`).
+pub fn bar_of(total: u64, unit: &str) -> ProgressBar {
+    bar(total, unit)
+}
+
 fn bar(total: u64, unit: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(

@@ -15,6 +15,11 @@ mod status;
 mod submit;
 mod wait;
 
+// Fit diagnostics.
+mod correlations;
+mod pulls;
+mod yields;
+
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -39,5 +44,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::ExamplePallet(a) => example_pallet::run(&a),
         Command::Plot(a) => plot::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::Yields(a) => yields::run(&a),
+        Command::Pulls(a) => pulls::run(&a),
+        Command::Correlations(a) => correlations::run(&a),
     }
 }

@@ -43,7 +43,9 @@
 pub mod brazil;
 pub mod colour;
 pub mod contour;
+pub mod correlations;
 pub mod levelset;
+pub mod pulls;
 pub mod smoothing;
 
 use std::path::Path;
@@ -134,6 +136,34 @@ impl Default for PlotOptions {
             smoothing: 1,
         }
     }
+}
+
+/// How a diagnostic's figure (pulls, correlations) is drawn: its height follows the number of
+/// parameters shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FigureOptions {
+    pub title: Option<String>,
+    /// A line in the top-left corner: the experiment, energy and luminosity.
+    pub label: Option<String>,
+    pub width: u32,
+}
+
+impl From<&crate::args::DiagnosticsPlotArgs> for FigureOptions {
+    fn from(a: &crate::args::DiagnosticsPlotArgs) -> Self {
+        FigureOptions { title: a.title.clone(), label: a.label.clone(), width: a.width }
+    }
+}
+
+/// Draw a figure of `height` pixels into `out` (`.png` or `.svg`) with `draw`, called with
+/// the backend the extension names.
+pub(crate) fn render_figure(
+    out: &Path,
+    width: u32,
+    height: u32,
+    png: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+    svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
+) -> Result<()> {
+    render(out, &PlotOptions { width, height, ..PlotOptions::default() }, png, svg)
 }
 
 /// The axis title of a patchset label: a mass (`m1`, `mC1`, `m_N1`, `mass`: a short label that

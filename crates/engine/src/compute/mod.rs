@@ -215,6 +215,19 @@ impl CompiledModel {
             .collect())
     }
 
+    /// Expected main rates of each sample at each point (pyhf's
+    /// `main_model.expected_data(pars, return_by_sample=True)`): `out[point][sample][bin]`, the
+    /// samples as in `Model::samples` (0 where a sample is absent from a channel). The same
+    /// batched forward pass as [`expected_data`](Self::expected_data), before the sum over
+    /// samples.
+    pub fn expected_by_sample(&self, points: &[Vec<f64>]) -> Result<Vec<Vec<Vec<f64>>>> {
+        let rates = self.rates(&self.params(points)?)?;
+        let b = points.len();
+        // [S*NB, B] -> [B, S, NB]
+        let rate = rates.rate.t()?.contiguous()?.reshape((b, self.nsamples, self.nbins))?;
+        rate.to_vec3::<f64>()
+    }
+
     /// Expected auxiliary data at `x`, in pyhf's order.
     pub fn expected_auxdata(&self, x: &[f64]) -> Vec<f64> {
         self.aux_layout

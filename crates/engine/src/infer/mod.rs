@@ -1,6 +1,7 @@
 //! Inference, as pyhf's `infer`: maximum-likelihood fits, test statistics, the asymptotic and
 //! toy calculators, hypothesis tests, upper limits and discovery significance.
 pub mod calculators;
+pub mod diagnostics;
 mod error;
 mod hypotest;
 pub mod interrupt;

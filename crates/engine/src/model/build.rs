@@ -288,9 +288,14 @@ pub(super) fn build(ws: &Workspace, settings: &ModelSettings) -> Result<Model, M
         observed.extend_from_slice(&obs.data);
     }
 
+    let mut present = vec![vec![false; sample_names.len()]; channels.len()];
+    for &(c, s) in sites.keys() {
+        present[c][s] = true;
+    }
     Ok(Model {
         settings: settings.clone(),
         measurement: measurement.name.clone(),
+        present,
         channels,
         samples: sample_names.iter().map(|s| s.to_string()).collect(),
         nominal,

@@ -37,6 +37,8 @@ pub struct Model {
     pub samples: Vec<String>,
     /// `nominal[s][b]`: nominal rate of sample `s` in global bin `b` (0 where absent).
     pub nominal: Vec<Vec<f64>>,
+    /// `present[c][s]`: whether channel `c` declares sample `s`.
+    pub present: Vec<Vec<bool>>,
     /// Parameter sets in pyhf's `par_order`.
     pub paramsets: Vec<ParamSet>,
     /// Index of the parameter of interest in the parameter vector.

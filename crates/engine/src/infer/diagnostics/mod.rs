@@ -1,0 +1,23 @@
+//! Fit diagnostics as cabinetry computes them over pyhf: the fit with its covariance and
+//! correlation matrices (`postfit.rs`), pre-fit widths of the parameters, pulls and constraints
+//! of the nuisance parameters (`pulls.rs`), and expected yields per channel, sample and bin with
+//! their uncertainties, before and after the fit (`yields.rs`).
+//!
+//! Conventions (cabinetry's):
+//! - pre-fit: the parameters at the suggested initial values, each with its constraint's width
+//!   (sigma of a Gaussian constraint, 1/sqrt(tau) of a Poisson one); free and fixed parameters
+//!   have width 0 and contribute nothing; no correlations;
+//! - post-fit: the best fit, the uncertainties and correlations from the inverse Hessian;
+//! - a yield's uncertainty: each parameter `i` is moved by +-sigma_i, the symmetrised change
+//!   `d_i = (y(theta + sigma_i) - y(theta - sigma_i)) / 2` is the yield's slope times sigma_i,
+//!   and `sigma_y^2 = sum_ij d_i rho_ij d_j` (= `J C J^T` with C the covariance). Sums over
+//!   samples or bins propagate the same way, correlations included.
+mod correlations;
+mod postfit;
+mod pulls;
+mod yields;
+
+pub use correlations::{Correlations, correlated_above};
+pub use postfit::{PostFit, covariance, postfit, prefit_widths};
+pub use pulls::{ParamKind, Pull, pulls};
+pub use yields::{ChannelYields, SampleYields, Stage, Yields, postfit_yields, prefit_yields, yields};
