@@ -379,7 +379,19 @@ def dockerfiles(bins_path: str) -> None:
         runs = " ".join(" ".join(c.value) for c in cmds if c.cmd == "RUN")
         if "cargo chef cook" not in runs:
             problem(f"{name}: dependencies must be cooked in their own layer (cargo chef cook)")
-        built = set(re.findall(r"--bin\s+(\S+)", runs))
+        if name == "Dockerfile.cuda":
+            # The CUDA image builds with scripts/build-cuda, the script developers run: its
+            # cargo build names the binaries.
+            if not re.search(r"(^|[\s;&|])scripts/build-cuda(\s|$)(?!--no-build)", runs):
+                problem("Dockerfile.cuda: must build with scripts/build-cuda (the same steps as a developer)")
+            script = (ROOT / "scripts/build-cuda").read_text()
+            joined = script.replace("\\\n", " ")  # continuation lines joined
+            build_line = " ".join(line for line in joined.splitlines() if "cargo build" in line)
+            built = set(re.findall(r"--bin\s+(\S+)", build_line))
+            if "--features fitfleet/cuda,fitfleet-worker/cuda" not in build_line:
+                problem("scripts/build-cuda: cargo build must use --features fitfleet/cuda,fitfleet-worker/cuda")
+        else:
+            built = set(re.findall(r"--bin\s+(\S+)", runs))
         if built != {"fitfleet", "fitfleet-worker"}:
             problem(f"{name}: must build the bins fitfleet and fitfleet-worker, builds {sorted(built)}")
         for b in sorted(built - workspace_bins):
@@ -388,12 +400,16 @@ def dockerfiles(bins_path: str) -> None:
             else:
                 problem(f"{name}: builds {b}, which no package of the workspace has")
         if name == "Dockerfile.cuda":
-            if "-devel-" not in " ".join(c.value[0] for c in cmds if c.cmd == "FROM"):
-                problem("Dockerfile.cuda: must build on an nvidia/cuda devel image (nvcc)")
             if runs.count("--features fitfleet-engine/cuda") < 2:
-                problem("Dockerfile.cuda: cook and build must both use --features fitfleet-engine/cuda")
-            if "cuda" not in features:
-                problem("crates/engine/Cargo.toml: no feature cuda, which Dockerfile.cuda enables")
+                problem("Dockerfile.cuda: the skeleton and the dependencies must be cooked with --features fitfleet-engine/cuda")
+            if "build-cuda --no-build" not in runs:
+                problem("Dockerfile.cuda: the toolkit must come from scripts/build-cuda --no-build before the cook")
+            for feature in ("cuda", "cuda-api"):
+                if feature not in features:
+                    problem(f"crates/engine/Cargo.toml: no feature {feature} (Dockerfile.cuda, scripts/test)")
+            final_env = " ".join(" ".join(c.value) for c in final if c.cmd == "ENV")
+            if "FITFLEET_DEVICE" not in final_env:
+                problem("Dockerfile.cuda: the runtime stage must set FITFLEET_DEVICE (the image exists to fit on a GPU)")
             if "UNTESTED" not in path.read_text():
                 problem("Dockerfile.cuda: must say that it is untested")
     ignore = (ROOT / ".dockerignore").read_text().split()

@@ -11,6 +11,7 @@
 //! | `store_retries_total` | counter | Redis writes or reads retried |
 //! | `store_gave_up_total{cause}` | counter | Redis operations given up on after Redis was under pressure for the whole retry window (the task then goes back to the queue): `out_of_memory`, `busy`, `loading`, `not_ready`, `unreachable` |
 //! | `draining` | gauge | 1 once SIGTERM/SIGINT arrived |
+//! | `device_info{device}` | info | where this worker compiles and fits models: `cpu` or `cuda:N` |
 //! | `model_cache_hits_total`, `model_cache_misses_total`, `model_cache_evictions_total` | counter | model cache lookups and evictions |
 //! | `model_cache_models`, `model_cache_bytes` | gauge | what the model cache holds |
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use fitfleet_fleet::store::RedisPressure;
@@ -104,6 +106,8 @@ impl Metrics {
             store_gave_up.clone(),
         );
         registry.register("draining", "1 once the worker is shutting down", draining.clone());
+        let device = Info::new(vec![("device", processor.device_choice.to_string())]);
+        registry.register("device", "Where this worker compiles and fits models", device);
         registry.register_collector(Box::new(CacheCollector(processor)));
         Metrics {
             registry,
@@ -242,6 +246,7 @@ mod tests {
             "fitfleet_worker_model_cache_hits_total 0",
             "fitfleet_worker_model_cache_models 0",
             "fitfleet_worker_draining 0",
+            "fitfleet_worker_device_info{device=\"cpu\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} missing from\n{text}");
         }

@@ -59,12 +59,40 @@ impl DeviceChoice {
     }
 }
 
-#[cfg(feature = "cuda")]
+/// Opens GPU `ordinal` through Candle (cudarc). A panic inside the driver bindings becomes an
+/// error too: a machine without a usable driver must answer with a reason, never abort.
+#[cfg(feature = "cuda-api")]
 fn open_cuda(choice: DeviceChoice, ordinal: usize) -> Result<Device, DeviceError> {
-    Device::new_cuda(ordinal).map_err(|e| DeviceError::Unavailable { choice, reason: e.to_string() })
+    let unavailable = |reason: String| DeviceError::Unavailable { choice, reason };
+    match std::panic::catch_unwind(|| Device::new_cuda(ordinal)) {
+        Ok(Ok(device)) => Ok(device),
+        Ok(Err(e)) => Err(unavailable(describe_cuda_error(&e.to_string()))),
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("the CUDA bindings panicked");
+            Err(unavailable(describe_cuda_error(text)))
+        }
+    }
 }
 
-#[cfg(not(feature = "cuda"))]
+/// The driver's error, with what it means where the name alone says little.
+#[cfg(feature = "cuda-api")]
+fn describe_cuda_error(error: &str) -> String {
+    if error.contains("CUDA_ERROR_STUB_LIBRARY") {
+        format!("{error} (no NVIDIA driver on this machine: libcuda.so.1 is the link-time stub)")
+    } else if error.contains("CUDA_ERROR_NO_DEVICE") {
+        format!("{error} (the driver sees no GPU)")
+    } else if error.contains("CUDA_ERROR_INVALID_DEVICE") {
+        format!("{error} (no GPU of that ordinal)")
+    } else {
+        error.to_string()
+    }
+}
+
+#[cfg(not(feature = "cuda-api"))]
 fn open_cuda(choice: DeviceChoice, _ordinal: usize) -> Result<Device, DeviceError> {
     Err(DeviceError::NotBuilt(choice))
 }
@@ -89,9 +117,25 @@ mod tests {
     #[test]
     fn the_cpu_opens_and_cuda_says_why_it_does_not() {
         assert!(DeviceChoice::Cpu.open().unwrap().is_cpu());
-        if cfg!(not(feature = "cuda")) {
+        if cfg!(not(feature = "cuda-api")) {
             let e = DeviceChoice::Cuda(0).open().unwrap_err();
             assert!(e.to_string().starts_with("device cuda:0: this binary was built without the cuda feature"), "{e}");
         }
+    }
+
+    #[cfg(feature = "cuda-api")]
+    #[test]
+    fn driver_errors_say_what_they_mean() {
+        let stub = describe_cuda_error("DriverError(CUDA_ERROR_STUB_LIBRARY, \"...\")");
+        assert!(stub.contains("no NVIDIA driver on this machine"), "{stub}");
+        assert!(describe_cuda_error("DriverError(CUDA_ERROR_NO_DEVICE)").ends_with("(the driver sees no GPU)"));
+        assert_eq!(describe_cuda_error("out of memory"), "out of memory");
+    }
+
+    #[cfg(all(feature = "cuda-api", not(feature = "cuda")))]
+    #[test]
+    fn without_candles_cuda_build_a_gpu_is_unavailable_not_a_panic() {
+        let e = DeviceChoice::Cuda(0).open().unwrap_err();
+        assert!(matches!(e, DeviceError::Unavailable { .. }), "{e}");
     }
 }

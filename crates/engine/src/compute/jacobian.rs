@@ -15,6 +15,8 @@
 //! each for the parameter its row of the gather reads (the row of ones, padding, is skipped);
 //! entries of one bin for one parameter are summed. At a kink (code 0, code 1 at alpha = 0)
 //! the derivative is the mean of the one-sided ones, as in the gradient's reverse pass.
+use std::borrow::Cow;
+
 use candle_core::Tensor;
 
 use super::{CompiledModel, Rates, Result};
@@ -109,12 +111,51 @@ impl SparseJacobian {
     }
 }
 
+/// The model's constant index and coefficient tensors, copied to the host once (see
+/// `CompiledModel::host_constants`).
+#[derive(Debug, Clone)]
+pub(crate) struct HostConstants {
+    gather: Vec<u32>,
+    /// The normsys group of each mega-bin, and the number of groups.
+    bin_groups: Option<(Vec<u32>, usize)>,
+    /// Histosys coefficients `[2H * S*NB]`, row-major.
+    histosys_coefficients: Option<Vec<f64>>,
+}
+
 impl CompiledModel {
+    /// The constants the sparse Jacobian reads. On a GPU they are copied from the device once
+    /// and kept; on the cpu, where the copy is a plain memcpy, they are read each time and not
+    /// held twice.
+    fn host_constants(&self) -> Result<Cow<'_, HostConstants>> {
+        if let Some(h) = self.host_constants.get() {
+            return Ok(Cow::Borrowed(h));
+        }
+        let h = HostConstants {
+            gather: self.gather.to_vec1()?,
+            bin_groups: self.normsys.as_ref().map(|n| n.bin_groups()).transpose()?,
+            histosys_coefficients: self.histosys.as_ref().map(|h| h.coefficient_rows()).transpose()?,
+        };
+        if self.device.is_cpu() {
+            return Ok(Cow::Owned(h));
+        }
+        Ok(Cow::Borrowed(self.host_constants.get_or_init(|| h)))
+    }
+
+    /// Bytes of the host copies kept for a GPU model (0 on the cpu, or before first use).
+    pub(crate) fn host_constants_bytes(&self) -> usize {
+        self.host_constants.get().map_or(0, |h| {
+            4 * h.gather.len()
+                + h.bin_groups.as_ref().map_or(0, |(g, _)| 4 * g.len())
+                + h.histosys_coefficients.as_ref().map_or(0, |c| 8 * c.len())
+        })
+    }
+
     /// The sparse rate Jacobian of each point of `rates` (see the module's formulas).
     pub fn rate_jacobians(&self, rates: &Rates) -> Result<Vec<SparseJacobian>> {
         let b = rates.lambda.dim(1)?;
         let (nb, nsb, p) = (self.nbins, self.nsamples * self.nbins, self.npars);
-        let gather: Vec<u32> = self.gather.to_vec1()?;
+        let host = self.host_constants()?;
+        let gather = &host.gather;
         // Batch-major copies: one row of S*NB values per point.
         let per_point = |t: &Tensor| -> Result<Vec<Vec<f64>>> { t.t()?.contiguous()?.to_vec2() };
         let mut triplets: Vec<Vec<(u32, u32, f64)>> = vec![Vec::new(); b];
@@ -131,9 +172,11 @@ impl CompiledModel {
             }
         }
 
-        if let (Some(n), Some(basis)) = (&self.normsys, &rates.normsys_basis) {
+        if let (Some(n), Some(basis), Some((bin_group, groups))) =
+            (&self.normsys, &rates.normsys_basis, &host.bin_groups)
+        {
+            let groups = *groups;
             let d_ln = n.log_factor_jacobian(basis, rates.polynomial_ratio.as_ref(), b)?.to_vec2::<f64>()?;
-            let (bin_group, groups) = n.bin_groups()?;
             let start = self.parts.normsys.0;
             for (k, rate) in per_point(&rates.rate)?.into_iter().enumerate() {
                 // Per group: the (parameter, d ln N_g / d alpha) that are not zero.
@@ -155,8 +198,7 @@ impl CompiledModel {
             }
         }
 
-        if let (Some(h), Some(basis)) = (&self.histosys, &rates.histosys_basis) {
-            let coeffs = h.coefficient_rows()?;
+        if let (Some(coeffs), Some(basis)) = (&host.histosys_coefficients, &rates.histosys_basis) {
             let slopes = [basis.derivatives[0].to_vec2::<f64>()?, basis.derivatives[1].to_vec2::<f64>()?];
             let nh = slopes[0].len();
             let start = self.parts.histosys.0;

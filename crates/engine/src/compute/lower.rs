@@ -100,5 +100,6 @@ pub(super) fn lower(model: &Model, device: &Device) -> Result<CompiledModel> {
         aux_layout,
         kinked,
         config: super::ModelConfig::new(model),
+        host_constants: Default::default(),
     })
 }

@@ -26,6 +26,10 @@
 //! gives the Jacobian d lambda / d theta by feeding one unit vector per bin (dense, what small
 //! models use); `jacobian.rs` reads it off the forward pass as a sparse matrix instead, linear
 //! in the model's size (what large models use).
+//!
+//! Devices. Every tensor of a compiled model, and every one its passes make, lives on the
+//! model's device (`DeviceChoice`: the cpu or a CUDA GPU); what crosses between host and device
+//! per optimizer iteration is counted in docs/benchmarks.md ("GPU").
 mod constraints;
 mod data;
 mod device;
@@ -74,6 +78,9 @@ pub struct CompiledModel {
     /// Parameters whose interpolation has a kink at alpha = 0 (code 0 histosys, code 1 normsys).
     kinked: Vec<bool>,
     config: ModelConfig,
+    /// Host copies of the constant tensors the sparse Jacobian reads at every evaluation, made
+    /// at its first use: on a GPU, constants are not copied back at every iteration.
+    host_constants: std::sync::OnceLock<jacobian::HostConstants>,
 }
 
 /// What inference needs to know of the model besides its tensors (pyhf's `model.config`).
@@ -149,6 +156,7 @@ impl CompiledModel {
         let mut n = size(&self.nominal) + size(&self.gather);
         n += self.histosys.as_ref().map_or(0, HistosysTensors::memory_bytes);
         n += self.normsys.as_ref().map_or(0, NormsysTensors::memory_bytes);
+        n += self.host_constants_bytes();
         n + self.config.observed_data.len() * 8 + self.config.par_names.iter().map(|s| s.len() + 64).sum::<usize>()
     }
 
