@@ -73,7 +73,8 @@ pub fn combine(
     if lv != rv {
         return Err(err("version", format!("workspaces of different versions cannot be combined: {lv:?} != {rv:?}")));
     }
-    let channels = join_items(join, items(left, "channels"), items(right, "channels"), merge_channels.then_some("samples"));
+    let channels =
+        join_items(join, items(left, "channels"), items(right, "channels"), merge_channels.then_some("samples"));
     check_names(join, "channels", items(left, "channels"), items(right, "channels"), &channels)
         .map_err(|r| err("channels", r))?;
     let observations = join_items(join, items(left, "observations"), items(right, "observations"), None);
@@ -114,13 +115,7 @@ fn join_items(join: Join, left: &[Value], right: &[Value], deep_merge_key: Optio
 
 /// pyhf's checks after joining channels or observations: no name in common with `none`, no
 /// name twice after `outer`.
-fn check_names(
-    join: Join,
-    what: &str,
-    left: &[Value],
-    right: &[Value],
-    joined: &[Value],
-) -> Result<(), String> {
+fn check_names(join: Join, what: &str, left: &[Value], right: &[Value], joined: &[Value]) -> Result<(), String> {
     match join {
         Join::None => {
             let mut common: Vec<&str> =

@@ -13,7 +13,12 @@ use super::Checked;
 /// `--with-metadata` writes it.
 pub fn extract(set: &PatchSet, patch: &Patch, with_metadata: bool) -> Result<Value, SpecError> {
     let operations: Value = serde_json::from_str(patch.operations_json()).map_err(|e| {
-        SpecError::new(SpecErrorKind::Format, &set.source_name, format!("patches[{}].patch", patch.index), e.to_string())
+        SpecError::new(
+            SpecErrorKind::Format,
+            &set.source_name,
+            format!("patches[{}].patch", patch.index),
+            e.to_string(),
+        )
     })?;
     if !with_metadata {
         return Ok(operations);

@@ -72,8 +72,7 @@ impl Names {
             for sample in items(channel, "samples") {
                 names.samples.insert(name_of(sample).to_string());
                 for modifier in items(sample, "modifiers") {
-                    let Some(t) = modifier.get("type").and_then(Value::as_str).and_then(ModifierType::from_name)
-                    else {
+                    let Some(t) = modifier.get("type").and_then(Value::as_str).and_then(ModifierType::from_name) else {
                         continue;
                     };
                     let entry = names.modifiers.entry(name_of(modifier).to_string()).or_insert(t);
@@ -180,7 +179,12 @@ fn check_names(source_name: &str, names: &Names, prune: &Prune, rename: &Rename)
     let olds = |pairs: &[(String, String)]| pairs.iter().map(|(old, _)| old.clone()).collect::<Vec<_>>();
     let modifiers: Vec<&str> = names.modifiers.keys().map(String::as_str).collect();
     let checks: [(&str, &str, Vec<String>, Vec<&str>); 4] = [
-        ("modifiers", "channels[].samples[].modifiers[].name", [&prune.modifiers[..], &olds(&rename.modifiers)].concat(), modifiers),
+        (
+            "modifiers",
+            "channels[].samples[].modifiers[].name",
+            [&prune.modifiers[..], &olds(&rename.modifiers)].concat(),
+            modifiers,
+        ),
         (
             "samples",
             "channels[].samples[].name",
@@ -274,7 +278,10 @@ mod tests {
         assert_eq!(out["observations"][0]["name"], "SR_x");
         assert_eq!(out["channels"][1]["samples"][0]["name"], "b");
         assert_eq!(out["channels"][0]["samples"][1]["modifiers"][1]["name"], "jet");
-        assert_eq!(out["measurements"][0], json!({"name": "meas", "config": {"poi": "nu", "parameters": [{"name": "jet", "inits": [0.0]}]}}));
+        assert_eq!(
+            out["measurements"][0],
+            json!({"name": "meas", "config": {"poi": "nu", "parameters": [{"name": "jet", "inits": [0.0]}]}})
+        );
     }
 
     #[test]

@@ -66,9 +66,17 @@ mod tests {
         let s = sorted(&ws);
         assert_eq!(s["channels"][0]["name"], "a");
         assert_eq!(s["channels"][1]["samples"][0]["name"], "a");
-        let mods: Vec<i64> = s["channels"][1]["samples"][1]["modifiers"].as_array().unwrap().iter().map(|m| m["data"].as_i64().unwrap()).collect();
+        let mods: Vec<i64> = s["channels"][1]["samples"][1]["modifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["data"].as_i64().unwrap())
+            .collect();
         assert_eq!(mods, [3, 2, 1]);
-        assert_eq!(s["measurements"][0]["config"]["parameters"], json!([{"name": "x", "n": 1}, {"name": "x", "n": 2}, {"name": "y"}]));
+        assert_eq!(
+            s["measurements"][0]["config"]["parameters"],
+            json!([{"name": "x", "n": 1}, {"name": "x", "n": 2}, {"name": "y"}])
+        );
         assert_eq!(s["observations"], json!([{"name": "a"}, {"name": "b"}, {"name": "é"}]));
     }
 }
