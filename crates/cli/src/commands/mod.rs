@@ -15,6 +15,10 @@ mod status;
 mod submit;
 mod wait;
 
+// pyhf's workspace and patchset operations.
+mod patchset;
+mod workspace;
+
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -39,5 +43,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::ExamplePallet(a) => example_pallet::run(&a),
         Command::Plot(a) => plot::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::Workspace(c) => workspace::run(&c),
+        Command::Patchset(c) => patchset::run(&c),
     }
 }
