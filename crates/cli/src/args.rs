@@ -72,6 +72,13 @@ pub enum Command {
     Pulls(PullsArgs),
     /// The correlation matrix of the fitted parameters (pyhf's return_correlations).
     Correlations(CorrelationsArgs),
+    /// pyhf's workspace operations: combine, prune, rename, sort and digest, with pyhf's
+    /// results (the same JSON, byte for byte) and errors.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// pyhf's patchset operations: list, extract, apply, verify and inspect.
+    #[command(subcommand)]
+    Patchset(PatchsetCommand),
 }
 
 // ---- Single arguments shared by several commands, each defined once. ----
@@ -670,4 +677,220 @@ pub struct CorrelationsArgs {
     pub output: DiagnosticsOutputArgs,
     #[command(flatten)]
     pub plot: DiagnosticsPlotArgs,
+// ---- pyhf's workspace and patchset operations (`fitfleet workspace ...`, `fitfleet patchset ...`). ----
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Combine workspaces into one (pyhf combine): their channels, observations and
+    /// measurements, joined as --join says; more than two are combined left to right.
+    Combine(CombineArgs),
+    /// Remove channels, samples, modifiers (by name or type) or measurements (pyhf prune).
+    Prune(PruneArgs),
+    /// Rename channels, samples, modifiers or measurements (pyhf rename).
+    Rename(RenameArgs),
+    /// Sort channels, samples, modifiers, measurements and observations by name (pyhf sort).
+    Sort(WorkspaceOutputArgs),
+    /// The workspace's digest as pyhf computes it (pyhf digest): what a patchset records in
+    /// metadata.digests.
+    Digest(DigestArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatchsetCommand {
+    /// Every patch's name and values, with the patchset's labels (a table, or --json).
+    List(PatchsetListArgs),
+    /// A patch's JSON Patch operations (pyhf patchset extract).
+    Extract(PatchsetExtractArgs),
+    /// The background-only workspace with a patch applied (pyhf patchset apply), after checking
+    /// the patchset was made for it.
+    Apply(PatchsetApplyArgs),
+    /// Check the patchset was made for the workspace: the digests it records must be the
+    /// workspace's (pyhf patchset verify); exits non-zero, saying which, when not.
+    Verify(PatchsetVerifyArgs),
+    /// The number of patches and their names, as pyhf patchset inspect prints them.
+    Inspect(PatchsetFileArg),
+}
+
+/// Where a command writes the workspace (or patch) it makes.
+#[derive(Debug, Args)]
+pub struct OutputFileArg {
+    /// Write the JSON to this file (as pyhf writes it: indented by 4, keys sorted) instead of
+    /// standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+/// A workspace in, a workspace out.
+#[derive(Debug, Args)]
+pub struct WorkspaceOutputArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    #[command(flatten)]
+    pub output: OutputFileArg,
+}
+
+/// pyhf's join modes of `combine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JoinMode {
+    /// Every channel, observation and measurement of both; no name may be shared.
+    None,
+    /// Items of the second not equal to one of the first are added; a name then used twice
+    /// (different content) is an error; measurements of one name are merged.
+    Outer,
+    /// The first workspace's items, plus the second's of names the first lacks.
+    #[value(name = "left outer", alias = "left-outer")]
+    LeftOuter,
+    /// The second workspace's items, plus the first's of names the second lacks.
+    #[value(name = "right outer", alias = "right-outer")]
+    RightOuter,
+}
+
+impl From<JoinMode> for fitfleet_engine::spec::ops::Join {
+    fn from(j: JoinMode) -> Self {
+        use fitfleet_engine::spec::ops::Join;
+        match j {
+            JoinMode::None => Join::None,
+            JoinMode::Outer => Join::Outer,
+            JoinMode::LeftOuter => Join::LeftOuter,
+            JoinMode::RightOuter => Join::RightOuter,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CombineArgs {
+    /// The workspaces (JSON, .json.gz, or a pallet directory or archive: its background-only
+    /// workspace), two or more.
+    #[arg(value_name = "WORKSPACE", num_args = 2.., required = true)]
+    pub workspaces: Vec<PathBuf>,
+    /// How the workspaces are joined.
+    #[arg(short, long, value_enum, default_value_t = JoinMode::None)]
+    pub join: JoinMode,
+    /// Merge the samples of channels both workspaces have (not with --join none).
+    #[arg(long)]
+    pub merge_channels: bool,
+    #[command(flatten)]
+    pub output: OutputFileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    /// A channel to remove, with its observation (repeatable).
+    #[arg(short, long, value_name = "CHANNEL")]
+    pub channel: Vec<String>,
+    /// A sample to remove from every channel (repeatable).
+    #[arg(short, long, value_name = "SAMPLE")]
+    pub sample: Vec<String>,
+    /// A modifier to remove from every sample, with its parameter configurations (repeatable).
+    #[arg(short, long, value_name = "MODIFIER")]
+    pub modifier: Vec<String>,
+    /// A modifier type to remove: histosys, lumi, normfactor, normsys, shapefactor, shapesys
+    /// or staterror (repeatable).
+    #[arg(short = 't', long, value_name = "TYPE")]
+    pub modifier_type: Vec<fitfleet_engine::spec::ModifierType>,
+    /// A measurement to remove (repeatable).
+    #[arg(long, value_name = "MEASUREMENT")]
+    pub measurement: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputFileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    /// Rename a channel and its observation (repeatable).
+    #[arg(short, long, num_args = 2, value_names = ["OLD", "NEW"], action = clap::ArgAction::Append)]
+    pub channel: Vec<String>,
+    /// Rename a sample in every channel (repeatable).
+    #[arg(short, long, num_args = 2, value_names = ["OLD", "NEW"], action = clap::ArgAction::Append)]
+    pub sample: Vec<String>,
+    /// Rename a modifier, its parameter configurations and the POI if it is one (repeatable).
+    #[arg(short, long, num_args = 2, value_names = ["OLD", "NEW"], action = clap::ArgAction::Append)]
+    pub modifier: Vec<String>,
+    /// Rename a measurement (repeatable).
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], action = clap::ArgAction::Append)]
+    pub measurement: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputFileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    /// The hash algorithm: sha256, md5, sha1, sha224, sha384 or sha512 (repeatable).
+    #[arg(short, long, value_name = "ALGORITHM", default_value = "sha256")]
+    pub algorithm: Vec<String>,
+    /// Print the digests as a JSON object instead of ALGORITHM:DIGEST lines.
+    #[arg(short, long)]
+    pub json: bool,
+}
+
+/// The patchset a patchset command reads.
+#[derive(Debug, Args)]
+pub struct PatchsetFileArg {
+    /// The patchset (pyhf PatchSet JSON or .json.gz), or a pallet directory or .tar.gz/.tgz
+    /// archive holding one (patchset.json).
+    #[arg(id = "patchset_file", value_name = "PATCHSET")]
+    pub path: PathBuf,
+}
+
+/// One patch of a patchset, for extract and apply.
+#[derive(Debug, Args)]
+pub struct PatchNameArg {
+    /// The patch, by its metadata name or by its values comma-separated (`--name 1000,0`), as
+    /// pyhf's `patchset[...]` finds it.
+    #[arg(long, visible_alias = "patch", value_name = "NAME|VALUES")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchsetListArgs {
+    #[command(flatten)]
+    pub patchset: PatchsetFileArg,
+    /// Print JSON (labels, and each patch's name and values) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchsetExtractArgs {
+    #[command(flatten)]
+    pub patchset: PatchsetFileArg,
+    #[command(flatten)]
+    pub name: PatchNameArg,
+    /// Write {"metadata": ..., "patch": ...}, the patch's metadata updated with the patchset's.
+    #[arg(long)]
+    pub with_metadata: bool,
+    #[command(flatten)]
+    pub output: OutputFileArg,
+}
+
+/// The background-only workspace and its patchset, for apply and verify.
+#[derive(Debug, Args)]
+pub struct BackgroundAndPatchsetArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    /// The patchset (default: the one in the pallet directory or archive WORKSPACE names).
+    #[arg(id = "patchset_file", value_name = "PATCHSET")]
+    pub patchset: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchsetApplyArgs {
+    #[command(flatten)]
+    pub inputs: BackgroundAndPatchsetArgs,
+    #[command(flatten)]
+    pub name: PatchNameArg,
+    #[command(flatten)]
+    pub output: OutputFileArg,
+}
+
+#[derive(Debug, Args)]
+pub struct PatchsetVerifyArgs {
+    #[command(flatten)]
+    pub inputs: BackgroundAndPatchsetArgs,
 }

@@ -14,6 +14,7 @@ pub mod results;
 // The fleet and the embedded run.
 pub mod fleet;
 pub mod job_label;
+pub mod ops_io;
 pub mod pallet;
 pub mod pallet_files;
 pub mod prepare;

@@ -19,6 +19,9 @@ mod wait;
 mod correlations;
 mod pulls;
 mod yields;
+// pyhf's workspace and patchset operations.
+mod patchset;
+mod workspace;
 
 use std::process::ExitCode;
 
@@ -47,5 +50,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Yields(a) => yields::run(&a),
         Command::Pulls(a) => pulls::run(&a),
         Command::Correlations(a) => correlations::run(&a),
+        Command::Workspace(c) => workspace::run(&c),
+        Command::Patchset(c) => patchset::run(&c),
     }
 }

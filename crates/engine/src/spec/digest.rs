@@ -22,30 +22,46 @@ use std::fmt::Write as _;
 
 use md5::Md5;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
+use sha1::Sha1;
+use sha2::{Digest as _, Sha224, Sha256, Sha384, Sha512};
 
-/// Hash algorithms a patchset may record in `metadata.digests`.
+/// Hash algorithms of `pyhf digest --algorithm` (`hashlib` names); a patchset records sha256 or
+/// md5 in `metadata.digests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DigestAlgorithm {
     Sha256,
     Md5,
+    Sha1,
+    Sha224,
+    Sha384,
+    Sha512,
 }
 
 impl DigestAlgorithm {
+    /// Every algorithm, by its `hashlib` name.
+    pub const ALL: [DigestAlgorithm; 6] = [
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Md5,
+        DigestAlgorithm::Sha1,
+        DigestAlgorithm::Sha224,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha512,
+    ];
+
     /// The name pyhf uses as the key in `metadata.digests` (a `hashlib` name).
     pub fn name(self) -> &'static str {
         match self {
             DigestAlgorithm::Sha256 => "sha256",
             DigestAlgorithm::Md5 => "md5",
+            DigestAlgorithm::Sha1 => "sha1",
+            DigestAlgorithm::Sha224 => "sha224",
+            DigestAlgorithm::Sha384 => "sha384",
+            DigestAlgorithm::Sha512 => "sha512",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "sha256" => Some(DigestAlgorithm::Sha256),
-            "md5" => Some(DigestAlgorithm::Md5),
-            _ => None,
-        }
+        DigestAlgorithm::ALL.into_iter().find(|a| a.name() == name)
     }
 }
 
@@ -57,15 +73,34 @@ pub fn digest(value: &Value) -> String {
 /// `pyhf.utils.digest(value, algorithm=...)`, lower-case hex.
 pub fn digest_with(value: &Value, algorithm: DigestAlgorithm) -> String {
     let text = python_json_dumps(value);
+    hash_hex(algorithm, text.as_bytes())
+}
+
+/// The hex digest of `bytes` with `algorithm`, lower-case.
+pub fn hash_hex(algorithm: DigestAlgorithm, bytes: &[u8]) -> String {
     match algorithm {
-        DigestAlgorithm::Sha256 => hex(&Sha256::digest(text.as_bytes())),
-        DigestAlgorithm::Md5 => hex(&Md5::digest(text.as_bytes())),
+        DigestAlgorithm::Sha256 => hex(&Sha256::digest(bytes)),
+        DigestAlgorithm::Md5 => hex(&Md5::digest(bytes)),
+        DigestAlgorithm::Sha1 => hex(&Sha1::digest(bytes)),
+        DigestAlgorithm::Sha224 => hex(&Sha224::digest(bytes)),
+        DigestAlgorithm::Sha384 => hex(&Sha384::digest(bytes)),
+        DigestAlgorithm::Sha512 => hex(&Sha512::digest(bytes)),
     }
 }
 
 /// The text of Python's `json.dumps(value, sort_keys=True, ensure_ascii=False)`.
 pub fn python_json_dumps(value: &Value) -> String {
-    let mut dumper = Dumper { out: String::with_capacity(1 << 16), scratch: String::new() };
+    let mut dumper = Dumper { out: String::with_capacity(1 << 16), scratch: String::new(), pretty: false, depth: 0 };
+    dumper.value(value);
+    dumper.out
+}
+
+/// The text of Python's `json.dumps(value, indent=4, sort_keys=True)`, what pyhf's CLI writes
+/// (`pyhf prune ... --output-file`): items on their own lines, indented by four spaces per
+/// level, separators `","` and `": "`, and every character outside printable ASCII escaped
+/// (`\u00e9`, astral characters as a surrogate pair), as `ensure_ascii=True` does.
+pub fn python_json_dumps_pretty(value: &Value) -> String {
+    let mut dumper = Dumper { out: String::with_capacity(1 << 16), scratch: String::new(), pretty: true, depth: 0 };
     dumper.value(value);
     dumper.out
 }
@@ -78,10 +113,13 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Writes JSON as Python does; `scratch` is reused for formatting floats.
+/// Writes JSON as Python does; `scratch` is reused for formatting floats. `pretty`: indent=4
+/// and ensure_ascii=True; else one line and ensure_ascii=False.
 struct Dumper {
     out: String,
     scratch: String,
+    pretty: bool,
+    depth: usize,
 }
 
 impl Dumper {
@@ -99,34 +137,93 @@ impl Dumper {
                     write_float(&mut self.out, &mut self.scratch, f);
                 }
             }
-            Value::String(s) => write_python_string(&mut self.out, s),
+            Value::String(s) => self.string(s),
             Value::Array(items) => {
+                if items.is_empty() {
+                    self.out.push_str("[]");
+                    return;
+                }
                 self.out.push('[');
+                self.depth += 1;
                 for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
+                    self.separator(i);
                     self.value(item);
                 }
+                self.depth -= 1;
+                self.newline();
                 self.out.push(']');
             }
             Value::Object(map) => {
+                if map.is_empty() {
+                    self.out.push_str("{}");
+                    return;
+                }
                 let mut entries: Vec<(&String, &Value)> = map.iter().collect();
                 // Python sorts str by code point, which is the byte order of UTF-8.
                 entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 self.out.push('{');
+                self.depth += 1;
                 for (i, (key, item)) in entries.into_iter().enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    write_python_string(&mut self.out, key);
+                    self.separator(i);
+                    self.string(key);
                     self.out.push_str(": ");
                     self.value(item);
                 }
+                self.depth -= 1;
+                self.newline();
                 self.out.push('}');
             }
         }
     }
+
+    /// Before the `i`-th item of an array or object.
+    fn separator(&mut self, i: usize) {
+        if i > 0 {
+            self.out.push_str(if self.pretty { "," } else { ", " });
+        }
+        self.newline();
+    }
+
+    /// A new line at the current depth (pretty only).
+    fn newline(&mut self) {
+        if self.pretty {
+            self.out.push('\n');
+            self.out.extend(std::iter::repeat_n(' ', 4 * self.depth));
+        }
+    }
+
+    fn string(&mut self, s: &str) {
+        if self.pretty {
+            write_python_ascii_string(&mut self.out, s);
+        } else {
+            write_python_string(&mut self.out, s);
+        }
+    }
+}
+
+/// A string as `json.dumps(..., ensure_ascii=True)` writes it: printable ASCII as it is, `"`
+/// and `\` and the usual control characters escaped, everything else as `\uXXXX` (UTF-16).
+fn write_python_ascii_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
 }
 
 /// A string as `json.dumps(..., ensure_ascii=False)` writes it: only `"`, `\` and the control

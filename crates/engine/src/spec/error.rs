@@ -35,6 +35,10 @@ pub enum SpecErrorKind {
     DigestMismatch,
     /// The call itself does not make sense (a patch name without a patchset, ...).
     Usage,
+    /// A workspace operation (combine, prune, rename) that pyhf refuses: a name that is not in
+    /// the workspace, channels or measurements the two workspaces share incompatibly (pyhf's
+    /// `InvalidWorkspaceOperation`).
+    Operation,
 }
 
 /// One problem at one place in the JSON.

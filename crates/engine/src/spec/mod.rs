@@ -13,11 +13,14 @@
 //! - `patchset.rs`: [`PatchSet`], look-up by name or grid values, digest check, patching;
 //! - `patch_limits.rs`: applying patch operations within bounds of size and depth;
 //! - `sample_patch.rs`: patches that only add samples, applied to the typed workspace;
-//! - `patched.rs`: [`load_workspace_with_patch`], all of it in one call.
+//! - `patched.rs`: [`load_workspace_with_patch`], all of it in one call;
+//! - `ops/`: pyhf's workspace operations (combine, prune, rename, sort) and patch extraction,
+//!   on the JSON, with pyhf's results and errors.
 mod digest;
 mod error;
 mod load;
 mod modifier_serde;
+pub mod ops;
 mod patch_limits;
 mod patched;
 mod patchset;
@@ -26,7 +29,9 @@ mod similar;
 mod validate;
 mod workspace;
 
-pub use digest::{DigestAlgorithm, digest, digest_with, python_json_dumps, write_python_float};
+pub use digest::{
+    DigestAlgorithm, digest, digest_with, hash_hex, python_json_dumps, python_json_dumps_pretty, write_python_float,
+};
 /// For the validation rules of each modifier type, in `model/modifiers/`.
 pub(crate) use error::Problems;
 pub use error::{MAX_REPORTED_PROBLEMS, Problem, SpecError, SpecErrorKind};
