@@ -677,6 +677,8 @@ pub struct CorrelationsArgs {
     pub output: DiagnosticsOutputArgs,
     #[command(flatten)]
     pub plot: DiagnosticsPlotArgs,
+}
+
 // ---- pyhf's workspace and patchset operations (`fitfleet workspace ...`, `fitfleet patchset ...`). ----
 
 #[derive(Debug, Subcommand)]
