@@ -105,7 +105,7 @@ pub fn upper_limit(
     let test_stat = parse_test_stat(test_stat).or_py()?;
     let compiled = model.compiled.clone();
     py.detach(|| {
-        if !(alpha > 0.0 && alpha < 1.0) {
+        if alpha.is_nan() || alpha <= 0.0 || alpha >= 1.0 {
             bail!("level {alpha}: the CLs level must lie between 0 and 1");
         }
         let calc = AsymptoticCalculator::new(&compiled, &data, test_stat, &FitOptions::default())?;
