@@ -53,7 +53,9 @@ fn run(command: Command) -> anyhow::Result<Value> {
     match command {
         Command::Submit(a) => {
             let s = commands::submit::submit_job(&a)?;
-            Ok(json!({"job": s.job.to_string(), "tasks": s.tasks, "summary": s.summary, "newly_stored": s.newly_stored}))
+            Ok(
+                json!({"job": s.job.to_string(), "tasks": s.tasks, "summary": s.summary, "newly_stored": s.newly_stored}),
+            )
         }
         Command::Run(a) => {
             let (doc, s) = commands::run::run_document(&a)?;

@@ -68,9 +68,7 @@ pub fn hypotest(
         "asymptotics" => Calculator::Asymptotics,
         "toybased" | "toys" => Calculator::Toys { ntoys, seed },
         other => {
-            return Err(crate::errors::to_py(anyhow::anyhow!(
-                "calctype {other:?}: expected asymptotics or toybased"
-            )));
+            return Err(crate::errors::to_py(anyhow::anyhow!("calctype {other:?}: expected asymptotics or toybased")));
         }
     };
     // The worker's own check of the work, as `fitfleet cls` makes it.

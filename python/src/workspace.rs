@@ -99,9 +99,7 @@ impl PyWorkspace {
         let set = patchset.map(|p| p.set.clone()).or_else(|| self.patchset.clone());
         py.detach(|| {
             let ws = match patch {
-                Some(name) => {
-                    PatchedWorkspace::new((*self.loaded).clone(), set.as_deref(), Some(name))?.workspace
-                }
+                Some(name) => PatchedWorkspace::new((*self.loaded).clone(), set.as_deref(), Some(name))?.workspace,
                 None => self.loaded.workspace.clone(),
             };
             PyModel::build(&ws, &settings, &self.loaded.source_name, device)
@@ -159,11 +157,7 @@ impl PyPatchSet {
 
     /// Each patch's values, in patchset order: numbers as floats, text as str.
     fn values(&self, py: Python<'_>) -> PyResult<Vec<Vec<Py<PyAny>>>> {
-        self.set
-            .patches()
-            .iter()
-            .map(|p| p.values().iter().map(|v| value(py, v)).collect())
-            .collect()
+        self.set.patches().iter().map(|p| p.values().iter().map(|v| value(py, v)).collect()).collect()
     }
 
     /// The JSON Patch operations of a patch, as JSON text.
