@@ -44,7 +44,7 @@ pub fn fit(
         let obs = compiled.observations(&[data])?;
         let options = FitOptions { uncertainties, ..Default::default() };
         let r = fit_from(&compiled, &obs, Start { x: start.x, fixed: start.fixed }, &options)?;
-        Ok(serde_json::to_string(&r)?)
+        Ok::<_, anyhow::Error>(serde_json::to_string(&r)?)
     })
     .or_py()
 }
@@ -84,7 +84,7 @@ pub fn hypotest(
                 asymptotic_hypotest(&compiled, &data, mu, &options)?
             }
         };
-        Ok(serde_json::to_string(&r)?)
+        Ok::<_, anyhow::Error>(serde_json::to_string(&r)?)
     })
     .or_py()
 }
@@ -112,7 +112,7 @@ pub fn upper_limit(
         for note in &r.notes {
             tracing::warn!("{note}");
         }
-        Ok(serde_json::to_string(&r)?)
+        Ok::<_, anyhow::Error>(serde_json::to_string(&r)?)
     })
     .or_py()
 }
@@ -123,7 +123,7 @@ pub fn significance(py: Python<'_>, model: PyRef<'_, PyModel>, data: Vec<f64>) -
     let compiled = model.compiled.clone();
     py.detach(|| {
         let r = discovery(&compiled, &data, &FitOptions::default())?;
-        Ok(serde_json::to_string(&r)?)
+        Ok::<_, anyhow::Error>(serde_json::to_string(&r)?)
     })
     .or_py()
 }
