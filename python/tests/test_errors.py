@@ -7,8 +7,11 @@ import fitfleet
 
 
 def _cli_message(stderr):
-    line = next(l for l in stderr.splitlines() if l.startswith("fitfleet: error: "))
-    return line[len("fitfleet: error: ") :]
+    """What follows `fitfleet: error: `: to the end of stderr, as a message may span lines (a
+    workspace's problems are listed one a line)."""
+    prefix = "fitfleet: error: "
+    assert prefix in stderr, f"no error in the command line's stderr:\n{stderr}"
+    return stderr[stderr.index(prefix) + len(prefix) :].rstrip("\n")
 
 
 def test_bad_workspace_file(tmp_path, cli):
