@@ -14,6 +14,22 @@ REPO = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 
 
+_skipped = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With FITFLEET_NO_SKIPS=1 (scripts/test-python sets it) a skipped test fails the run:
+    the test suite installs every optional package, so a skip means something is missing."""
+    if _skipped and os.environ.get("FITFLEET_NO_SKIPS") == "1":
+        print(f"\nFITFLEET_NO_SKIPS=1 but {len(_skipped)} tests were skipped: {', '.join(_skipped)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def binary(name, variable):
     """A binary of the workspace: $VARIABLE, else target/debug/NAME; fails when missing."""
     path = Path(os.environ.get(variable, TARGET / "debug" / name))
