@@ -72,9 +72,18 @@ class Workspace(dict):
         return Model(native)
 
     def data(self, model, include_auxdata=True):
-        """The observations of the model's channels, then its auxiliary data (pyhf's order)."""
-        data = np.asarray(model._native.observed_data, dtype=np.float64)
-        return data if include_auxdata else data[: model.config.nmaindata]
+        """This workspace's observations of the model's channels (in the model's order), then
+        the model's auxiliary data: pyhf's ``Workspace.data``, as a NumPy array."""
+        observations = {o["name"]: o["data"] for o in self["observations"]}
+        main = []
+        for channel in model.config.channels:
+            if channel not in observations:
+                raise _native.FitfleetError(
+                    f"{self._native.source_name}: observations: no observation for channel {channel!r} of the model"
+                )
+            main += observations[channel]
+        data = main + (list(model.config.auxdata) if include_auxdata else [])
+        return np.asarray(data, dtype=np.float64)
 
 
 def _key(key):

@@ -50,6 +50,20 @@ def test_pyhf_return_shapes(pallet):
     assert fixed[model.config.poi_index] == 0.5 and twice_nll.shape == ()
     expected = model.expected_data(pars)
     assert expected.shape == data.shape
+    # The unpatched workspace's observations of the patched model's channels: the same data.
+    np.testing.assert_array_equal(data, patchset.apply(ws, patch.name).data(model))
+    np.testing.assert_array_equal(ws.data(model, include_auxdata=False), data[: model.config.nmaindata])
+
+
+def test_data_needs_an_observation_of_every_channel(pallet):
+    ws = fitfleet.Workspace.load(pallet[0])
+    model = ws.model()
+    spec = dict(ws)
+    spec["observations"] = [dict(o, name=o["name"] + "_renamed") for o in spec["observations"]]
+    spec["channels"] = [dict(c, name=c["name"] + "_renamed") for c in spec["channels"]]
+    other = fitfleet.Workspace(spec, name="renamed.json")
+    with np.testing.assert_raises_regex(fitfleet.FitfleetError, "renamed.json: observations: no observation for channel"):
+        other.data(model)
 
 
 def test_fits_release_the_gil(pallet):
