@@ -47,8 +47,9 @@ pub fn main() -> ExitCode {
 }
 
 /// The error and its causes joined by ": ", leaving out a cause whose text the message already
-/// holds (many errors print their source themselves).
-fn render(e: &anyhow::Error) -> String {
+/// holds (many errors print their source themselves): what `fitfleet: error: ` is followed by,
+/// and the Python package's exception messages.
+pub fn render(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
         let text = cause.to_string();

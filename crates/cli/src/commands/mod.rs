@@ -3,16 +3,16 @@ mod export;
 mod fit;
 mod inference;
 mod inspect;
-mod plot;
+pub mod plot;
 
 // The fleet and the embedded run.
 mod cancel;
 mod example_pallet;
 mod jobs;
-mod results;
-mod run;
+pub mod results;
+pub mod run;
 mod status;
-mod submit;
+pub mod submit;
 mod wait;
 
 // Fit diagnostics.

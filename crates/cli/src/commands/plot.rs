@@ -17,8 +17,18 @@ pub(super) fn read_doc(path: &Path) -> Result<ResultsDoc> {
 }
 
 pub fn run(args: &PlotArgs) -> Result<ExitCode> {
-    let out = args.output.out.as_deref().context("plot needs --out FILE.png or --out FILE.svg: the image to write")?;
+    out(args)?;
     let doc = super::results::read(&args.results)?;
+    for line in draw(&doc, args)? {
+        eprintln!("fitfleet: {line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Draw `doc` as `args` say; the lines that say what was drawn (the caller sees at once if a
+/// curve is missing). The Python package's `fitfleet.plot` too.
+pub fn draw(doc: &ResultsDoc, args: &PlotArgs) -> Result<Vec<String>> {
+    let out = out(args)?;
     let opts = PlotOptions {
         title: args.title.clone(),
         width: args.width,
@@ -33,11 +43,10 @@ pub fn run(args: &PlotArgs) -> Result<ExitCode> {
         label: args.label.clone(),
         smoothing: args.smoothing,
     };
-    match plot::plot(&doc, out, &opts)? {
+    Ok(match plot::plot(doc, out, &opts)? {
         Drawn::Contour(c) => {
-            // Say what was drawn: the caller sees at once if a curve is missing.
-            eprintln!(
-                "fitfleet: {}: contour over {} and {} from {} points ({} failed): {} observed, {} expected curve(s)",
+            let mut lines = vec![format!(
+                "{}: contour over {} and {} from {} points ({} failed): {} observed, {} expected curve(s)",
                 out.display(),
                 c.x_label,
                 c.y_label,
@@ -45,12 +54,15 @@ pub fn run(args: &PlotArgs) -> Result<ExitCode> {
                 c.failed(),
                 c.observed.len(),
                 c.expected.len()
-            );
-            for n in &c.notes {
-                eprintln!("fitfleet: {n}");
-            }
+            )];
+            lines.extend(c.notes.iter().cloned());
+            lines
         }
-        Drawn::Brazil(name) => eprintln!("fitfleet: {}: Brazil band of {name}", out.display()),
-    }
-    Ok(ExitCode::SUCCESS)
+        Drawn::Brazil(name) => vec![format!("{}: Brazil band of {name}", out.display())],
+    })
+}
+
+/// The image to write.
+fn out(args: &PlotArgs) -> Result<&Path> {
+    args.output.out.as_deref().context("plot needs --out FILE.png or --out FILE.svg: the image to write")
 }

@@ -28,7 +28,7 @@ pub fn run(args: &ResultsArgs) -> Result<ExitCode> {
 }
 
 /// The results document of a fleet job so far (toy shards merged), and the job's status.
-pub(super) fn job_document(id: &str, connection: &FleetArgs) -> Result<(ResultsDoc, JobStatus)> {
+pub fn job_document(id: &str, connection: &FleetArgs) -> Result<(ResultsDoc, JobStatus)> {
     let job = fleet::job_id(id)?;
     let settings = ClientSettings::load(connection)?;
     fleet::block_on(async {

@@ -13,10 +13,37 @@ use fitfleet_protocol::{JobId, WorkerId};
 
 use crate::args::RunArgs;
 use crate::job_label::JobLabel;
+use crate::results::ResultsDoc;
 use crate::settings::ClientSettings;
 use crate::{output, prepare, progress, tasks, toys_merge};
 
+/// What an embedded run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub total: u64,
+    pub failed: u64,
+    pub slots: usize,
+    pub seconds: f64,
+}
+
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
+    let (doc, s) = run_document(args)?;
+    output::json(&doc, args.output.out.as_deref()).context("writing the results document")?;
+    let (total, failed, slots) = (s.total, s.failed, s.slots);
+    eprintln!(
+        "fitfleet: {total} task{} in {:.1} s on {slots} slot{}: {} succeeded, {failed} failed{}",
+        if total == 1 { "" } else { "s" },
+        s.seconds,
+        if slots == 1 { "" } else { "s" },
+        total - failed,
+        args.output.out.as_ref().map_or_else(String::new, |p| format!("; results in {}", p.display()))
+    );
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Run every task in process and return the results document: `fitfleet run` without the
+/// writing (the Python package's `fitfleet.run` too).
+pub fn run_document(args: &RunArgs) -> Result<(ResultsDoc, RunSummary)> {
     let works = tasks::works(&args.work)?;
     // The fleet's size limits hold here too, so that what runs here also runs on the fleet.
     let settings = ClientSettings::from_environment()?;
@@ -62,15 +89,6 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let results = store.results();
     let doc = toys_merge::document(&results, &label.labels, shards.as_ref());
-    output::json(&doc, args.output.out.as_deref()).context("writing the results document")?;
-    let failed = failed.into_inner();
-    eprintln!(
-        "fitfleet: {total} task{} in {:.1} s on {slots} slot{}: {} succeeded, {failed} failed{}",
-        if total == 1 { "" } else { "s" },
-        start.elapsed().as_secs_f64(),
-        if slots == 1 { "" } else { "s" },
-        total - failed,
-        args.output.out.as_ref().map_or_else(String::new, |p| format!("; results in {}", p.display()))
-    );
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let summary = RunSummary { total, failed: failed.into_inner(), slots, seconds: start.elapsed().as_secs_f64() };
+    Ok((doc, summary))
 }

@@ -12,7 +12,34 @@ use crate::job_label::JobLabel;
 use crate::settings::ClientSettings;
 use crate::{fleet, prepare, tasks};
 
+/// A job on the fleet's queue.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    pub job: JobId,
+    pub tasks: usize,
+    /// What runs on what, for people.
+    pub summary: String,
+    /// Whether the workspace was uploaded now (not already stored).
+    pub newly_stored: bool,
+}
+
 pub fn run(args: &SubmitArgs) -> Result<ExitCode> {
+    let s = submit_job(args)?;
+    println!("{}", s.job);
+    eprintln!(
+        "fitfleet: job {}: {} tasks queued ({}; {}); follow it with `fitfleet wait {}`",
+        s.job,
+        s.tasks,
+        s.summary,
+        if s.newly_stored { "workspace uploaded" } else { "workspace already stored" },
+        s.job
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Check the inputs, upload the workspace, record the job and publish its tasks: `fitfleet
+/// submit` without the printing (the Python package's `Fleet.submit` too).
+pub fn submit_job(args: &SubmitArgs) -> Result<Submitted> {
     // Everything that can be wrong with the inputs is found before any connection is made,
     // the sizes the fleet accepts included.
     let works = tasks::works(&args.work)?;
@@ -36,7 +63,7 @@ async fn submit(
     job: &JobId,
     tasks: &[fitfleet_protocol::Task],
     label: &JobLabel,
-) -> Result<ExitCode> {
+) -> Result<Submitted> {
     let cfg = &settings.broker;
     let store = fleet::store(cfg).await?;
     let mut publisher = Publisher::connect(cfg)
@@ -67,12 +94,10 @@ async fn submit(
         }
     }
     publisher.close().await;
-    println!("{job}");
-    eprintln!(
-        "fitfleet: job {job}: {} tasks queued ({}; {}); follow it with `fitfleet wait {job}`",
-        tasks.len(),
-        label.summary,
-        if put.newly_stored { "workspace uploaded" } else { "workspace already stored" }
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(Submitted {
+        job: job.clone(),
+        tasks: tasks.len(),
+        summary: label.summary.clone(),
+        newly_stored: put.newly_stored,
+    })
 }
