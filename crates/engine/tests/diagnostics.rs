@@ -174,7 +174,7 @@ fn sums_are_the_sums_of_their_parts_and_their_uncertainties_add_correlated() {
     let y = postfit_yields(&model, &compiled, &post, &mut |_, _| {}).unwrap();
     let pre = prefit_yields(&model, &compiled, &mut |_, _| {}).unwrap();
     // Expected data at the best fit: the totals per bin, in global bin order.
-    let expected = compiled.expected_data(&[post.fit.bestfit.clone()]).unwrap().remove(0);
+    let expected = compiled.expected_data(std::slice::from_ref(&post.fit.bestfit)).unwrap().remove(0);
     let mut offset = 0;
     for ch in &y.channels {
         for (b, t) in ch.total.yields.iter().enumerate() {

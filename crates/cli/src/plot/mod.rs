@@ -345,7 +345,7 @@ pub fn brazil(doc: &ResultsDoc, out: &Path, opts: &PlotOptions) -> Result<String
 /// What [`plot`] drew.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Drawn {
-    Contour(Contours),
+    Contour(Box<Contours>),
     /// The Brazil band of this entry.
     Brazil(String),
 }
@@ -362,7 +362,7 @@ pub fn plot(doc: &ResultsDoc, out: &Path, opts: &PlotOptions) -> Result<Drawn> {
         ),
     };
     match kind {
-        PlotKind::Contour => contour(doc, out, opts).map(Drawn::Contour),
+        PlotKind::Contour => contour(doc, out, opts).map(|c| Drawn::Contour(Box::new(c))),
         PlotKind::Brazil => brazil(doc, out, opts).map(Drawn::Brazil),
     }
 }

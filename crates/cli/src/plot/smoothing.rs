@@ -81,7 +81,7 @@ fn plane_at(at: Point, samples: impl Iterator<Item = (Point, f64)>) -> Option<f6
     let det = det3(&m);
     // Relative to the scale of the entries: collinear neighbours give a (near) singular matrix.
     let scale = m[0][0] * m[1][1].max(f64::MIN_POSITIVE) * m[2][2].max(f64::MIN_POSITIVE);
-    if !(det.abs() > 1e-9 * scale) {
+    if !det.is_finite() || det.abs() <= 1e-9 * scale {
         return None;
     }
     // Cramer's rule for the first unknown.
