@@ -34,6 +34,7 @@ use clap::Parser;
 
 /// Parse the command line, run the subcommand, and map errors to a message and exit code 2.
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     fitfleet_engine::compute::configure_cpu_threads();
     let cli = args::Cli::parse();
     init_tracing(cli.global.verbose);
@@ -77,4 +78,15 @@ fn init_tracing(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+/// A closed pipe ends the program quietly, as it does for other command-line tools
+/// (`fitfleet patchset list PALLET | head`): Rust ignores SIGPIPE, so printing to a closed pipe
+/// would panic. Only the binary does this, never a process that embeds the library (Python).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default at start-up, before any thread runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
