@@ -201,21 +201,29 @@ impl Dumper {
     }
 }
 
+/// The two-character escapes of Python's `json.dumps`: `"`, `\\` and five control characters.
+fn short_escape(c: char) -> Option<&'static str> {
+    Some(match c {
+        '"' => "\\\"",
+        '\\' => "\\\\",
+        '\n' => "\\n",
+        '\r' => "\\r",
+        '\t' => "\\t",
+        '\u{08}' => "\\b",
+        '\u{0c}' => "\\f",
+        _ => return None,
+    })
+}
+
 /// A string as `json.dumps(..., ensure_ascii=True)` writes it: printable ASCII as it is, `"`
 /// and `\` and the usual control characters escaped, everything else as `\uXXXX` (UTF-16).
 fn write_python_ascii_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            c => {
+        match (short_escape(c), c) {
+            (Some(e), _) => out.push_str(e),
+            (None, ' '..='~') => out.push(c),
+            (None, c) => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
                     let _ = write!(out, "\\u{unit:04x}");
@@ -234,15 +242,9 @@ fn write_python_string(out: &mut String, s: &str) {
     while let Some(i) = rest.find(|c: char| c == '"' || c == '\\' || c < '\u{20}') {
         out.push_str(&rest[..i]);
         let c = rest[i..].chars().next().unwrap_or('\0');
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            c => {
+        match short_escape(c) {
+            Some(e) => out.push_str(e),
+            None => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
         }

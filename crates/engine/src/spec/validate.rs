@@ -78,6 +78,16 @@ struct Parameter {
 }
 
 fn check_workspace(ws: &Workspace, removed_channels: &HashSet<&str>, p: &mut Problems) {
+    check_version_and_lists(ws, p);
+    let bins = check_channels(ws, p);
+    let parameters = check_modifiers(ws, &bins, p);
+    check_observations(ws, &bins, removed_channels, p);
+    check_measurements(ws, &parameters, p);
+}
+
+/// The schema's top level: a supported version, and channels, measurements and observations
+/// that are not empty.
+pub(super) fn check_version_and_lists(ws: &Workspace, p: &mut Problems) {
     if ws.version != WORKSPACE_VERSION {
         p.push("version", format!("version {:?} is not supported (expected {WORKSPACE_VERSION:?})", ws.version));
     }
@@ -90,10 +100,6 @@ fn check_workspace(ws: &Workspace, removed_channels: &HashSet<&str>, p: &mut Pro
             p.push(field, format!("a workspace needs at least one entry in {field}"));
         }
     }
-    let bins = check_channels(ws, p);
-    let parameters = check_modifiers(ws, &bins, p);
-    check_observations(ws, &bins, removed_channels, p);
-    check_measurements(ws, &parameters, p);
 }
 
 /// Checks channels and samples; returns each channel's bin count (that of its first sample).

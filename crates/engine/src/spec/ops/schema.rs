@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::super::error::{Problems, SpecError, SpecErrorKind};
-use super::super::validate::{WORKSPACE_VERSION, validate_workspace};
+use super::super::validate::{check_version_and_lists, validate_workspace};
 use super::super::workspace::{ModifierKind, Workspace};
 
 /// A workspace as pyhf's schema accepts it: its JSON, typed, and what else fitfleet would
@@ -47,18 +47,7 @@ impl Checked {
 /// pyhf's schema beyond the types (which typing the workspace checks): non-empty lists, the
 /// version, `lumi`'s name.
 fn schema_problems(ws: &Workspace, p: &mut Problems) {
-    if ws.version != WORKSPACE_VERSION {
-        p.push("version", format!("version {:?} is not supported (expected {WORKSPACE_VERSION:?})", ws.version));
-    }
-    for (field, empty) in [
-        ("channels", ws.channels.is_empty()),
-        ("measurements", ws.measurements.is_empty()),
-        ("observations", ws.observations.is_empty()),
-    ] {
-        if empty {
-            p.push(field, format!("a workspace needs at least one entry in {field}"));
-        }
-    }
+    check_version_and_lists(ws, p);
     for (c, channel) in ws.channels.iter().enumerate() {
         if channel.samples.is_empty() {
             p.push(format!("channels[{c}].samples"), format!("channel {:?} has no samples left", channel.name));
