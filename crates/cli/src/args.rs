@@ -72,6 +72,13 @@ pub enum Command {
     Pulls(PullsArgs),
     /// The correlation matrix of the fitted parameters (pyhf's return_correlations).
     Correlations(CorrelationsArgs),
+    /// The nuisance parameters ranked by their impact on the POI (cabinetry's ranking): the POI
+    /// refitted with each fixed at its post-fit and pre-fit +-1 sigma; with --fleet the fits
+    /// are the fleet's tasks.
+    Ranking(RankingArgs),
+    /// Profile-likelihood scan: -2 Delta ln L over a grid in one parameter (the POI by default)
+    /// or two, every other parameter fitted at each point; the 68% interval of a 1D scan.
+    Scan(ScanArgs),
     /// pyhf's workspace operations: combine, prune, rename, sort and digest, with pyhf's
     /// results (the same JSON, byte for byte) and errors.
     #[command(subcommand)]
@@ -84,7 +91,7 @@ pub enum Command {
 // ---- Single arguments shared by several commands, each defined once. ----
 
 /// The workspace a command reads.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct WorkspaceArg {
     /// The workspace (pyhf JSON, or .json.gz): a full workspace, or the background-only
     /// workspace of a patchset; or a pallet as HEPData publishes it, a directory or a
@@ -95,7 +102,7 @@ pub struct WorkspaceArg {
 }
 
 /// The patchset made for the workspace.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PatchsetArg {
     /// A patchset (pyhf PatchSet JSON) made for the workspace: its patches are the signal
     /// points (with --patch to choose).
@@ -104,7 +111,7 @@ pub struct PatchsetArg {
 }
 
 /// Which patches of the patchset.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PatchArg {
     /// A patch of the patchset (--patchset, or the one in a pallet directory or archive), by
     /// its metadata name or by its values comma-separated (`--patch 1000,0`), as pyhf's
@@ -201,6 +208,19 @@ pub struct ModelArgs {
     pub device: DeviceArg,
 }
 
+impl ModelArgs {
+    /// The same inputs as a batch of one patch (or the workspace alone), as `submit` checks
+    /// and uploads them.
+    pub fn batch_input(&self) -> BatchInputArgs {
+        BatchInputArgs {
+            workspace: self.workspace.clone(),
+            patchset: self.patchset.clone(),
+            patches: self.patch.clone(),
+            model_settings: self.model_settings.clone(),
+        }
+    }
+}
+
 /// Where fits run.
 #[derive(Debug, Args)]
 pub struct DeviceArg {
@@ -225,7 +245,7 @@ impl ModelArgs {
 }
 
 /// Which measurement and which interpolation codes the model is built with.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ModelSettingsArgs {
     /// The measurement to use (default: the first, as pyhf).
     #[arg(long)]
@@ -609,7 +629,7 @@ pub struct ExportArgs {
     pub output: OutputArgs,
 }
 
-// ---- Fit diagnostics: yields, pulls, correlations. ----
+// ---- Fit diagnostics: yields, pulls, correlations, ranking, scans. ----
 
 /// How a diagnostic is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -673,6 +693,49 @@ pub struct CorrelationsArgs {
     /// (0: all parameters).
     #[arg(long, default_value_t = 0.0, value_name = "R")]
     pub threshold: f64,
+    #[command(flatten)]
+    pub output: DiagnosticsOutputArgs,
+    #[command(flatten)]
+    pub plot: DiagnosticsPlotArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RankingArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Show only the N parameters of largest impact (default: all in tables, 20 in the figure).
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Run the fixed fits on the fleet's workers (--per-task parameters per task) and follow
+    /// them with a progress bar; the ranking is written when every task has its result.
+    #[arg(long)]
+    pub fleet: bool,
+    /// With --fleet: the parameters of one task (four fits each).
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "fleet")]
+    pub per_task: usize,
+    #[command(flatten)]
+    pub output: DiagnosticsOutputArgs,
+    #[command(flatten)]
+    pub plot: DiagnosticsPlotArgs,
+    #[command(flatten)]
+    pub connection: FleetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// A parameter to scan, by its name as `fitfleet inspect` lists it (default: the POI);
+    /// twice for a 2D scan.
+    #[arg(long = "parameter", value_name = "NAME")]
+    pub parameters: Vec<String>,
+    /// The range of each scanned parameter, in the order of --parameter (default: the best
+    /// fit +- 3 sigma, within the parameter's bounds).
+    #[arg(long = "range", value_name = "LO,HI", allow_hyphen_values = true)]
+    pub ranges: Vec<String>,
+    /// Grid points per scanned parameter (default: 21 for a 1D scan, 15 per axis for 2D).
+    #[arg(long, value_name = "N")]
+    pub points: Option<usize>,
     #[command(flatten)]
     pub output: DiagnosticsOutputArgs,
     #[command(flatten)]

@@ -19,6 +19,7 @@ pub mod pallet;
 pub mod pallet_files;
 pub mod prepare;
 pub mod progress;
+pub mod ranking_fleet;
 pub mod results_csv;
 pub mod settings;
 pub mod stall;

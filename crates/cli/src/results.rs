@@ -14,7 +14,8 @@
 //!
 //! `mass_hypotheses` are the patch's metadata values, `labels` the patchset's names for them
 //! (the axes of exclusion plots). Upper-limit tasks carry `upper_limit` (pyhf's `obs`, `exp`
-//! and the scan, when asked), fits `fit`, significance tasks `significance`, toy shards `toys`.
+//! and the scan, when asked), fits `fit`, significance tasks `significance`, toy shards `toys`,
+//! the tasks of a ranking `impacts`.
 //! A failed task has `"status": "failed"` and its `reason`. A task without a patch is keyed
 //! by its task id.
 use std::collections::BTreeMap;
@@ -53,6 +54,9 @@ pub struct Entry {
     /// For CLs from toys: the toys drawn per hypothesis and those dropped (failed fits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub toy_counts: Option<fitfleet_engine::infer::ToyCounts>,
+    /// A ranking task's share: the impacts of its parameters (`fitfleet ranking --fleet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impacts: Option<Vec<fitfleet_engine::infer::diagnostics::Impact>>,
 }
 
 /// The document: entries by patch name, in name order.
@@ -84,6 +88,7 @@ impl Entry {
             Some(Outcome::Fit(f)) => e.fit = Some(f.clone()),
             Some(Outcome::Significance(s)) => e.significance = Some(s.clone()),
             Some(Outcome::Toys(t)) => e.toys = Some(t.clone()),
+            Some(Outcome::Impacts(i)) => e.impacts = Some(i.clone()),
             None => {}
         }
         e

@@ -3,6 +3,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::infer::calculators::{AsymptoticCalculator, Hypotests, toys};
+use fitfleet_engine::infer::diagnostics::{Reference, impacts, parameter_indices};
 use fitfleet_engine::infer::{
     Calculator, FitOptions, HypotestOptions, HypotestResult, InferError, Interrupt, StopReason, UpperLimitOptions, fit,
     hypotest, significance, upper_limit,
@@ -117,5 +118,13 @@ fn run(model: &CompiledModel, work: &Work, interrupt: &Interrupt) -> Result<Outc
             Ok(Outcome::Toys(toys::shard(model, &data, *poi, *test_stat, *seed, *first, *count, &options, interrupt)?))
         }
         Work::Significance => Ok(Outcome::Significance(significance(model, &data, &options)?)),
+        Work::Impacts { parameters } => {
+            // Every name is checked before the first fit.
+            let indices = parameter_indices(model, parameters)?;
+            let reference = Reference::fit(model, &data, &options)?;
+            let obs = model.observations(&[data]).map_err(InferError::from)?;
+            let impacts = impacts(model, &obs, &reference, &indices, &options, interrupt, &mut |_, _| {})?;
+            Ok(Outcome::Impacts(impacts))
+        }
     }
 }

@@ -22,8 +22,8 @@ pub use ids::{IdError, JobId, TaskId, WorkspaceDigest};
 pub use limits::{Limit, Limits, ModelTooLarge, TooLarge};
 pub use result::{Outcome, Status, TaskResult, Timings, WorkerId};
 pub use task::{
-    InvalidJob, InvalidWork, JobSize, MAX_SCAN_POINTS, MAX_TASKS_PER_JOB, MAX_TOYS_PER_PATCH, MAX_TOYS_PER_TASK, Patch,
-    PatchLabel, PatchValue, ScanGrid, Task, Work,
+    InvalidJob, InvalidWork, JobSize, MAX_IMPACTS_PER_TASK, MAX_PARAMETER_NAME_BYTES, MAX_SCAN_POINTS,
+    MAX_TASKS_PER_JOB, MAX_TOYS_PER_PATCH, MAX_TOYS_PER_TASK, Patch, PatchLabel, PatchValue, ScanGrid, Task, Work,
 };
 
 /// Milliseconds since the Unix epoch, for `enqueued_at_ms` and the like.

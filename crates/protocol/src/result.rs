@@ -2,6 +2,7 @@
 use crate::codec::{self, DecodeError, EncodeError, Message};
 use crate::ids::{JobId, TaskId};
 use crate::task::{PatchLabel, Task};
+use fitfleet_engine::infer::diagnostics::Impact;
 use fitfleet_engine::infer::{FitResult, HypotestResult, SignificanceResult, ToyShard, UpperLimitResult};
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +99,8 @@ pub enum Outcome {
     Fit(FitResult),
     Toys(ToyShard),
     Significance(SignificanceResult),
+    /// One task's share of a ranking, in the order of its work's parameters.
+    Impacts(Vec<Impact>),
 }
 
 /// A worker process: host name and process id.

@@ -183,6 +183,10 @@ pub enum Work {
     Toys { poi: f64, test_stat: TestStatistic, seed: u64, first: u64, count: u64 },
     /// Discovery significance (q0) of the observed data.
     Significance,
+    /// The impacts on the POI of the named parameters (four fits each with the parameter
+    /// fixed, from the free fit: `fitfleet_engine::infer::diagnostics::impacts`): one task per
+    /// group of parameters of a ranking.
+    Impacts { parameters: Vec<String> },
 }
 
 /// A number of a task's work that no worker runs: which field, its value and what it must be.
@@ -197,6 +201,13 @@ pub struct InvalidWork {
 
 /// The most POI values an upper-limit scan may have: a Brazil plot needs tens to hundreds.
 pub const MAX_SCAN_POINTS: u32 = 10_000;
+
+/// The most parameters one impacts task may name (four fits each): a ranking of a model with
+/// thousands of parameters is split into many tasks.
+pub const MAX_IMPACTS_PER_TASK: usize = 1_000;
+
+/// The longest parameter name a task may carry, in bytes (pyhf's names are tens of bytes).
+pub const MAX_PARAMETER_NAME_BYTES: usize = 1_024;
 
 /// The most pseudo-experiments one toys task may run (a job splits more into several tasks).
 pub const MAX_TOYS_PER_TASK: u64 = 1_000_000;
@@ -301,6 +312,8 @@ impl Work {
                 fitfleet_engine::model::footprint::TOYS_BATCH
             }
             Work::UpperLimit { .. } => 32,
+            // Eight parameters' four fits from three starts each.
+            Work::Impacts { .. } => 96,
             Work::Hypotest { .. } | Work::Fit | Work::Significance => 4,
         }
     }
@@ -357,6 +370,23 @@ impl Work {
                 }
                 Ok(())
             }
+            Work::Impacts { parameters } => {
+                if parameters.is_empty() || parameters.len() > MAX_IMPACTS_PER_TASK {
+                    return invalid(
+                        "work.parameters",
+                        format!("{} names", parameters.len()),
+                        format!("not from 1 to {MAX_IMPACTS_PER_TASK}"),
+                    );
+                }
+                if let Some(long) = parameters.iter().find(|p| p.len() > MAX_PARAMETER_NAME_BYTES) {
+                    return invalid(
+                        "work.parameters",
+                        format!("a name of {} bytes", long.len()),
+                        format!("longer than {MAX_PARAMETER_NAME_BYTES} bytes"),
+                    );
+                }
+                Ok(())
+            }
             Work::Fit | Work::Significance => Ok(()),
         }
     }
@@ -369,6 +399,7 @@ impl Work {
             Work::Fit => "fit",
             Work::Toys { .. } => "toys",
             Work::Significance => "significance",
+            Work::Impacts { .. } => "impacts",
         }
     }
 }
@@ -421,6 +452,7 @@ mod tests {
             limit(0.05, None),
             toys(1.0, MAX_TOYS_PER_TASK),
             toys_hypotest(MAX_TOYS_PER_TASK as usize),
+            Work::Impacts { parameters: vec!["alpha_x".into(); MAX_IMPACTS_PER_TASK] },
             Work::Fit,
             Work::Significance,
         ] {
@@ -448,6 +480,12 @@ mod tests {
             ),
             (toys_hypotest(1 << 40), "work.calculator.ntoys is 1099511627776 toys, not from 1 to 1000000"),
             (toys_hypotest(0), "work.calculator.ntoys is 0 toys"),
+            (Work::Impacts { parameters: vec![] }, "work.parameters is 0 names, not from 1 to 1000"),
+            (Work::Impacts { parameters: vec!["a".into(); MAX_IMPACTS_PER_TASK + 1] }, "work.parameters is 1001 names"),
+            (
+                Work::Impacts { parameters: vec!["a".repeat(MAX_PARAMETER_NAME_BYTES + 1)] },
+                "work.parameters is a name of 1025 bytes, longer than 1024 bytes",
+            ),
         ] {
             let e = w.check().unwrap_err().to_string();
             assert!(e.starts_with(field), "{e}");

@@ -13,11 +13,13 @@ pub mod results;
 pub mod run;
 mod status;
 pub mod submit;
-mod wait;
+pub(crate) mod wait;
 
 // Fit diagnostics.
 mod correlations;
 mod pulls;
+mod ranking;
+mod scan;
 mod yields;
 // pyhf's workspace and patchset operations.
 mod patchset;
@@ -50,6 +52,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Yields(a) => yields::run(&a),
         Command::Pulls(a) => pulls::run(&a),
         Command::Correlations(a) => correlations::run(&a),
+        Command::Ranking(a) => ranking::run(&a),
+        Command::Scan(a) => scan::run(&a),
         Command::Workspace(c) => workspace::run(&c),
         Command::Patchset(c) => patchset::run(&c),
     }

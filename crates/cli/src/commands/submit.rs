@@ -54,10 +54,12 @@ pub fn submit_job(args: &SubmitArgs) -> Result<Submitted> {
     let job = JobId::generate();
     let tasks = tasks::build(&job, &prepared, &works)?;
     tasks::check_sizes(&tasks, &limits)?;
-    fleet::block_on(submit(&settings, &prepared, &job, &tasks, &label))?
+    fleet::block_on(publish_job(&settings, &prepared, &job, &tasks, &label))?
 }
 
-async fn submit(
+/// Upload the workspace, record the job and publish its tasks (cancelling the job when the
+/// publication fails).
+pub(crate) async fn publish_job(
     settings: &ClientSettings,
     prepared: &prepare::Prepared,
     job: &JobId,

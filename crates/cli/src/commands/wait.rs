@@ -28,13 +28,8 @@ pub fn run(args: &WaitArgs) -> Result<ExitCode> {
     let settings = ClientSettings::load(&args.connection)?;
     fleet::block_on(async {
         let store = fleet::store(&settings.broker).await?;
-        let status = fleet::job_status(&store, &job).await?;
-        let bar = progress::tasks_bar(status.total);
-        let watch = Stall { cfg: &settings.broker, after: Duration::from_secs(args.stall_secs.max(1)) };
-        let end = follow(&store, &job, &bar, &watch).await;
-        bar.finish_and_clear();
-        let end = end?;
-        let (done, failed, total) = end.counts;
+        let (state, (done, failed, total)) =
+            follow_with_bar(&settings, &store, &job, Duration::from_secs(args.stall_secs.max(1))).await?;
         // After a reconnection the store's first command may fail while it reconnects.
         let mut elapsed = None;
         for _ in 0..3 {
@@ -48,7 +43,7 @@ pub fn run(args: &WaitArgs) -> Result<ExitCode> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let took = elapsed.map_or_else(String::new, |e| format!(" after {e}"));
-        match end.state {
+        match state {
             JobState::Cancelled => {
                 eprintln!("fitfleet: job {job} was cancelled{took}: {done} succeeded, {failed} failed of {total}");
                 Ok(ExitCode::from(1))
@@ -65,6 +60,23 @@ pub fn run(args: &WaitArgs) -> Result<ExitCode> {
             }
         }
     })?
+}
+
+/// Follow `job` to its end with a progress bar over its tasks, saying why when no result comes
+/// for `stall`: its final state and (done, failed, total).
+pub(crate) async fn follow_with_bar(
+    settings: &ClientSettings,
+    store: &Store,
+    job: &JobId,
+    stall: Duration,
+) -> Result<(JobState, (u64, u64, u64))> {
+    let status = fleet::job_status(store, job).await?;
+    let bar = progress::tasks_bar(status.total);
+    let watch = Stall { cfg: &settings.broker, after: stall };
+    let end = follow(store, job, &bar, &watch).await;
+    bar.finish_and_clear();
+    let end = end?;
+    Ok((end.state, end.counts))
 }
 
 /// How the job ended: final state and (done, failed, total).

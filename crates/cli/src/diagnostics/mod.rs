@@ -1,8 +1,10 @@
-//! Fit diagnostics for a terminal and for other tools: yields, pulls and correlations as
-//! tables, CSV and JSON. The numbers come from `fitfleet_engine::infer::diagnostics`; the
+//! Fit diagnostics for a terminal and for other tools: yields, pulls, correlations, rankings
+//! and likelihood scans as tables, CSV and JSON. The numbers come from `fitfleet_engine::infer::diagnostics`; the
 //! figures are in `crate::plot` (`pulls.rs`, `correlations.rs`).
 pub mod correlations;
 pub mod pulls;
+pub mod ranking;
+pub mod scan;
 pub mod table;
 pub mod yields;
 

@@ -46,6 +46,8 @@ pub mod contour;
 pub mod correlations;
 pub mod levelset;
 pub mod pulls;
+pub mod ranking;
+pub mod scan;
 pub mod smoothing;
 
 use std::path::Path;

@@ -91,6 +91,8 @@ pub struct ModelConfig {
     pub suggested_init: Vec<f64>,
     pub suggested_bounds: Vec<[f64; 2]>,
     pub suggested_fixed: Vec<bool>,
+    /// Each parameter's constraint width ([`Model::prefit_widths`]), 0 for free and fixed ones.
+    pub prefit_widths: Vec<f64>,
     pub poi_index: Option<usize>,
     pub poi_name: Option<String>,
     /// Why there is no POI, when the measurement names one the model lacks.
@@ -109,6 +111,7 @@ impl ModelConfig {
             suggested_init: model.suggested_init(),
             suggested_bounds: model.suggested_bounds(),
             suggested_fixed: model.suggested_fixed(),
+            prefit_widths: model.prefit_widths(),
             poi_index: model.poi_index,
             poi_name: model.poi_name().map(str::to_string),
             poi_note: model.poi_note.clone(),

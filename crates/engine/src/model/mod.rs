@@ -96,6 +96,17 @@ impl Model {
         self.paramsets.iter().flat_map(|p| p.fixed.iter().copied()).collect()
     }
 
+    /// The pre-fit width of each parameter (cabinetry's `prefit_uncertainties`): sigma of a
+    /// Gaussian constraint, 1/sqrt(tau) of a Poisson one, 0 for free and fixed parameters.
+    pub fn prefit_widths(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.npars());
+        for set in &self.paramsets {
+            let widths = set.constraint.widths().unwrap_or_else(|| vec![0.0; set.len()]);
+            out.extend(widths.iter().zip(&set.fixed).map(|(&w, &f)| if f { 0.0 } else { w }));
+        }
+        out
+    }
+
     /// The name of the parameter of interest.
     pub fn poi_name(&self) -> Option<&str> {
         let i = self.poi_index?;

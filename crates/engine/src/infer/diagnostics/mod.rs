@@ -1,7 +1,9 @@
 //! Fit diagnostics as cabinetry computes them over pyhf: the fit with its covariance and
 //! correlation matrices (`postfit.rs`), pre-fit widths of the parameters, pulls and constraints
 //! of the nuisance parameters (`pulls.rs`), and expected yields per channel, sample and bin with
-//! their uncertainties, before and after the fit (`yields.rs`).
+//! their uncertainties, before and after the fit (`yields.rs`); fits with parameters fixed
+//! (`profile.rs`), of which the ranking of the nuisance parameters by their impact on the POI
+//! (`ranking.rs`) and profile-likelihood scans in one or two parameters (`scan.rs`) are made.
 //!
 //! Conventions (cabinetry's):
 //! - pre-fit: the parameters at the suggested initial values, each with its constraint's width
@@ -14,10 +16,16 @@
 //!   samples or bins propagate the same way, correlations included.
 mod correlations;
 mod postfit;
+mod profile;
 mod pulls;
+mod ranking;
+mod scan;
 mod yields;
 
 pub use correlations::{Correlations, correlated_above};
 pub use postfit::{PostFit, covariance, postfit, prefit_widths};
+pub use profile::{Anchor, Fixes, profile_fits};
 pub use pulls::{ParamKind, Pull, pulls};
+pub use ranking::{Impact, Ranking, Reference, impacts, parameter_indices, ranked_parameters, ranking};
+pub use scan::{LikelihoodScan, ScanValue, scan};
 pub use yields::{ChannelYields, SampleYields, Stage, Yields, postfit_yields, prefit_yields, yields};

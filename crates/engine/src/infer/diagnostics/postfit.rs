@@ -96,13 +96,7 @@ fn correlation_matrix(cov: &DMatrix<f64>, sigma: &[f64]) -> DMatrix<f64> {
     })
 }
 
-/// The pre-fit width of each parameter (cabinetry's `prefit_uncertainties`): sigma of a
-/// Gaussian constraint, 1/sqrt(tau) of a Poisson one, 0 for free and fixed parameters.
+/// The pre-fit width of each parameter: [`Model::prefit_widths`].
 pub fn prefit_widths(model: &Model) -> Vec<f64> {
-    let mut out = Vec::with_capacity(model.npars());
-    for set in &model.paramsets {
-        let widths = set.constraint.widths().unwrap_or_else(|| vec![0.0; set.len()]);
-        out.extend(widths.iter().zip(&set.fixed).map(|(&w, &f)| if f { 0.0 } else { w }));
-    }
-    out
+    model.prefit_widths()
 }

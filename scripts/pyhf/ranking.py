@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""pyhf's fixed-parameter fits on tttt and one 1Lbb patch, for fitfleet's tests of
+`fitfleet ranking` (impacts on the POI) and `fitfleet scan` (profile likelihood in the POI).
+
+usage: ranking.py REFERENCE_DIR > crates/engine/tests/data/pyhf-ranking.json
+(run with the pyhf-reference venv's python: ~/.cache/fitfleet/pyhf-venv/bin/python)
+
+For each model, with the minuit optimizer (numpy backend, tolerance 1e-5):
+- the free fit from the suggested initial values, with minuit's uncertainties;
+- ranking: the parameters most correlated with the POI and every free one (about 12 in all);
+  for each, pyhf.infer.mle.fit with the parameter fixed (fixed_params) at
+  bestfit +- uncertainty (post-fit) and, for constrained parameters, bestfit +- the
+  constraint's width (pre-fit, cabinetry's convention), each value clipped into the
+  parameter's bounds: the fixed value, the fitted POI and twice the NLL;
+- scan: the POI fixed at 11 values from max(lower bound, mu_hat - 2 sigma) to mu_hat + 2 sigma:
+  twice the NLL.
+
+Each fixed fit is made from two starts, the suggested initial values (pyhf's own start) and
+the free fit's best fit, each with the fixed value set; the deeper minimum is kept, so that
+the reference is pyhf's likelihood at its best and not one start's local minimum. The start
+that won is recorded (`start`).
+"""
+import json
+import sys
+
+import numpy as np
+import pyhf
+
+TOLERANCE = 1e-5
+N_CORRELATED = 10
+
+pyhf.set_backend("numpy", pyhf.optimize.minuit_optimizer(tolerance=TOLERANCE))
+
+
+def r(x):
+    """Ten significant digits: the JSON stays short, far below any tolerance tested."""
+    return float(f"{float(x):.10g}")
+
+
+def prefit_widths(model):
+    widths = []
+    for name in model.config.par_order:
+        ps = model.config.param_set(name)
+        w = list(ps.width()) if ps.constrained else [0.0] * ps.n_parameters
+        widths += [0.0 if f else x for x, f in zip(w, ps.suggested_fixed)]
+    return np.asarray(widths)
+
+
+def fixed_fit(model, data, best, k, value):
+    """The deeper of two fits with parameter k fixed at value: from the suggested start and
+    from the best fit. (poi, twice_nll, start)."""
+    fixed = list(model.config.suggested_fixed())
+    fixed[k] = True
+    out = []
+    for start_name, start in (("suggested", model.config.suggested_init()), ("bestfit", list(best))):
+        init = list(start)
+        init[k] = value
+        try:
+            pars, twice_nll = pyhf.infer.mle.fit(
+                data, model, init_pars=init, fixed_params=fixed, return_fitted_val=True
+            )
+            out.append((float(twice_nll), start_name, np.asarray(pars)))
+        except Exception as e:  # a failed fit from one start: the other decides
+            print(f"fit failed ({start_name}, {k}={value}): {e}", file=sys.stderr)
+    twice_nll, start_name, pars = min(out, key=lambda t: t[0])
+    return pars, twice_nll, start_name
+
+
+def case(name, ws):
+    model = ws.model()
+    data = ws.data(model)
+    poi = model.config.poi_index
+    names = model.config.par_names
+    bounds = model.config.suggested_bounds()
+    pars_unc, twice_nll = pyhf.infer.mle.fit(data, model, return_uncertainties=True, return_fitted_val=True)
+    best, unc = pars_unc[:, 0], pars_unc[:, 1]
+    widths = prefit_widths(model)
+    fixed = np.asarray(model.config.suggested_fixed())
+
+    # The parameters most correlated with the POI (from minuit's covariance), and every free one.
+    _, corr = pyhf.infer.mle.fit(data, model, return_correlations=True)
+    order = np.argsort(-np.abs(np.nan_to_num(corr[poi])))
+    chosen = [i for i in order if i != poi and not fixed[i]][:N_CORRELATED]
+    chosen += [i for i in range(len(names)) if widths[i] == 0 and not fixed[i] and i != poi and i not in chosen]
+
+    params = []
+    for k in sorted(chosen):
+        lo, hi = bounds[k]
+        values = [best[k] + unc[k], best[k] - unc[k]]
+        if widths[k] > 0:
+            values += [best[k] + widths[k], best[k] - widths[k]]
+        fits = []
+        for v in values:
+            v = float(min(max(v, lo), hi))
+            pars, t, start = fixed_fit(model, data, best, k, v)
+            fits.append({"value": r(v), "poi": r(pars[poi]), "twice_nll": r(t), "start": start})
+            print(f"{name}: {names[k]} = {v:.6g}: mu = {pars[poi]:.6g}, 2nll = {t:.8g} ({start})", file=sys.stderr)
+        params.append(
+            {
+                "name": names[k],
+                "bestfit": r(best[k]),
+                "uncertainty": r(unc[k]),
+                "prefit_width": r(widths[k]),
+                "fits": fits,
+            }
+        )
+
+    lo = max(bounds[poi][0], best[poi] - 2 * unc[poi])
+    hi = min(bounds[poi][1], best[poi] + 2 * unc[poi])
+    scan = []
+    for v in np.linspace(lo, hi, 11):
+        pars, t, start = fixed_fit(model, data, best, poi, float(v))
+        scan.append({"value": r(v), "twice_nll": r(t), "start": start})
+
+    return {
+        "poi": names[poi],
+        "bestfit_poi": r(best[poi]),
+        "uncertainty_poi": r(unc[poi]),
+        "twice_nll": r(twice_nll),
+        "parameters": params,
+        "scan": {"parameter": names[poi], "points": scan},
+    }
+
+
+def main():
+    ref = sys.argv[1]
+    out = {
+        "pyhf": pyhf.__version__,
+        "optimizer": f"minuit, tolerance {TOLERANCE}, two starts per fixed fit (suggested, best fit)",
+        "cases": [],
+    }
+    with open(f"{ref}/atlas-tttt/workspace.json") as f:
+        ws = pyhf.Workspace(json.load(f))
+    c = case("tttt", ws)
+    out["cases"].append({"name": "tttt", "workspace": "atlas-tttt/workspace.json", "patch": None, **c})
+
+    with open(f"{ref}/atlas-susy-2019-08-1lbb/BkgOnly.json") as f:
+        bkg = pyhf.Workspace(json.load(f))
+    with open(f"{ref}/atlas-susy-2019-08-1lbb/patchset.json") as f:
+        ps = pyhf.PatchSet(json.load(f))
+    patch = "C1N2_Wh_hbb_1000_0"
+    c = case("1Lbb", pyhf.Workspace(ps.apply(bkg, patch)))
+    out["cases"].append(
+        {
+            "name": "1Lbb",
+            "workspace": "atlas-susy-2019-08-1lbb/BkgOnly.json",
+            "patchset": "atlas-susy-2019-08-1lbb/patchset.json",
+            "patch": patch,
+            **c,
+        }
+    )
+    json.dump(out, sys.stdout, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()
