@@ -12,10 +12,19 @@
 //! the likelihood, so the point is reported (with both values) and its POI not compared. Ours
 //! shallower than pyhf's by more than 1e-3 is a failure. The test prints every difference
 //! (`--nocapture`).
+//!
+//! Measured (December 2026): 109 fits agree, the POI within 7e-6 and twice the NLL within 5e-8.
+//! One does not: on 1Lbb with `mu_Top` fixed at 0.73225 (its post-fit -1 sigma) pyhf's deeper
+//! start stops at twice NLL 220.04401 with mu_SIG = 1.0474, ours at 220.02234 with 1.1709.
+//! pyhf's own likelihood at our minimum is 220.02234, and pyhf refitted from our minimum stays
+//! there (mu_SIG = 1.1709): the deeper minimum is one pyhf's fit missed.
 mod common;
 
+use candle_core::Device;
+use fitfleet_engine::compute::CompiledModel;
 use fitfleet_engine::infer::diagnostics::{Anchor, Reference, profile_fits};
 use fitfleet_engine::infer::{FitOptions, Interrupt};
+use fitfleet_engine::model::{Model, ModelSettings};
 use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-3;
@@ -55,10 +64,11 @@ fn fixed_parameter_fits_and_scans_match_pyhf() {
     let mut pyhf_shallower = 0;
     for case in reference() {
         let name = case["name"].as_str().unwrap().to_string();
-        let (_, model) = common::model(&case);
+        let spec = Model::new(&common::workspace(&case), &ModelSettings::default()).unwrap();
+        let model = CompiledModel::new(&spec, &Device::Cpu).unwrap();
         let c = model.config();
         let data = c.observed_data.clone();
-        let obs = model.observations(&[data.clone()]).unwrap();
+        let obs = model.observations(std::slice::from_ref(&data)).unwrap();
         let reference = Reference::fit(&model, &data, &FitOptions::default()).unwrap();
         assert!(reference.fit.converged, "{name}: {}", reference.fit.message);
         let poi = c.poi_index.unwrap();

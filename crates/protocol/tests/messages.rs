@@ -1,6 +1,7 @@
 //! Tasks and results through MessagePack, and what decoding says about bad bytes.
 //! (No services needed.)
 
+use fitfleet_engine::infer::diagnostics::Impact;
 use fitfleet_engine::infer::{
     Calculator, FitResult, HypotestResult, ScanPoint, SignificanceResult, TestStatistic, ToyCounts, ToyShard,
     UpperLimitResult,
@@ -55,6 +56,7 @@ fn every_work() -> Vec<Work> {
         Work::Fit,
         Work::Toys { poi: 1.0, test_stat: TestStatistic::Q0, seed: u64::MAX, first: 5000, count: 1000 },
         Work::Significance,
+        Work::Impacts { parameters: vec!["alpha_JES".into(), "staterror_SR[3]".into(), "λ".into()] },
     ]
 }
 
@@ -118,6 +120,21 @@ fn every_outcome() -> Vec<Outcome> {
             p0_exp: 0.02,
             z_exp: 2.05,
         }),
+        Outcome::Impacts(vec![Impact {
+            parameter: "alpha_JES".into(),
+            bestfit: -0.17,
+            uncertainty: 0.94,
+            prefit_width: 1.0,
+            pull: Some(-0.17),
+            constraint: Some(0.94),
+            postfit_up: -0.139,
+            postfit_down: 0.118,
+            prefit_up: None,
+            prefit_down: Some(f64::MIN_POSITIVE),
+            fixed_at: vec![0.77, -1.11],
+            twice_nll: vec![19.95, f64::INFINITY],
+            converged: false,
+        }]),
     ]
 }
 
