@@ -30,26 +30,20 @@ import jax
 import numpy as np
 import pyhf
 
+from diagnostics import prefit_widths  # the constraint widths, as cabinetry takes them
+
 jax.config.update("jax_enable_x64", True)
 
 TOLERANCE = 1e-10
 N_CORRELATED = 10
 
+# After the import: diagnostics.py sets its own backend when it loads.
 pyhf.set_backend("jax", pyhf.optimize.scipy_optimizer(tolerance=TOLERANCE))
 
 
 def r(x):
     """Ten significant digits: the JSON stays short, far below any tolerance tested."""
     return float(f"{float(x):.10g}")
-
-
-def prefit_widths(model):
-    widths = []
-    for name in model.config.par_order:
-        ps = model.config.param_set(name)
-        w = list(ps.width()) if ps.constrained else [0.0] * ps.n_parameters
-        widths += [0.0 if f else x for x, f in zip(w, ps.suggested_fixed)]
-    return np.asarray(widths)
 
 
 def fixed_fit(model, data, best, k, value):

@@ -7,7 +7,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::contour::cl_percent;
-use super::{FONT, PlotOptions, de, tick};
+use super::{FONT, PlotOptions, de, house_mesh, tick};
 use crate::results::Entry;
 
 pub const GREEN: RGBColor = RGBColor(0, 205, 0);
@@ -62,18 +62,16 @@ pub fn draw<DB: DrawingBackend>(
         .y_label_area_size(70)
         .build_cartesian_2d(mu0..mu1, 0f64..top)
         .map_err(de)?;
-    chart
-        .configure_mesh()
-        .x_desc("μ (signal strength)")
-        .y_desc("CLs")
-        .x_label_formatter(&|v: &f64| tick(*v))
-        .y_label_formatter(&|v: &f64| tick(*v))
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 18))
-        .bold_line_style(BLACK.mix(0.12))
-        .light_line_style(BLACK.mix(0.04))
-        .draw()
-        .map_err(de)?;
+    house_mesh(
+        &mut chart
+            .configure_mesh()
+            .x_desc("μ (signal strength)")
+            .y_desc("CLs")
+            .x_label_formatter(&|v: &f64| tick(*v))
+            .y_label_formatter(&|v: &f64| tick(*v)),
+    )
+    .draw()
+    .map_err(de)?;
 
     if let Some(label) = &opts.label {
         area.draw_text(label, &TextStyle::from((FONT, 20)).color(&BLACK), (20 + 70 + 12, 8 + 10)).map_err(de)?;

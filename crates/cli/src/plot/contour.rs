@@ -8,7 +8,7 @@ use plotters::prelude::*;
 
 use super::colour::ColourScale;
 use super::levelset::bounds;
-use super::{Contours, FONT, PlotOptions, de, tick};
+use super::{Contours, FONT, PlotOptions, de, house_mesh, tick};
 
 pub const OBSERVED: RGBColor = RGBColor(200, 0, 0);
 pub const EXPECTED: RGBColor = RGBColor(0, 0, 0);
@@ -64,18 +64,16 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Contours, opt
         .map_err(de)?;
     let x_title = opts.x_title.clone().unwrap_or_else(|| super::axis_title(&c.x_label));
     let y_title = opts.y_title.clone().unwrap_or_else(|| super::axis_title(&c.y_label));
-    chart
-        .configure_mesh()
-        .x_desc(x_title)
-        .y_desc(y_title)
-        .x_label_formatter(&|v: &f64| tick(*v))
-        .y_label_formatter(&|v: &f64| tick(*v))
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 18))
-        .bold_line_style(BLACK.mix(0.12))
-        .light_line_style(BLACK.mix(0.04))
-        .draw()
-        .map_err(de)?;
+    house_mesh(
+        &mut chart
+            .configure_mesh()
+            .x_desc(x_title)
+            .y_desc(y_title)
+            .x_label_formatter(&|v: &f64| tick(*v))
+            .y_label_formatter(&|v: &f64| tick(*v)),
+    )
+    .draw()
+    .map_err(de)?;
 
     if let Some(label) = &opts.label {
         // Inside the plotting area's top-left corner, as experiments label their figures.

@@ -79,6 +79,21 @@ pub(crate) fn de<E: std::fmt::Display>(e: E) -> anyhow::Error {
     anyhow!("drawing the plot: {e}")
 }
 
+/// The house style of a chart's mesh: the fonts of tick labels and axis titles, faint grid lines.
+pub(crate) fn house_mesh<'m, 'a, 'b, X, Y, XT, YT, DB>(
+    mesh: &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: plotters::coord::ranged1d::Ranged<ValueType = XT> + plotters::coord::ranged1d::ValueFormatter<XT>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = YT> + plotters::coord::ranged1d::ValueFormatter<YT>,
+    DB: DrawingBackend,
+{
+    mesh.label_style((FONT, 15))
+        .axis_desc_style((FONT, 18))
+        .bold_line_style(BLACK.mix(0.12))
+        .light_line_style(BLACK.mix(0.04))
+}
+
 /// An axis tick as written by hand: 400, 2.5, 0.125 (not 400.0).
 pub(crate) fn tick(v: f64) -> String {
     if v == v.round() && v.abs() < 1e15 {

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::brazil::{GREEN, YELLOW};
-use super::{FONT, FigureOptions, de, render_figure, tick};
+use super::{FONT, FigureOptions, de, house_mesh, render_figure, tick};
 use fitfleet_engine::infer::diagnostics::Pull;
 
 /// Pixels per parameter row.
@@ -45,18 +45,16 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Pull], opts:
         .y_label_area_size(names_width)
         .build_cartesian_2d(-reach..reach, -0.5f64..(n as f64 - 0.5))
         .map_err(de)?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .disable_y_axis()
-        .x_desc("(θ̂ − θ₀) / Δθ")
-        .x_label_formatter(&|v: &f64| tick(*v))
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 18))
-        .bold_line_style(BLACK.mix(0.12))
-        .light_line_style(BLACK.mix(0.04))
-        .draw()
-        .map_err(de)?;
+    house_mesh(
+        &mut chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .x_desc("(θ̂ − θ₀) / Δθ")
+            .x_label_formatter(&|v: &f64| tick(*v)),
+    )
+    .draw()
+    .map_err(de)?;
     let (y0, y1) = (-0.5, n as f64 - 0.5);
     chart.draw_series([Rectangle::new([(-2.0, y0), (2.0, y1)], YELLOW.mix(0.6).filled())]).map_err(de)?;
     chart.draw_series([Rectangle::new([(-1.0, y0), (1.0, y1)], GREEN.mix(0.6).filled())]).map_err(de)?;

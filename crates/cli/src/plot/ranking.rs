@@ -10,7 +10,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{FONT, FigureOptions, de, render_figure, tick};
+use super::{FONT, FigureOptions, de, house_mesh, render_figure, tick};
 use fitfleet_engine::infer::diagnostics::{Impact, Ranking};
 
 /// Pixels per parameter row.
@@ -54,18 +54,16 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &Ranking, opts: &F
         .build_cartesian_2d(-reach..reach, y0..y1)
         .map_err(de)?
         .set_secondary_coord(-PULLS..PULLS, y0..y1);
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .disable_y_axis()
-        .x_desc(format!("Δ{}", r.poi))
-        .x_label_formatter(&|v: &f64| tick(*v))
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 18))
-        .bold_line_style(BLACK.mix(0.12))
-        .light_line_style(BLACK.mix(0.04))
-        .draw()
-        .map_err(de)?;
+    house_mesh(
+        &mut chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .x_desc(format!("Δ{}", r.poi))
+            .x_label_formatter(&|v: &f64| tick(*v)),
+    )
+    .draw()
+    .map_err(de)?;
     chart
         .configure_secondary_axes()
         .x_desc("(θ̂ − θ₀) / Δθ")

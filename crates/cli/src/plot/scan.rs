@@ -11,7 +11,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 use super::levelset::Triangulation;
-use super::{FONT, FigureOptions, de, render_figure, tick};
+use super::{FONT, FigureOptions, de, house_mesh, render_figure, tick};
 use fitfleet_engine::infer::diagnostics::LikelihoodScan;
 
 const LINE: RGBColor = RGBColor(49, 99, 189);
@@ -51,18 +51,16 @@ fn draw_1d<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &LikelihoodScan
         .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, 0.0..ymax)
         .map_err(de)?;
-    chart
-        .configure_mesh()
-        .x_desc(s.parameters[0].as_str())
-        .y_desc("−2 Δ ln L")
-        .x_label_formatter(&|v: &f64| tick(*v))
-        .y_label_formatter(&|v: &f64| tick(*v))
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 18))
-        .bold_line_style(BLACK.mix(0.12))
-        .light_line_style(BLACK.mix(0.04))
-        .draw()
-        .map_err(de)?;
+    house_mesh(
+        &mut chart
+            .configure_mesh()
+            .x_desc(s.parameters[0].as_str())
+            .y_desc("−2 Δ ln L")
+            .x_label_formatter(&|v: &f64| tick(*v))
+            .y_label_formatter(&|v: &f64| tick(*v)),
+    )
+    .draw()
+    .map_err(de)?;
     for (level, text) in [(1.0, "68%"), (4.0, "95%")] {
         chart
             .draw_series([DashedPathElement::new(vec![(x0, level), (x1, level)], 6, 4, BLACK.mix(0.5))])
@@ -102,18 +100,16 @@ fn draw_2d<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &LikelihoodScan
         .y_label_area_size(80)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(de)?;
-    chart
-        .configure_mesh()
-        .x_desc(s.parameters[0].as_str())
-        .y_desc(s.parameters[1].as_str())
-        .x_label_formatter(&|v: &f64| tick(*v))
-        .y_label_formatter(&|v: &f64| tick(*v))
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 18))
-        .bold_line_style(BLACK.mix(0.12))
-        .light_line_style(BLACK.mix(0.04))
-        .draw()
-        .map_err(de)?;
+    house_mesh(
+        &mut chart
+            .configure_mesh()
+            .x_desc(s.parameters[0].as_str())
+            .y_desc(s.parameters[1].as_str())
+            .x_label_formatter(&|v: &f64| tick(*v))
+            .y_label_formatter(&|v: &f64| tick(*v)),
+    )
+    .draw()
+    .map_err(de)?;
     let finite: Vec<_> = s.points.iter().filter(|p| p.delta_twice_nll.is_finite()).collect();
     let tri = Triangulation::new(&finite.iter().map(|p| (p.values[0], p.values[1])).collect::<Vec<_>>());
     let field: Vec<f64> = tri.source.iter().map(|&i| finite[i].delta_twice_nll).collect();
