@@ -63,7 +63,7 @@ pub fn draw<DB: DrawingBackend>(
         .build_cartesian_2d(mu0..mu1, 0f64..top)
         .map_err(de)?;
     house_mesh(
-        &mut chart
+        chart
             .configure_mesh()
             .x_desc("μ (signal strength)")
             .y_desc("CLs")

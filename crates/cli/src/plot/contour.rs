@@ -65,7 +65,7 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Contours, opt
     let x_title = opts.x_title.clone().unwrap_or_else(|| super::axis_title(&c.x_label));
     let y_title = opts.y_title.clone().unwrap_or_else(|| super::axis_title(&c.y_label));
     house_mesh(
-        &mut chart
+        chart
             .configure_mesh()
             .x_desc(x_title)
             .y_desc(y_title)

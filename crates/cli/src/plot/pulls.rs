@@ -46,7 +46,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, rows: &[&Pull], opts:
         .build_cartesian_2d(-reach..reach, -0.5f64..(n as f64 - 0.5))
         .map_err(de)?;
     house_mesh(
-        &mut chart
+        chart
             .configure_mesh()
             .disable_y_mesh()
             .disable_y_axis()

@@ -55,7 +55,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &Ranking, opts: &F
         .map_err(de)?
         .set_secondary_coord(-PULLS..PULLS, y0..y1);
     house_mesh(
-        &mut chart
+        chart
             .configure_mesh()
             .disable_y_mesh()
             .disable_y_axis()

@@ -52,7 +52,7 @@ fn draw_1d<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &LikelihoodScan
         .build_cartesian_2d(x0..x1, 0.0..ymax)
         .map_err(de)?;
     house_mesh(
-        &mut chart
+        chart
             .configure_mesh()
             .x_desc(s.parameters[0].as_str())
             .y_desc("−2 Δ ln L")
@@ -101,7 +101,7 @@ fn draw_2d<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &LikelihoodScan
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(de)?;
     house_mesh(
-        &mut chart
+        chart
             .configure_mesh()
             .x_desc(s.parameters[0].as_str())
             .y_desc(s.parameters[1].as_str())
