@@ -5,12 +5,13 @@ A pyhf notebook switches by changing its import (``import fitfleet as pyhf``): `
 ``infer.intervals.upper_limits.upper_limit`` take pyhf's arguments and return pyhf's shapes,
 as NumPy arrays. The statistics are fitfleet's engine (Rust); fits release the GIL, so Python
 threads run them in parallel. ``Fleet`` submits a pallet to RabbitMQ/Redis workers;
-``run`` does the same work in this process.
+``run`` does the same work in this process. ``diagnostics`` ranks the nuisance parameters by
+impact and scans the profile likelihood, as the command line's ``ranking`` and ``scan``.
 """
 from . import _native
 from ._native import FitfleetError
 from ._workspace import Model, Patch, PatchSet, Workspace
-from . import infer
+from . import diagnostics, infer
 from ._fleet import Fleet, Job, run, to_pandas
 from ._plot import example_pallet, plot
 from . import tensorlib
@@ -25,6 +26,7 @@ __all__ = [
     "Patch",
     "PatchSet",
     "Workspace",
+    "diagnostics",
     "example_pallet",
     "get_backend",
     "infer",

@@ -131,3 +131,48 @@ pub fn significance(py: Python<'_>, model: PyRef<'_, PyModel>, data: Vec<f64>) -
 fn parse_test_stat(name: &str) -> anyhow::Result<TestStatistic> {
     name.parse::<TestStatistic>().map_err(anyhow::Error::msg).context("test_stat")
 }
+
+/// The ranking of the nuisance parameters by impact on the POI: `fitfleet ranking`'s JSON.
+#[pyfunction]
+pub fn ranking(py: Python<'_>, model: PyRef<'_, PyModel>, data: Vec<f64>) -> PyResult<String> {
+    let compiled = model.compiled.clone();
+    py.detach(|| {
+        let r = fitfleet_engine::infer::diagnostics::ranking(
+            &compiled,
+            &data,
+            &FitOptions::default(),
+            &fitfleet_engine::infer::Interrupt::none(),
+            &mut |_, _| {},
+        )?;
+        Ok::<_, anyhow::Error>(serde_json::to_string(&r)?)
+    })
+    .or_py()
+}
+
+/// A profile-likelihood scan of `data` in the named parameters (one or two), one grid of values
+/// each: `fitfleet scan`'s JSON.
+#[pyfunction]
+pub fn scan(
+    py: Python<'_>,
+    model: PyRef<'_, PyModel>,
+    data: Vec<f64>,
+    parameters: Vec<String>,
+    grids: Vec<Vec<f64>>,
+) -> PyResult<String> {
+    let compiled = model.compiled.clone();
+    py.detach(|| {
+        use fitfleet_engine::infer::diagnostics::{parameter_indices, scan};
+        let indices = parameter_indices(&compiled, &parameters)?;
+        let s = scan(
+            &compiled,
+            &data,
+            &indices,
+            &grids,
+            &FitOptions::default(),
+            &fitfleet_engine::infer::Interrupt::none(),
+            &mut |_, _| {},
+        )?;
+        Ok::<_, anyhow::Error>(serde_json::to_string(&s)?)
+    })
+    .or_py()
+}

@@ -23,6 +23,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(infer::hypotest, m)?)?;
     m.add_function(wrap_pyfunction!(infer::upper_limit, m)?)?;
     m.add_function(wrap_pyfunction!(infer::significance, m)?)?;
+    m.add_function(wrap_pyfunction!(infer::ranking, m)?)?;
+    m.add_function(wrap_pyfunction!(infer::scan, m)?)?;
     m.add_function(wrap_pyfunction!(fleet::command, m)?)?;
     m.add_function(wrap_pyfunction!(fleet::plot, m)?)?;
     m.add_function(wrap_pyfunction!(fleet::results_csv, m)?)?;

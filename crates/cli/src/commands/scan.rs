@@ -3,15 +3,12 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use fitfleet_engine::infer::diagnostics::{parameter_indices, scan};
+use fitfleet_engine::infer::diagnostics::{MAX_SCAN_GRID, parameter_indices, scan};
 use fitfleet_engine::infer::mle::{fit, poi_index};
 use fitfleet_engine::infer::{FitOptions, Interrupt};
 
 use crate::args::{DiagnosticsFormat, ScanArgs};
 use crate::{diagnostics, input, output, plot, progress};
-
-/// The most grid points a scan may have (a 100 x 100 grid).
-pub const MAX_SCAN_GRID: usize = 10_000;
 
 pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let loaded = input::load(&args.model)?;

@@ -27,5 +27,5 @@ pub use postfit::{PostFit, covariance, postfit, prefit_widths};
 pub use profile::{Anchor, Fixes, profile_fits};
 pub use pulls::{ParamKind, Pull, pulls};
 pub use ranking::{Impact, Ranking, Reference, impacts, parameter_indices, ranked_parameters, ranking};
-pub use scan::{LikelihoodScan, ScanValue, scan};
+pub use scan::{LikelihoodScan, MAX_SCAN_GRID, ScanValue, scan};
 pub use yields::{ChannelYields, SampleYields, Stage, Yields, postfit_yields, prefit_yields, yields};

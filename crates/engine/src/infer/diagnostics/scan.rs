@@ -9,6 +9,9 @@ use super::ranking::Reference;
 use crate::compute::CompiledModel;
 use crate::infer::{FitOptions, InferError, Interrupt};
 
+/// The most grid points a scan may have (a 100 x 100 grid): checked before anything is fitted.
+pub const MAX_SCAN_GRID: usize = 10_000;
+
 /// One point of a scan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanValue {
@@ -54,6 +57,14 @@ pub fn scan(
             "a scan is in one or two parameters, each with its grid ({} parameters, {} grids)",
             indices.len(),
             grids.len()
+        )));
+    }
+    let total = grids.iter().try_fold(1usize, |n, g| n.checked_mul(g.len()));
+    if total.is_none_or(|n| n == 0 || n > MAX_SCAN_GRID) {
+        let sizes: Vec<String> = grids.iter().map(|g| g.len().to_string()).collect();
+        return Err(InferError::Invalid(format!(
+            "a scan of {} points: from 1 to {MAX_SCAN_GRID} in all",
+            sizes.join(" x ")
         )));
     }
     if indices.len() == 2 && indices[0] == indices[1] {
