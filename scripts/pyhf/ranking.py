@@ -46,6 +46,16 @@ def r(x):
     return float(f"{float(x):.10g}")
 
 
+def covariance(model, data, best):
+    """The inverse of jax's Hessian of -ln L over the free parameters at `best`, zeros for the
+    fixed ones (the jax backend must be set)."""
+    hess = np.asarray(jax.hessian(lambda p: -model.logpdf(p, jax.numpy.asarray(data))[0])(jax.numpy.asarray(best)))
+    free = np.where(~np.asarray(model.config.suggested_fixed()))[0]
+    cov = np.zeros_like(hess)
+    cov[np.ix_(free, free)] = np.linalg.inv(hess[np.ix_(free, free)])
+    return cov
+
+
 def fixed_fit(model, data, best, k, value):
     """The deeper of two fits with parameter k fixed at value: from the suggested start and
     from the best fit. (poi, twice_nll, start)."""
@@ -76,11 +86,7 @@ def case(name, ws):
     best = np.asarray(best)
     widths = prefit_widths(model)
     fixed = np.asarray(model.config.suggested_fixed())
-    # The covariance: the inverse of jax's Hessian of -ln L over the free parameters.
-    hess = np.asarray(jax.hessian(lambda p: -model.logpdf(p, jax.numpy.asarray(data))[0])(jax.numpy.asarray(best)))
-    free = np.where(~fixed)[0]
-    cov = np.zeros_like(hess)
-    cov[np.ix_(free, free)] = np.linalg.inv(hess[np.ix_(free, free)])
+    cov = covariance(model, data, best)
     unc = np.sqrt(np.diag(cov))
 
     # The parameters most correlated with the POI, and every free one.

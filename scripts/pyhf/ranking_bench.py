@@ -19,7 +19,9 @@ import numpy as np
 import pyhf
 
 from diagnostics import prefit_widths
+from ranking import covariance
 
+# After the imports, which set backends of their own: pyhf's default optimizer settings.
 jax.config.update("jax_enable_x64", True)
 pyhf.set_backend("jax", pyhf.optimize.scipy_optimizer())
 
@@ -33,11 +35,8 @@ def main():
     start = time.perf_counter()
     best = np.asarray(pyhf.infer.mle.fit(data, model))
     fixed = np.asarray(model.config.suggested_fixed())
-    hess = np.asarray(jax.hessian(lambda p: -model.logpdf(p, jax.numpy.asarray(data))[0])(jax.numpy.asarray(best)))
+    unc = np.sqrt(np.diag(covariance(model, data, best)))
     free = np.where(~fixed)[0]
-    cov = np.zeros_like(hess)
-    cov[np.ix_(free, free)] = np.linalg.inv(hess[np.ix_(free, free)])
-    unc = np.sqrt(np.diag(cov))
     widths = prefit_widths(model)
     bounds = model.config.suggested_bounds()
     poi = model.config.poi_index
