@@ -171,6 +171,57 @@ fn same_answers_as_the_twenty_bin_equivalent(settings: &ModelSettings) {
     }
 }
 
+/// The ranking's impacts and a POI scan on the 10,000-bin model, whose fits take the structured
+/// path with no covariance start, equal those of its 20-bin equivalent (dense path, covariance
+/// start): the profile fits cost linear time and memory too.
+#[test]
+fn ten_thousand_bins_rank_and_scan_as_their_twenty_bin_equivalent() {
+    use fitfleet_engine::infer::Interrupt;
+    use fitfleet_engine::infer::diagnostics::{Reference, impacts, parameter_indices, scan};
+    let copies = 500;
+    let settings = ModelSettings::default();
+    let large = compile(&synthetic::workspace(synthetic::PATTERN * copies, 1.0), &settings);
+    let small = compile(&synthetic::workspace(synthetic::PATTERN, copies as f64), &settings);
+    let names = ["signal_acceptance".to_string(), "background_norm".to_string()];
+    let rank = |c: &CompiledModel| {
+        let data = c.config().observed_data.clone();
+        let reference = Reference::fit(c, &data, &FitOptions::default()).unwrap();
+        let obs = c.observations(std::slice::from_ref(&data)).unwrap();
+        let indices = parameter_indices(c, &names).unwrap();
+        let none = Interrupt::none();
+        (
+            reference.covariance.is_some(),
+            impacts(c, &obs, &reference, &indices, &FitOptions::default(), &none, &mut |_, _| {}).unwrap(),
+        )
+    };
+    let ((dense_l, il), (dense_s, is)) = (rank(&large), rank(&small));
+    assert!(!dense_l && dense_s, "the large model has no covariance, the small one has");
+    for (l, s) in il.iter().zip(&is) {
+        assert!(l.converged && s.converged, "{}", l.parameter);
+        // The fixed values come from each model's own uncertainties, a few per cent apart on the
+        // structured path (see above): the impacts agree to that.
+        for (a, b) in [(l.postfit_up, s.postfit_up), (l.postfit_down, s.postfit_down)] {
+            assert!((a - b).abs() <= 0.05 * b.abs() + 1e-4, "{}: {a} vs {b}", l.parameter);
+        }
+        for (a, b) in [(l.prefit_up.unwrap(), s.prefit_up.unwrap()), (l.prefit_down.unwrap(), s.prefit_down.unwrap())] {
+            assert_close(&format!("{} pre-fit", l.parameter), a, b, 1e-4);
+        }
+    }
+    let poi = large.config().poi_index.unwrap();
+    let grid = vec![vec![0.0, 0.5, 1.0, 1.5, 2.0]];
+    let profile = |c: &CompiledModel| {
+        let data = c.config().observed_data.clone();
+        scan(c, &data, &[poi], &grid, &FitOptions::default(), &Interrupt::none(), &mut |_, _| {}).unwrap()
+    };
+    let (sl, ss) = (profile(&large), profile(&small));
+    for (l, s) in sl.points.iter().zip(&ss.points) {
+        assert_close(&format!("-2 Delta ln L at mu = {}", l.values[0]), l.delta_twice_nll, s.delta_twice_nll, 1e-4);
+    }
+    if let Some(peak) = peak_rss_mib() {
+        assert!(peak < 512.0, "peak resident memory {peak:.0} MiB");
+    }
+}
+
 /// Peak resident memory of this process, MiB (Linux's VmHWM); `None` where it is unknown.
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
