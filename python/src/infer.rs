@@ -161,11 +161,13 @@ pub fn scan(
 ) -> PyResult<String> {
     let compiled = model.compiled.clone();
     py.detach(|| {
-        use fitfleet_engine::infer::diagnostics::{parameter_indices, scan};
+        use fitfleet_engine::infer::diagnostics::{Reference, parameter_indices, scan};
         let indices = parameter_indices(&compiled, &parameters)?;
+        let reference = Reference::fit(&compiled, &data, &FitOptions::default())?;
         let s = scan(
             &compiled,
             &data,
+            &reference,
             &indices,
             &grids,
             &FitOptions::default(),

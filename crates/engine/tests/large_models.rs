@@ -211,7 +211,8 @@ fn ten_thousand_bins_rank_and_scan_as_their_twenty_bin_equivalent() {
     let grid = vec![vec![0.0, 0.5, 1.0, 1.5, 2.0]];
     let profile = |c: &CompiledModel| {
         let data = c.config().observed_data.clone();
-        scan(c, &data, &[poi], &grid, &FitOptions::default(), &Interrupt::none(), &mut |_, _| {}).unwrap()
+        let reference = Reference::fit(c, &data, &FitOptions::default()).unwrap();
+        scan(c, &data, &reference, &[poi], &grid, &FitOptions::default(), &Interrupt::none(), &mut |_, _| {}).unwrap()
     };
     let (sl, ss) = (profile(&large), profile(&small));
     for (l, s) in sl.points.iter().zip(&ss.points) {

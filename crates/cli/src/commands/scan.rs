@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use fitfleet_engine::infer::diagnostics::{MAX_SCAN_GRID, parameter_indices, scan};
-use fitfleet_engine::infer::mle::{fit, poi_index};
+use fitfleet_engine::infer::diagnostics::{MAX_SCAN_GRID, Reference, parameter_indices, scan};
+use fitfleet_engine::infer::mle::poi_index;
 use fitfleet_engine::infer::{FitOptions, Interrupt};
 
 use crate::args::{DiagnosticsFormat, ScanArgs};
@@ -30,26 +30,18 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         bail!("--points {points}: from 2 per parameter to {MAX_SCAN_GRID} points in all");
     }
     let c = model.config();
-    // The default ranges come from the free fit's uncertainties.
-    let free = if args.ranges.is_empty() {
-        Some(
-            fit(model, &loaded.data, &FitOptions { uncertainties: true, ..Default::default() })
-                .context("the free fit")?,
-        )
-    } else {
-        None
-    };
+    // The free fit: the scan's minimum and starts, and the default ranges from its uncertainties.
+    let reference = Reference::fit(model, &loaded.data, &FitOptions::default()).context("the free fit")?;
     let mut grids = Vec::with_capacity(indices.len());
     for (n, &i) in indices.iter().enumerate() {
         let [lo, hi] = c.suggested_bounds[i];
-        let (a, b) = match (&free, args.ranges.get(n)) {
-            (_, Some(text)) => parse_range(text)?,
-            (Some(f), None) => {
-                let (x, s) = (f.bestfit[i], f.uncertainties[i]);
+        let (a, b) = match args.ranges.get(n) {
+            Some(text) => parse_range(text)?,
+            None => {
+                let (x, s) = (reference.fit.bestfit[i], reference.fit.uncertainties[i]);
                 let s = if s.is_finite() && s > 0.0 { s } else { 1.0 };
                 ((x - 3.0 * s).max(lo), (x + 3.0 * s).min(hi))
             }
-            (None, None) => unreachable!("ranges are given for every parameter or none"),
         };
         if !(a >= lo && b <= hi) {
             bail!("--range {a},{b}: {} must stay within its bounds [{lo}, {hi}]", c.par_names[i]);
@@ -57,11 +49,19 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         grids.push((0..points).map(|k| a + (b - a) * k as f64 / (points - 1) as f64).collect::<Vec<f64>>());
     }
     let bar = progress::bar_of(0, "points");
-    let result =
-        scan(model, &loaded.data, &indices, &grids, &FitOptions::default(), &Interrupt::none(), &mut |done, total| {
+    let result = scan(
+        model,
+        &loaded.data,
+        &reference,
+        &indices,
+        &grids,
+        &FitOptions::default(),
+        &Interrupt::none(),
+        &mut |done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
-        });
+        },
+    );
     bar.finish_and_clear();
     let result = result.context("the scan")?;
     if let Some(path) = &args.plot.plot {

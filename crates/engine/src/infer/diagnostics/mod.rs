@@ -24,7 +24,7 @@ mod yields;
 
 pub use correlations::{Correlations, correlated_above};
 pub use postfit::{PostFit, covariance, postfit, prefit_widths};
-pub use profile::{Anchor, Fixes, profile_fits};
+pub use profile::{Anchor, Fixes, first_fits, profile_fits, refine};
 pub use pulls::{ParamKind, Pull, pulls};
 pub use ranking::{Impact, Ranking, Reference, impacts, parameter_indices, ranked_parameters, ranking};
 pub use scan::{LikelihoodScan, MAX_SCAN_GRID, ScanValue, scan};

@@ -43,13 +43,26 @@ const FITS_PER_BATCH: usize = 96;
 
 /// Fit every point of `points`, each from the starts above; `neighbours[i]` lists the points
 /// whose minima also start point `i`. Every fixed value must be within its parameter's bounds.
-/// The interrupt is checked between rounds.
+/// The interrupt is checked between batches.
 pub fn profile_fits(
     model: &CompiledModel,
     obs: &Observations,
     anchor: Anchor<'_>,
     points: &[Fixes],
     neighbours: &[Vec<usize>],
+    options: &FitOptions,
+    interrupt: &Interrupt,
+) -> Result<Vec<Minimum>, InferError> {
+    let best = first_fits(model, obs, anchor, points, options, interrupt)?;
+    refine(model, obs, points, neighbours, best, options, interrupt)
+}
+
+/// The first round of [`profile_fits`]: each point from its own three starts, the deepest kept.
+pub fn first_fits(
+    model: &CompiledModel,
+    obs: &Observations,
+    anchor: Anchor<'_>,
+    points: &[Fixes],
     options: &FitOptions,
     interrupt: &Interrupt,
 ) -> Result<Vec<Minimum>, InferError> {
@@ -90,8 +103,7 @@ pub fn profile_fits(
             }
         }
     }
-    let best: Vec<Minimum> = best.into_iter().map(|m| m.expect("every point has starts")).collect();
-    refine(model, obs, points, neighbours, best, options, interrupt)
+    Ok(best.into_iter().map(|m| m.expect("every point has starts")).collect())
 }
 
 /// Start each point again from its neighbours' minima (with its own fixed values), keeping a

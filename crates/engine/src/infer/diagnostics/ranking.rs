@@ -75,7 +75,8 @@ impl Reference {
         Ok(Reference { fit, covariance: None })
     }
 
-    fn anchor(&self) -> Anchor<'_> {
+    /// Where the profile fits start from: the best fit and its covariance.
+    pub fn anchor(&self) -> Anchor<'_> {
         Anchor { bestfit: &self.fit.bestfit, covariance: self.covariance.as_ref() }
     }
 }
@@ -150,42 +151,39 @@ pub fn impacts(
         }
     }
     let fit = &reference.fit;
-    // The fixed values of each parameter, and which points belong to it.
-    let mut points: Vec<Fixes> = Vec::new();
-    let mut first = Vec::with_capacity(indices.len());
-    for &k in indices {
-        first.push(points.len());
+    // The values parameter k is fixed at: post-fit up and down, then pre-fit where constrained.
+    let fixed_values = |k: usize| {
         let [lo, hi] = c.suggested_bounds[k];
-        let clip = |v: f64| v.clamp(lo, hi);
         let (x, s, w) = (fit.bestfit[k], fit.uncertainties[k], c.prefit_widths[k]);
-        let mut values = vec![clip(x + s), clip(x - s)];
+        let mut values = vec![x + s, x - s];
         if w > 0.0 {
-            values.extend([clip(x + w), clip(x - w)]);
+            values.extend([x + w, x - w]);
         }
-        points.extend(values.into_iter().map(|v| vec![(k, v)]));
-    }
-    // The fits of one parameter start each other.
-    let mut neighbours = vec![Vec::new(); points.len()];
-    for (j, &start) in first.iter().enumerate() {
-        let end = first.get(j + 1).copied().unwrap_or(points.len());
-        for (p, n) in neighbours.iter_mut().enumerate().take(end).skip(start) {
-            *n = (start..end).filter(|&q| q != p).collect();
-        }
-    }
+        values.into_iter().map(move |v| v.clamp(lo, hi))
+    };
     // Parameters per batch: enough to fill a batch, few enough for a moving progress bar.
     const PER_BATCH: usize = 8;
     let mut out = Vec::with_capacity(indices.len());
     progress(0, indices.len());
-    for chunk in (0..indices.len()).collect::<Vec<_>>().chunks(PER_BATCH) {
-        let lo = first[chunk[0]];
-        let hi = first.get(chunk[chunk.len() - 1] + 1).copied().unwrap_or(points.len());
-        let local: Vec<Vec<usize>> = neighbours[lo..hi].iter().map(|n| n.iter().map(|&q| q - lo).collect()).collect();
-        let minima = profile_fits(model, obs, reference.anchor(), &points[lo..hi], &local, options, interrupt)?;
-        for &j in chunk {
-            let k = indices[j];
-            let start = first[j] - lo;
-            let end = first.get(j + 1).map_or(hi, |&e| e) - lo;
-            let ms = &minima[start..end];
+    for chunk in indices.chunks(PER_BATCH) {
+        // Each parameter's points, and their range among the batch's points.
+        let mut points: Vec<Fixes> = Vec::new();
+        let mut groups = Vec::with_capacity(chunk.len());
+        for &k in chunk {
+            let start = points.len();
+            points.extend(fixed_values(k).map(|v| vec![(k, v)]));
+            groups.push((k, start..points.len()));
+        }
+        // The fits of one parameter start each other.
+        let mut neighbours = vec![Vec::new(); points.len()];
+        for (_, range) in &groups {
+            for p in range.clone() {
+                neighbours[p] = range.clone().filter(|&q| q != p).collect();
+            }
+        }
+        let minima = profile_fits(model, obs, reference.anchor(), &points, &neighbours, options, interrupt)?;
+        for (k, range) in groups {
+            let ms = &minima[range.clone()];
             let shift = |m: &crate::infer::Minimum| m.x[poi] - fit.bestfit[poi];
             let prefit = ms.len() == 4;
             let width = c.prefit_widths[k];
@@ -200,12 +198,12 @@ pub fn impacts(
                 postfit_down: shift(&ms[1]),
                 prefit_up: prefit.then(|| shift(&ms[2])),
                 prefit_down: prefit.then(|| shift(&ms[3])),
-                fixed_at: points[lo + start..lo + end].iter().map(|f| f[0].1).collect(),
+                fixed_at: points[range].iter().map(|f| f[0].1).collect(),
                 twice_nll: model.twice_nll_from(&ms.iter().map(|m| m.nll).collect::<Vec<_>>(), obs),
                 converged: ms.iter().all(|m| m.converged),
             });
         }
-        progress(chunk[chunk.len() - 1] + 1, indices.len());
+        progress(out.len(), indices.len());
     }
     Ok(out)
 }

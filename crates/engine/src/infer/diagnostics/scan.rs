@@ -4,7 +4,7 @@
 //! fit (or from the scan's lowest point, if lower).
 use serde::{Deserialize, Serialize};
 
-use super::profile::{Anchor, Fixes, profile_fits};
+use super::profile::{Fixes, first_fits, refine};
 use super::ranking::Reference;
 use crate::compute::CompiledModel;
 use crate::infer::{FitOptions, InferError, Interrupt};
@@ -42,10 +42,13 @@ pub struct LikelihoodScan {
 }
 
 /// Scan `data`'s profile likelihood in the parameters `indices` (one or two), over the grids
-/// `grids` (one per parameter, within its bounds). `progress(done, total)` counts points.
+/// `grids` (one per parameter, within its bounds), from the free fit `reference` of `data`.
+/// `progress(done, total)` counts points.
+#[allow(clippy::too_many_arguments)]
 pub fn scan(
     model: &CompiledModel,
     data: &[f64],
+    reference: &Reference,
     indices: &[usize],
     grids: &[Vec<f64>],
     options: &FitOptions,
@@ -77,28 +80,21 @@ pub fn scan(
             return Err(InferError::Invalid(format!("{name} is fixed in the model: there is nothing to scan")));
         }
     }
-    let reference = Reference::fit(model, data, options)?;
     let obs = model.observations(&[data.to_vec()])?;
     let (points, neighbours) = grid_points(indices, grids);
-    let anchor = Anchor { bestfit: &reference.fit.bestfit, covariance: reference.covariance.as_ref() };
-    // In rows of the grid, for a moving progress bar, then once more over the whole grid so
-    // that adjacent rows start each other.
+    let anchor = reference.anchor();
+    // The first fits in rows of the grid, for a moving progress bar; then the grid's adjacent
+    // points start each other, rows included.
     let row = grids.last().map_or(1, Vec::len).max(1);
     let per_batch = row * (16 / row).max(1);
     let mut minima = Vec::with_capacity(points.len());
     progress(0, points.len());
     for lo in (0..points.len()).step_by(per_batch) {
         let hi = (lo + per_batch).min(points.len());
-        let local: Vec<Vec<usize>> = neighbours[lo..hi]
-            .iter()
-            .map(|n| n.iter().filter(|&&q| (lo..hi).contains(&q)).map(|&q| q - lo).collect())
-            .collect();
-        minima.extend(profile_fits(model, &obs, anchor, &points[lo..hi], &local, options, interrupt)?);
+        minima.extend(first_fits(model, &obs, anchor, &points[lo..hi], options, interrupt)?);
         progress(hi, points.len());
     }
-    if points.len() > per_batch {
-        minima = super::profile::refine(model, &obs, &points, &neighbours, minima, options, interrupt)?;
-    }
+    let minima = refine(model, &obs, &points, &neighbours, minima, options, interrupt)?;
     let twice: Vec<f64> = model.twice_nll_from(&minima.iter().map(|m| m.nll).collect::<Vec<_>>(), &obs);
     let lowest = twice.iter().copied().filter(|v| v.is_finite()).fold(reference.fit.twice_nll, f64::min);
     let values: Vec<ScanValue> = points
