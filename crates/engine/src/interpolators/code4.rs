@@ -70,6 +70,19 @@ pub struct PolynomialRows {
     pub da: [Tensor; 6],
     pub slots: Option<Tensor>,
     pub gather: Tensor,
+    /// Dense layout only: the same coefficients by power, `[K, 6, G]`: a_1..a_6 (of alpha^1..
+    /// alpha^6) and k a_k (of alpha^0..alpha^5), so that every slot's polynomial and its
+    /// derivative are one batched matrix product with the powers of its parameter.
+    pub by_power: Option<[Tensor; 2]>,
+}
+
+impl PolynomialRows {
+    /// `by_power` from the coefficient rows (dense layout).
+    pub fn stack_by_power(a: &[Tensor; 6], da: &[Tensor; 6]) -> Result<[Tensor; 2]> {
+        // Six [1, K, G] rows -> [K, 6, G].
+        let stack = |rows: &[Tensor; 6]| Tensor::cat(rows, 0)?.transpose(0, 1)?.contiguous();
+        Ok([stack(a)?, stack(da)?])
+    }
 }
 
 /// ln prod_slots (1 + p(alpha)) per group, `[G, B]`, and the derivatives p'/(1 + p) of each
@@ -81,6 +94,9 @@ pub struct PolynomialRows {
 /// then runs over B contiguous blocks of K * G values (Candle's vectorised path), where the
 /// feature-major layout would make K * G blocks of B values each.
 pub fn inside_log_factor(alpha: &Tensor, rows: &PolynomialRows) -> Result<(Tensor, Tensor)> {
+    if let Some(by_power) = &rows.by_power {
+        return inside_log_factor_dense(alpha, by_power);
+    }
     let (_, b) = alpha.dims2()?;
     let (_, k, groups) = rows.a[0].dims3()?;
     let alpha = alpha.t()?.contiguous()?.index_select(&rows.gather, 1)?.reshape((b, k, groups))?;
@@ -105,4 +121,32 @@ pub fn inside_log_factor(alpha: &Tensor, rows: &PolynomialRows) -> Result<(Tenso
         n -= h;
     }
     Ok((prod.squeeze(1)?.log()?.t()?, ratio))
+}
+
+/// [`inside_log_factor`] in the dense layout (slot k is parameter k of every group): the powers
+/// of each parameter `[N, B, 6]` times its coefficients by power `[N, 6, G]`, one batched matrix
+/// product for the polynomials and one for their derivatives, instead of a dozen passes of
+/// Horner's rule over `[B, N, G]`; the product over parameters then halves contiguous blocks.
+fn inside_log_factor_dense(alpha: &Tensor, by_power: &[Tensor; 2]) -> Result<(Tensor, Tensor)> {
+    let a1 = alpha.unsqueeze(2)?; // [N, B, 1]
+    let mut powers = vec![a1.clone()];
+    for _ in 1..6 {
+        let next = (powers.last().expect("one power") * &a1)?;
+        powers.push(next);
+    }
+    let mut lower = vec![a1.ones_like()?];
+    lower.extend(powers[..5].iter().cloned());
+    let p = Tensor::cat(&powers, 2)?.matmul(&by_power[0])?; // [N, B, G]
+    let dp = Tensor::cat(&lower, 2)?.matmul(&by_power[1])?;
+    let factor = (p + 1.0)?;
+    let ratio = (dp / &factor)?.transpose(0, 1)?.contiguous()?; // [B, N, G]
+    let mut prod = factor;
+    let mut n = prod.dim(0)?;
+    while n > 1 {
+        let h = n / 2;
+        let paired = (prod.narrow(0, 0, h)? * prod.narrow(0, n - h, h)?)?;
+        prod = if n % 2 == 1 { Tensor::cat(&[&paired, &prod.narrow(0, h, 1)?], 0)? } else { paired };
+        n -= h;
+    }
+    Ok((prod.squeeze(0)?.log()?.t()?, ratio))
 }

@@ -161,7 +161,9 @@ impl NormsysTensors {
             };
             let gather = Tensor::from_vec(slot_param, k_slots * groups, device)?;
             let slots = if dense { None } else { Some(gather.clone()) };
-            Some(code4::PolynomialRows { a: rows(false)?, da: rows(true)?, slots, gather })
+            let (a, da) = (rows(false)?, rows(true)?);
+            let by_power = if dense { Some(code4::PolynomialRows::stack_by_power(&a, &da)?) } else { None };
+            Some(code4::PolynomialRows { a, da, slots, gather, by_power })
         } else {
             None
         };
@@ -291,7 +293,7 @@ impl NormsysTensors {
         let size = |t: &Tensor| t.elem_count() * t.dtype().size_in_bytes();
         let mut n = size(&self.coeffs) + size(&self.coeffs_t) + size(&self.bin_group);
         if let Some(p) = &self.polynomial {
-            n += p.a.iter().chain(&p.da).map(size).sum::<usize>();
+            n += p.a.iter().chain(&p.da).chain(p.by_power.iter().flatten()).map(size).sum::<usize>();
         }
         n
     }
