@@ -79,6 +79,10 @@ pub enum Command {
     /// Profile-likelihood scan: -2 Delta ln L over a grid in one parameter (the POI by default)
     /// or two, every other parameter fitted at each point; the 68% interval of a 1D scan.
     Scan(ScanArgs),
+    /// Time the model's batched likelihood on a device: the NLL with its gradient (every fit's
+    /// evaluation) and the curvature pass its fits use, per batch size; says whether a GPU pays
+    /// for this model and from which batch, and checks the device's numbers against the cpu's.
+    DeviceTiming(DeviceTimingArgs),
     /// pyhf's workspace operations: combine, prune, rename, sort and digest, with pyhf's
     /// results (the same JSON, byte for byte) and errors.
     #[command(subcommand)]
@@ -740,6 +744,25 @@ pub struct ScanArgs {
     pub output: DiagnosticsOutputArgs,
     #[command(flatten)]
     pub plot: DiagnosticsPlotArgs,
+}
+
+/// The largest batch `device-timing` evaluates.
+pub const MAX_TIMING_BATCH: usize = 65_536;
+
+#[derive(Debug, Args)]
+pub struct DeviceTimingArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Batch sizes to time (points evaluated at once), comma-separated, each 1 to 65,536.
+    #[arg(long, value_name = "B,...", value_delimiter = ',', default_values_t = [1, 16, 256],
+          value_parser = clap::value_parser!(u32).range(1..=MAX_TIMING_BATCH as i64))]
+    pub batch: Vec<u32>,
+    /// Calls timed per batch size and evaluation, after one untimed call; the median is
+    /// reported.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeats: u32,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 // ---- pyhf's workspace and patchset operations (`fitfleet workspace ...`, `fitfleet patchset ...`). ----

@@ -21,6 +21,8 @@ mod pulls;
 mod ranking;
 mod scan;
 mod yields;
+// The engine on a device.
+mod device_timing;
 // pyhf's workspace and patchset operations.
 mod patchset;
 mod workspace;
@@ -54,6 +56,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Correlations(a) => correlations::run(&a),
         Command::Ranking(a) => ranking::run(&a),
         Command::Scan(a) => scan::run(&a),
+        Command::DeviceTiming(a) => device_timing::run(&a),
         Command::Workspace(c) => workspace::run(&c),
         Command::Patchset(c) => patchset::run(&c),
     }
