@@ -10,7 +10,8 @@ use serde_json::Value;
 fn run(args: &[&str]) -> Output {
     let ws = common::pallet_workspace();
     let ps = common::pallet_patchset();
-    let mut all = vec!["device-timing", ws.to_str().unwrap(), "--patchset", ps.to_str().unwrap(), "--patch", "SIG_300_0"];
+    let mut all =
+        vec!["device-timing", ws.to_str().unwrap(), "--patchset", ps.to_str().unwrap(), "--patch", "SIG_300_0"];
     all.extend(args);
     common::fitfleet(None).args(&all).env_remove("FITFLEET_DEVICE").output().expect("fitfleet runs")
 }
@@ -28,10 +29,8 @@ fn every_batch_size_is_timed_and_checked() {
     // Sorted, without the repeated 8, for both evaluations.
     let seen: Vec<(String, u64)> =
         timings.iter().map(|t| (t["evaluation"].as_str().unwrap().to_string(), t["batch"].as_u64().unwrap())).collect();
-    let want: Vec<(String, u64)> = ["nll_grad", "nll_grad_jacobian"]
-        .iter()
-        .flat_map(|e| [1, 3, 8].map(|b| (e.to_string(), b)))
-        .collect();
+    let want: Vec<(String, u64)> =
+        ["nll_grad", "nll_grad_jacobian"].iter().flat_map(|e| [1, 3, 8].map(|b| (e.to_string(), b))).collect();
     assert_eq!(seen, want);
     for t in timings {
         let per_call = t["median_seconds_per_call"].as_f64().unwrap();
