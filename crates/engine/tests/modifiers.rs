@@ -208,15 +208,30 @@ fn gradient_matches_finite_differences() {
                 _ => 1.05,
             })
             .collect();
-        let g = c.nll_grad(&c.params(std::slice::from_ref(&x)).unwrap(), &obs).unwrap().grad;
-        for i in 0..x.len() {
+        assert_gradients_match_finite_differences(&c, &obs, &[x], &names, &format!("{settings:?}"));
+    }
+}
+
+/// The batched analytic gradient at each of `points` agrees with central differences of the NLL.
+fn assert_gradients_match_finite_differences(
+    c: &CompiledModel,
+    obs: &fitfleet_engine::compute::Observations,
+    points: &[Vec<f64>],
+    names: &[String],
+    what: &str,
+) {
+    let g = c.nll_grad(&c.params(points).unwrap(), obs).unwrap().grad;
+    let p = names.len();
+    for (j, x) in points.iter().enumerate() {
+        for i in 0..p {
             let h = 1e-6;
             let (mut up, mut dn) = (x.clone(), x.clone());
             up[i] += h;
             dn[i] -= h;
-            let f = c.nll(&c.params(&[up, dn]).unwrap(), &obs).unwrap();
+            let f = c.nll(&c.params(&[up, dn]).unwrap(), obs).unwrap();
             let fd = (f[0] - f[1]) / (2.0 * h);
-            assert!((g[i] - fd).abs() < 1e-5 * (1.0 + fd.abs()), "{settings:?} d/d{}: {} vs {fd}", names[i], g[i]);
+            let ours = g[j * p + i];
+            assert!((ours - fd).abs() < 1e-5 * (1.0 + fd.abs()), "{what}, point {j}, d/d{}: {ours} vs {fd}", names[i]);
         }
     }
 }
@@ -281,19 +296,6 @@ fn code4_normsys_products_in_dense_and_packed_layouts() {
             }
         }
         let obs = c.observations(&[m.observed_data()]).unwrap();
-        let g = c.nll_grad(&c.params(&points).unwrap(), &obs).unwrap().grad;
-        let p = names.len();
-        for (j, x) in points.iter().enumerate() {
-            for i in 0..p {
-                let h = 1e-6;
-                let (mut up, mut dn) = (x.clone(), x.clone());
-                up[i] += h;
-                dn[i] -= h;
-                let f = c.nll(&c.params(&[up, dn]).unwrap(), &obs).unwrap();
-                let fd = (f[0] - f[1]) / (2.0 * h);
-                let ours = g[j * p + i];
-                assert!((ours - fd).abs() < 1e-5 * (1.0 + fd.abs()), "point {j} d/d{}: {ours} vs {fd}", names[i]);
-            }
-        }
+        assert_gradients_match_finite_differences(&c, &obs, &points, &names, "code 4");
     }
 }

@@ -111,16 +111,20 @@ pub fn inside_log_factor(alpha: &Tensor, rows: &PolynomialRows) -> Result<(Tenso
         dt = (dt.broadcast_add(&rows.da[j])? * &alpha)?;
     }
     let ratio = (dt.broadcast_add(&rows.da[0])? / &factor)?;
-    // Product over slots by pairing the halves of the slot dimension (contiguous blocks).
-    let mut prod = factor;
-    let mut n = k;
+    Ok((product_over(factor, 1)?.log()?.t()?, ratio))
+}
+
+/// The product over dimension `dim` (removed), by pairing its halves: contiguous blocks, about
+/// one pass over the elements in all.
+fn product_over(mut prod: Tensor, dim: usize) -> Result<Tensor> {
+    let mut n = prod.dim(dim)?;
     while n > 1 {
         let h = n / 2;
-        let paired = (prod.narrow(1, 0, h)? * prod.narrow(1, n - h, h)?)?;
-        prod = if n % 2 == 1 { Tensor::cat(&[&paired, &prod.narrow(1, h, 1)?], 1)? } else { paired };
+        let paired = (prod.narrow(dim, 0, h)? * prod.narrow(dim, n - h, h)?)?;
+        prod = if n % 2 == 1 { Tensor::cat(&[&paired, &prod.narrow(dim, h, 1)?], dim)? } else { paired };
         n -= h;
     }
-    Ok((prod.squeeze(1)?.log()?.t()?, ratio))
+    prod.squeeze(dim)
 }
 
 /// [`inside_log_factor`] in the dense layout (slot k is parameter k of every group): the powers
@@ -140,13 +144,5 @@ fn inside_log_factor_dense(alpha: &Tensor, by_power: &[Tensor; 2]) -> Result<(Te
     let dp = Tensor::cat(&lower, 2)?.matmul(&by_power[1])?;
     let factor = (p + 1.0)?;
     let ratio = (dp / &factor)?.transpose(0, 1)?.contiguous()?; // [B, N, G]
-    let mut prod = factor;
-    let mut n = prod.dim(0)?;
-    while n > 1 {
-        let h = n / 2;
-        let paired = (prod.narrow(0, 0, h)? * prod.narrow(0, n - h, h)?)?;
-        prod = if n % 2 == 1 { Tensor::cat(&[&paired, &prod.narrow(0, h, 1)?], 0)? } else { paired };
-        n -= h;
-    }
-    Ok((prod.squeeze(0)?.log()?.t()?, ratio))
+    Ok((product_over(factor, 0)?.log()?.t()?, ratio))
 }
