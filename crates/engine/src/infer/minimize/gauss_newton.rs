@@ -101,6 +101,13 @@ const KINK_STEP: f64 = 1e-3;
 /// A rejected trial is shortened while its step length is above this; then the step is damped.
 const SHORTEST_STEP: f64 = 1.0 / 64.0;
 
+/// The damping a singular curvature matrix gets first. A step solved with this damping or less
+/// still certifies convergence by its decrement: where the matrix is singular to working
+/// precision (a nearly flat direction, as in toys whose counts leave a normalisation barely
+/// constrained), the undamped solve fails at every step, and a fit at its minimum would
+/// otherwise cycle between this damping and none until it runs out of steps.
+const SINGULAR_DAMPING: f64 = 1e-6;
+
 /// Gauss-Newton's own state of a fit.
 struct GaussNewton {
     /// Half-jumps of the derivative at kinks (see `NllGrad::kink`).
@@ -303,7 +310,7 @@ fn propose(row: &mut Row<GaussNewton>, kinked: &[bool], bounds: &[[f64; 2]], opt
         match solved {
             Some(d) => {
                 let decrement: f64 = -free.iter().zip(&d).map(|(&i, di)| gn.g_step[i] * di).sum::<f64>();
-                if gn.mu == 0.0 && decrement.abs() * 0.5 < options.tolerance {
+                if gn.mu <= SINGULAR_DAMPING && decrement.abs() * 0.5 < options.tolerance {
                     row.converged_at(decrement * 0.5);
                     return;
                 }
@@ -314,7 +321,7 @@ fn propose(row: &mut Row<GaussNewton>, kinked: &[bool], bounds: &[[f64; 2]], opt
                 return;
             }
             None => {
-                gn.mu = if gn.mu == 0.0 { 1e-6 } else { gn.mu * 10.0 };
+                gn.mu = if gn.mu == 0.0 { SINGULAR_DAMPING } else { gn.mu * 10.0 };
                 if gn.mu > 1e10 {
                     row.finish(false, "the curvature matrix is singular");
                     return;
@@ -345,4 +352,27 @@ fn reject(row: &mut Row<GaussNewton>, kinked: &[bool], bounds: &[[f64; 2]], opti
         return;
     }
     propose(row, kinked, bounds, options);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fit at its minimum (zero gradient) whose curvature is singular: two parameters that only
+    /// act together, so the undamped solve fails at every step. It must be certified there, not
+    /// cycle between the first damping and none until it runs out of steps.
+    #[test]
+    fn a_minimum_with_singular_curvature_is_converged() {
+        let curvature = Curvature::Dense {
+            hessian: DMatrix::from_row_slice(2, 2, &[1.0, 1.0, 1.0, 1.0]),
+            correction: DMatrix::zeros(2, 2),
+        };
+        let own = GaussNewton { kink: vec![0.0; 2], g_step: vec![0.0; 2], kink_aware: false, curvature, mu: 0.0 };
+        let bounds = [[-5.0, 5.0]; 2];
+        let mut row = Row::new(&Start { x: vec![1.0, 1.0], fixed: vec![false; 2] }, &bounds, 2, own);
+        row.accept(1.0, &[0.0, 0.0]);
+        propose(&mut row, &[false; 2], &bounds, &FitOptions::default());
+        assert_eq!(row.own.mu, SINGULAR_DAMPING, "the undamped solve fails");
+        assert!(matches!(&row.done, Some((true, _))), "{:?}", row.done);
+    }
 }
