@@ -214,3 +214,53 @@ fn a_model_with_the_poi_alone_fits_without_free_parameters() {
     let e = AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &options).err().expect("no Asimov fit");
     assert!(e.to_string().contains("not finite"), "{e}");
 }
+
+/// One empty bin whose background an additive histosys can push below zero: its rate is
+/// `1 + 2 alpha` (code 4p, symmetric variations), alpha is constrained by a unit Gaussian. The
+/// NLL `1 + 2 alpha + alpha^2 / 2` falls until alpha = -2, where the bin would expect -3 events:
+/// no Poisson likelihood. The fit stops where the bin expects nothing, alpha = -1/2, with twice
+/// the NLL equal to alpha^2 there (the data constant of an empty bin is 0). pyhf's fit goes
+/// on to alpha = -2.
+#[test]
+fn a_fit_never_takes_an_empty_bin_to_a_negative_rate() {
+    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
+        "channels": [{"name": "SR", "samples": [
+            {"name": "signal", "data": [0.5], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
+            {"name": "background", "data": [1.0], "modifiers": [
+                {"name": "jes", "type": "histosys", "data": {"hi_data": [3.0], "lo_data": [-1.0]}}
+            ]}
+        ]}],
+        "observations": [{"name": "SR", "data": [0.0]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0"
+    }))
+    .unwrap();
+    let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
+    let data = model.config().observed_data.clone();
+    let at = |name: &str| model.config().par_names.iter().position(|n| n == name).unwrap();
+    // The likelihood is not defined where the bin expects a negative count (pyhf's is: -1/2 plus
+    // its constants at alpha = -3/4, where the bin expects -1/2); where it expects none it is.
+    let obs = model.observations(std::slice::from_ref(&data)).unwrap();
+    let mut background_only = model.config().suggested_init.clone();
+    background_only[at("mu")] = 0.0;
+    let mut points = vec![background_only; 3];
+    (points[0][at("jes")], points[1][at("jes")], points[2][at("jes")]) = (-0.75, -0.5, 0.0);
+    let twice = model.twice_nll(&model.params(&points).unwrap(), &obs).unwrap();
+    assert!(twice[0].is_nan(), "twice NLL {} at a negative rate", twice[0]);
+    assert!(twice[1].is_finite() && twice[2].is_finite(), "{twice:?}");
+    for fixed in [false, true] {
+        let result = if fixed {
+            fitfleet_engine::infer::mle::fixed_poi_fit(&model, &data, 0.0, &FitOptions::default()).unwrap()
+        } else {
+            fit(&model, &data, &FitOptions::default()).unwrap()
+        };
+        assert!(result.converged, "{result:?}");
+        let (mu, alpha) = (result.bestfit[at("mu")], result.bestfit[at("jes")]);
+        assert!(mu.abs() < 1e-9, "mu_hat = {mu}");
+        assert!((alpha + 0.5).abs() < 1e-4, "alpha_hat = {alpha}");
+        let twice_nll_at_boundary = 0.25 + (2.0 * std::f64::consts::PI).ln();
+        assert!((result.twice_nll - twice_nll_at_boundary).abs() < 1e-4, "twice NLL {}", result.twice_nll);
+        let rates = model.expected_data(std::slice::from_ref(&result.bestfit)).unwrap();
+        assert!(rates[0][0] >= 0.0 && rates[0][0] < 1e-3, "expected count {}", rates[0][0]);
+    }
+}

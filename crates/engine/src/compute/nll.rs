@@ -168,11 +168,20 @@ impl CompiledModel {
 }
 
 /// lambda - n - n ln(lambda / n) elementwise (0 ln 0 = 0), and its derivative 1 - n / lambda.
+///
+/// A Poisson mean is never negative: where a bin expects a negative count (additive histosys
+/// variations can push a small yield below zero) the deviance is NaN, a point outside the
+/// likelihood's domain that every line search rejects. Bins with events already are (the log of
+/// a negative number); an empty bin would otherwise score its negative rate as a gain without
+/// bound (pyhf's behaviour, which takes its fits of such toys to twice NLL of -20,000), and a
+/// fit would stop wherever the negative rate met some other wall.
 fn poisson_deviance(lambda: &Tensor, data: &PoissonData, gradient: bool) -> Result<(Tensor, Option<Tensor>)> {
     // Where n = 0 the log's argument is lambda + 1 and its weight n is 0.
     let safe = lambda.broadcast_add(&data.zero)?;
     let log_ratio = safe.broadcast_mul(&data.inv)?.log()?;
-    let dev = (lambda.broadcast_sub(&data.n)? - log_ratio.broadcast_mul(&data.n)?)?;
+    // 0 where lambda >= 0, NaN where it is negative.
+    let domain = (lambda.sqrt()? * 0.0)?;
+    let dev = ((lambda.broadcast_sub(&data.n)? - log_ratio.broadcast_mul(&data.n)?)? + domain)?;
     let grad = if gradient { Some(((data.n.broadcast_div(&safe)? * -1.0)? + 1.0)?) } else { None };
     Ok((dev, grad))
 }
