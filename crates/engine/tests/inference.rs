@@ -264,3 +264,64 @@ fn a_fit_never_takes_an_empty_bin_to_a_negative_rate() {
         assert!(rates[0][0] >= 0.0 && rates[0][0] < 1e-3, "expected count {}", rates[0][0]);
     }
 }
+
+/// A minimum on the edge of the domain that other parameters must slide along: an empty bin
+/// expects `1 + 2 alpha + 2 beta` events (two symmetric histosys), a second bin `10 + 5 beta`
+/// with 15 observed. Without the domain the fit would take the empty bin to -2.6 events (and
+/// twice the NLL 2.6 lower); the fit must find the least twice NLL on the edge
+/// `alpha = -(1 + 2 beta) / 2`, which a scan of beta along it gives.
+#[test]
+fn a_minimum_on_the_domain_edge_is_found() {
+    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
+        "channels": [
+            {"name": "CR", "samples": [
+                {"name": "signal", "data": [0.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
+                {"name": "background", "data": [10.0], "modifiers": [
+                    {"name": "beta", "type": "histosys", "data": {"hi_data": [15.0], "lo_data": [5.0]}}
+                ]}
+            ]},
+            {"name": "SR", "samples": [
+                {"name": "signal", "data": [0.5], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
+                {"name": "background", "data": [1.0], "modifiers": [
+                    {"name": "alpha", "type": "histosys", "data": {"hi_data": [3.0], "lo_data": [-1.0]}},
+                    {"name": "beta", "type": "histosys", "data": {"hi_data": [3.0], "lo_data": [-1.0]}}
+                ]}
+            ]}
+        ],
+        "observations": [{"name": "CR", "data": [15.0]}, {"name": "SR", "data": [0.0]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0"
+    }))
+    .unwrap();
+    let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
+    let data = model.config().observed_data.clone();
+    let at = |name: &str| model.config().par_names.iter().position(|n| n == name).unwrap();
+    let result = fitfleet_engine::infer::mle::fixed_poi_fit(&model, &data, 0.0, &FitOptions::default()).unwrap();
+    assert!(result.converged, "{result:?}");
+    // The edge, scanned in beta, then scanned again around the least value.
+    let obs = model.observations(std::slice::from_ref(&data)).unwrap();
+    let scan = |from: f64, to: f64| {
+        let points: Vec<Vec<f64>> = (0..=20_000)
+            .map(|i| {
+                let beta = from + (to - from) * i as f64 / 20_000.0;
+                let mut x = result.bestfit.clone();
+                (x[at("mu")], x[at("beta")], x[at("alpha")]) = (0.0, beta, -(1.0 + 2.0 * beta) / 2.0);
+                x
+            })
+            .collect();
+        let values = model.twice_nll(&model.params(&points).unwrap(), &obs).unwrap();
+        let best =
+            (0..values.len()).filter(|&i| values[i].is_finite()).min_by(|&a, &b| values[a].total_cmp(&values[b]));
+        let best = best.expect("the edge is inside the domain");
+        (points[best][at("beta")], values[best])
+    };
+    let (beta, _) = scan(-1.0, 3.0);
+    let (beta, least) = scan(beta - 4e-4, beta + 4e-4);
+    let fitted = (result.bestfit[at("beta")], result.twice_nll);
+    // The step that stays inside the domain leaves the bin ~1e-9 events short of the edge.
+    assert!(
+        (fitted.1 - least).abs() < 1e-6,
+        "fit {fitted:?} against the edge's least twice NLL {least} at beta {beta}"
+    );
+    assert!((fitted.0 - beta).abs() < 1e-3, "fit {fitted:?} against the edge's least twice NLL {least} at beta {beta}");
+}

@@ -102,7 +102,8 @@ const KINK_STEP: f64 = 1e-3;
 const SHORTEST_STEP: f64 = 1.0 / 64.0;
 
 /// The damping a singular curvature matrix gets first. A step solved with this damping or less
-/// still certifies convergence by its decrement: where the matrix is singular to working
+/// (within the rounding of damping that grew and shrank by tenfold steps) still certifies
+/// convergence by its decrement: where the matrix is singular to working
 /// precision (a nearly flat direction, as in toys whose counts leave a normalisation barely
 /// constrained), the undamped solve fails at every step, and a fit at its minimum would
 /// otherwise cycle between this damping and none until it runs out of steps.
@@ -121,6 +122,11 @@ struct GaussNewton {
     curvature: Curvature,
     /// Levenberg-Marquardt damping.
     mu: f64,
+    /// The expected counts at `x`, for the step back inside the likelihood's domain.
+    lambda: Vec<f64>,
+    /// The rate Jacobian rows `d lambda_b / d theta` at `x` of the empty bins on the edge of the
+    /// domain (expecting less than [`DOMAIN_EDGE`] events); dense curvature only.
+    edge: Vec<Vec<f64>>,
 }
 
 /// The Gauss-Newton matrix of a fit: dense for small models, by its structure for large ones
@@ -166,6 +172,16 @@ impl Evaluation for Evaluated {
     }
 }
 
+impl Evaluated {
+    /// The expected counts `[B * NB]`.
+    fn lambda(&self) -> &[f64] {
+        match self {
+            Evaluated::Dense(e) => &e.lambda,
+            Evaluated::Sparse(e) => &e.lambda,
+        }
+    }
+}
+
 /// One descent from each start.
 pub(super) fn descend(
     model: &CompiledModel,
@@ -184,7 +200,15 @@ pub(super) fn descend(
             } else {
                 Curvature::Structured(StructuredCurvature::default())
             };
-            let own = GaussNewton { kink: vec![0.0; p], g_step: vec![0.0; p], kink_aware: false, curvature, mu: 0.0 };
+            let own = GaussNewton {
+                kink: vec![0.0; p],
+                g_step: vec![0.0; p],
+                kink_aware: false,
+                curvature,
+                mu: 0.0,
+                lambda: vec![0.0; nb],
+                edge: Vec::new(),
+            };
             Row::new(s, bounds, p, own)
         })
         .collect();
@@ -197,9 +221,12 @@ pub(super) fn descend(
     };
     evaluate_until_done(model, obs, &mut rows, evaluate, |row, e| {
         let data = obs.row(if obs.rows() == 1 { 0 } else { e.i });
+        let lambda = &e.eval.lambda()[e.k * nb..(e.k + 1) * nb];
         if !e.first {
             if !row.sufficient_decrease(e.f, &row.own.g_step).0 {
-                reject(row, model.kinked(), bounds, options);
+                if !(e.f.is_nan() && step_inside_domain(row, lambda)) {
+                    reject(row, model.kinked(), bounds, options);
+                }
                 return;
             }
             row.iterations += 1;
@@ -213,6 +240,7 @@ pub(super) fn descend(
         tracing::trace!(iteration, nll = e.f, step, damping, "Gauss-Newton step");
         let previous = (row.x.clone(), row.g.clone());
         row.accept(e.f, e.g);
+        row.own.lambda.copy_from_slice(lambda);
         let k = e.k;
         let c = model.constraint_curvature(&row.x, data);
         match (&mut row.own.curvature, e.eval) {
@@ -220,6 +248,10 @@ pub(super) fn descend(
                 row.own.kink.copy_from_slice(&eval.kink[k * p..(k + 1) * p]);
                 let (jac, lambda) = (&eval.jacobian[k * nb * p..(k + 1) * nb * p], &eval.lambda[k * nb..(k + 1) * nb]);
                 gauss_newton_matrix(hessian, jac, lambda, &data[..nb], &c);
+                row.own.edge = (0..nb)
+                    .filter(|&b| data[b] == 0.0 && lambda[b] < DOMAIN_EDGE)
+                    .map(|b| jac[b * p..(b + 1) * p].to_vec())
+                    .collect();
             }
             (Curvature::Structured(s), Evaluated::Sparse(eval)) => {
                 row.own.kink.copy_from_slice(&eval.kink[k * p..(k + 1) * p]);
@@ -299,18 +331,23 @@ fn propose(row: &mut Row<GaussNewton>, kinked: &[bool], bounds: &[[f64; 2]], opt
     loop {
         let gn = &mut row.own;
         let solved = match &mut gn.curvature {
-            Curvature::Dense { hessian, correction } => solve(&(&*hessian + &*correction), &gn.g_step, &free, gn.mu)
-                .or_else(|| {
-                    // The secant correction made the model indefinite: start it afresh.
-                    correction.fill(0.0);
-                    solve(hessian, &gn.g_step, &free, gn.mu)
-                }),
+            Curvature::Dense { hessian, correction } => {
+                let corrected = &*hessian + &*correction;
+                solve(&corrected, &gn.g_step, &free, gn.mu)
+                    .map(|d| (d, corrected))
+                    .or_else(|| {
+                        // The secant correction made the model indefinite: start it afresh.
+                        correction.fill(0.0);
+                        solve(hessian, &gn.g_step, &free, gn.mu).map(|d| (d, hessian.clone()))
+                    })
+                    .map(|(d, matrix)| along_domain_edge(&matrix, &free, gn.mu, &gn.edge, d))
+            }
             Curvature::Structured(s) => s.solve(&gn.g_step, &free, gn.mu),
         };
         match solved {
             Some(d) => {
                 let decrement: f64 = -free.iter().zip(&d).map(|(&i, di)| gn.g_step[i] * di).sum::<f64>();
-                if gn.mu <= SINGULAR_DAMPING && decrement.abs() * 0.5 < options.tolerance {
+                if gn.mu <= SINGULAR_DAMPING * (1.0 + 1e-9) && decrement.abs() * 0.5 < options.tolerance {
                     row.converged_at(decrement * 0.5);
                     return;
                 }
@@ -329,6 +366,68 @@ fn propose(row: &mut Row<GaussNewton>, kinked: &[bool], bounds: &[[f64; 2]], opt
             }
         }
     }
+}
+
+/// An empty bin expecting fewer events than this is on the edge of the likelihood's domain: a
+/// step that would lower its count further keeps it where it is (to first order) instead.
+const DOMAIN_EDGE: f64 = 1e-10;
+
+/// The step `d` (on the parameters `free`, solving the damped system `matrix`) with the empty
+/// bins on the domain's edge (rows `edge` of the rate Jacobian) held there: where `d` would take
+/// such a bin's count below its (already negligible) value, the step is the minimum of the same
+/// quadratic model subject to `J_b d = 0` for those bins, `d - V nu` with `V = M^-1 J^T` and
+/// `nu = (J V)^-1 J d`. That is the active-set step of a minimum on the edge: shortening each
+/// step to stay inside the domain alone stalls there, with every parameter moving only as far
+/// as the bin's count allows.
+fn along_domain_edge(matrix: &DMatrix<f64>, free: &[usize], mu: f64, edge: &[Vec<f64>], d: Vec<f64>) -> Vec<f64> {
+    let along = |row: &[f64], v: &[f64]| free.iter().zip(v).map(|(&i, vi)| row[i] * vi).sum::<f64>();
+    let active: Vec<&Vec<f64>> = edge.iter().filter(|row| along(row, &d) < 0.0).collect();
+    if active.is_empty() {
+        return d;
+    }
+    // V_b = M^-1 J_b: `solve` answers -M^-1 times its right-hand side.
+    let v: Option<Vec<Vec<f64>>> =
+        active.iter().map(|row| solve(matrix, &row.iter().map(|x| -x).collect::<Vec<_>>(), free, mu)).collect();
+    let Some(v) = v else { return d };
+    let n = active.len();
+    let jv = DMatrix::from_fn(n, n, |a, b| along(active[a], &v[b]));
+    let jd = DVector::from_iterator(n, active.iter().map(|row| along(row, &d)));
+    let Some(nu) = jv.lu().solve(&jd) else { return d };
+    let mut held = d;
+    for (vb, nub) in v.iter().zip(nu.iter()) {
+        for (h, x) in held.iter_mut().zip(vb) {
+            *h -= nub * x;
+        }
+    }
+    held
+}
+
+/// How far towards the edge of the likelihood's domain (a bin expecting no events) a step
+/// that crossed it is shortened to, as a fraction of the way there.
+const FRACTION_TO_DOMAIN_EDGE: f64 = 0.99;
+
+/// A trial outside the likelihood's domain (some bin expecting a negative count, `lambda` at
+/// the trial): shorten the step to go [`FRACTION_TO_DOMAIN_EDGE`] of the way to where the first
+/// bin's count, interpolated linearly between `x` and the trial, reaches zero, as interior-point
+/// methods do. Quartering the step instead approaches a minimum on that edge (an empty bin
+/// whose yield a histosys can take to zero) by a quarter of the way per step, dozens of steps.
+/// Whether it shortened the step (not when the edge is no nearer than a quarter step).
+fn step_inside_domain(row: &mut Row<GaussNewton>, lambda: &[f64]) -> bool {
+    let edge = row
+        .own
+        .lambda
+        .iter()
+        .zip(lambda)
+        .filter(|(at_x, at_trial)| **at_trial < 0.0 && **at_x > 0.0)
+        .map(|(at_x, at_trial)| at_x / (at_x - at_trial))
+        .fold(f64::INFINITY, f64::min);
+    let t = row.t * FRACTION_TO_DOMAIN_EDGE * edge;
+    if !(t > 0.25 * row.t && t < row.t) {
+        return false;
+    }
+    row.t = t;
+    row.set_trial();
+    true
 }
 
 /// A rejected trial: shorten the step, then respect kinks, then damp harder.
@@ -367,12 +466,32 @@ mod tests {
             hessian: DMatrix::from_row_slice(2, 2, &[1.0, 1.0, 1.0, 1.0]),
             correction: DMatrix::zeros(2, 2),
         };
-        let own = GaussNewton { kink: vec![0.0; 2], g_step: vec![0.0; 2], kink_aware: false, curvature, mu: 0.0 };
+        let own = GaussNewton {
+            kink: vec![0.0; 2],
+            g_step: vec![0.0; 2],
+            kink_aware: false,
+            curvature,
+            mu: 0.0,
+            lambda: vec![],
+            edge: vec![],
+        };
         let bounds = [[-5.0, 5.0]; 2];
         let mut row = Row::new(&Start { x: vec![1.0, 1.0], fixed: vec![false; 2] }, &bounds, 2, own);
         row.accept(1.0, &[0.0, 0.0]);
         propose(&mut row, &[false; 2], &bounds, &FitOptions::default());
         assert_eq!(row.own.mu, SINGULAR_DAMPING, "the undamped solve fails");
         assert!(matches!(&row.done, Some((true, _))), "{:?}", row.done);
+    }
+
+    /// With the identity for curvature, the step (-1, -1) held on the edge of a bin whose count
+    /// grows with the first parameter keeps only its component along the second.
+    #[test]
+    fn a_step_along_the_domain_edge_keeps_the_bin_count() {
+        let identity = DMatrix::identity(2, 2);
+        let edge = vec![vec![1.0, 0.0]];
+        let held = along_domain_edge(&identity, &[0, 1], 0.0, &edge, vec![-1.0, -1.0]);
+        assert!(held[0].abs() < 1e-12 && (held[1] + 1.0).abs() < 1e-12, "{held:?}");
+        // A step that raises the bin's count is left alone.
+        assert_eq!(along_domain_edge(&identity, &[0, 1], 0.0, &edge, vec![1.0, -1.0]), vec![1.0, -1.0]);
     }
 }
