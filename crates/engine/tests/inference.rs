@@ -325,3 +325,29 @@ fn a_minimum_on_the_domain_edge_is_found() {
     );
     assert!((fitted.0 - beta).abs() < 1e-3, "fit {fitted:?} against the edge's least twice NLL {least} at beta {beta}");
 }
+
+/// A background with a negative yield in an empty bin: at mu = 0 the bin expects -0.2 events.
+/// pyhf scores that as a probability above 1 (`xlogy(0, -0.2) + 0.2`); here the test against
+/// the background-only hypothesis is an error that names the bin and why.
+#[test]
+fn a_hypothesis_that_makes_a_bin_negative_is_an_error_naming_the_bin() {
+    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
+        "channels": [{"name": "SR", "samples": [
+            {"name": "signal", "data": [1.0, 2.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
+            {"name": "background", "data": [5.0, -0.2], "modifiers": []}
+        ]}],
+        "observations": [{"name": "SR", "data": [5.0, 0.0]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0"
+    }))
+    .unwrap();
+    let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
+    let data = model.config().observed_data.clone();
+    let free = fit(&model, &data, &FitOptions::default()).unwrap();
+    assert!(free.converged && free.bestfit[0] >= 0.1 - 1e-9, "{free:?}");
+    let e = AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &FitOptions::default())
+        .err()
+        .expect("the background-only hypothesis is outside the domain");
+    let e = e.to_string();
+    assert!(e.contains("channel SR bin 1 expects -2.000e-1 events") && e.contains("cannot be negative"), "{e}");
+}

@@ -200,7 +200,8 @@ pub(super) fn evaluate_until_done<S, E: Evaluation>(
             row.evaluations += 1;
             let f = eval.nll()[k];
             if first && !f.is_finite() {
-                row.finish(false, "the likelihood is not finite at the starting point");
+                let why = negative_count(model, &row.trial).unwrap_or_default();
+                row.finish(false, format!("the likelihood is not finite at the starting point{why}"));
                 continue;
             }
             let g = &eval.grad()[k * p..(k + 1) * p];
@@ -208,4 +209,19 @@ pub(super) fn evaluate_until_done<S, E: Evaluation>(
         }
         first = false;
     }
+}
+
+/// Where `x` leaves the likelihood's domain, the first bin that expects a negative count, as
+/// ": channel SR bin 1 expects -0.2 events"; `None` when every count is at least zero.
+fn negative_count(model: &CompiledModel, x: &[f64]) -> Option<String> {
+    let expected = model.expected_data(&[x.to_vec()]).ok()?.remove(0);
+    let channels = &model.config().channels;
+    channels.iter().find_map(|c| {
+        let bins = expected.get(c.offset..c.offset + c.nbins)?;
+        let (bin, count) = bins.iter().enumerate().find(|(_, v)| **v < 0.0)?;
+        Some(format!(
+            ": channel {} bin {bin} expects {count:.3e} events, and a Poisson mean cannot be negative",
+            c.name
+        ))
+    })
 }
