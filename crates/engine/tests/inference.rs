@@ -10,6 +10,19 @@ use fitfleet_engine::infer::{FitOptions, Interrupt, TestStatistic, UpperLimitOpt
 use fitfleet_engine::model::{Model, ModelSettings};
 use serde_json::json;
 
+/// The model of a workspace written inline, and its observed data.
+fn compiled(workspace: serde_json::Value) -> (CompiledModel, Vec<f64>) {
+    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(workspace).unwrap();
+    let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
+    let data = model.config().observed_data.clone();
+    (model, data)
+}
+
+/// The index of the (scalar) parameter `name`.
+fn parameter(model: &CompiledModel, name: &str) -> usize {
+    model.config().par_names.iter().position(|n| n == name).unwrap()
+}
+
 /// One bin: signal 10, background 50 +- 5 (shapesys), `observed` events; POI bounds given.
 fn counting(observed: f64, poi_bounds: [f64; 2]) -> CompiledModel {
     let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
@@ -189,7 +202,7 @@ fn significance_matches_pyhf() {
 /// likelihood: a hypothesis test is an error that says so, not a panic.
 #[test]
 fn a_model_with_the_poi_alone_fits_without_free_parameters() {
-    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
+    let (model, data) = compiled(json!({
         "channels": [
             {"name": "SR", "samples": [{"name": "signal", "data": [10.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]}]},
             {"name": "VR", "samples": [{"name": "signal", "data": [10.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]}]}
@@ -197,10 +210,7 @@ fn a_model_with_the_poi_alone_fits_without_free_parameters() {
         "observations": [{"name": "SR", "data": [10.0]}, {"name": "VR", "data": [100.0]}],
         "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
         "version": "1.0.0"
-    }))
-    .unwrap();
-    let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
-    let data = model.config().observed_data.clone();
+    }));
     let options = FitOptions::default();
     let free = fit(&model, &data, &options).unwrap();
     assert!(free.converged);
@@ -223,7 +233,7 @@ fn a_model_with_the_poi_alone_fits_without_free_parameters() {
 /// on to alpha = -2.
 #[test]
 fn a_fit_never_takes_an_empty_bin_to_a_negative_rate() {
-    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
+    let (model, data) = compiled(json!({
         "channels": [{"name": "SR", "samples": [
             {"name": "signal", "data": [0.5], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
             {"name": "background", "data": [1.0], "modifiers": [
@@ -233,11 +243,8 @@ fn a_fit_never_takes_an_empty_bin_to_a_negative_rate() {
         "observations": [{"name": "SR", "data": [0.0]}],
         "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
         "version": "1.0.0"
-    }))
-    .unwrap();
-    let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
-    let data = model.config().observed_data.clone();
-    let at = |name: &str| model.config().par_names.iter().position(|n| n == name).unwrap();
+    }));
+    let at = |name: &str| parameter(&model, name);
     // The likelihood is not defined where the bin expects a negative count (pyhf's is: -1/2 plus
     // its constants at alpha = -3/4, where the bin expects -1/2); where it expects none it is.
     let obs = model.observations(std::slice::from_ref(&data)).unwrap();
@@ -272,7 +279,7 @@ fn a_fit_never_takes_an_empty_bin_to_a_negative_rate() {
 /// `alpha = -(1 + 2 beta) / 2`, which a scan of beta along it gives.
 #[test]
 fn a_minimum_on_the_domain_edge_is_found() {
-    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
+    let (model, data) = compiled(json!({
         "channels": [
             {"name": "CR", "samples": [
                 {"name": "signal", "data": [0.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
@@ -291,11 +298,8 @@ fn a_minimum_on_the_domain_edge_is_found() {
         "observations": [{"name": "CR", "data": [15.0]}, {"name": "SR", "data": [0.0]}],
         "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
         "version": "1.0.0"
-    }))
-    .unwrap();
-    let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
-    let data = model.config().observed_data.clone();
-    let at = |name: &str| model.config().par_names.iter().position(|n| n == name).unwrap();
+    }));
+    let at = |name: &str| parameter(&model, name);
     let result = fitfleet_engine::infer::mle::fixed_poi_fit(&model, &data, 0.0, &FitOptions::default()).unwrap();
     assert!(result.converged, "{result:?}");
     // The edge, scanned in beta, then scanned again around the least value.
@@ -331,7 +335,7 @@ fn a_minimum_on_the_domain_edge_is_found() {
 /// the background-only hypothesis is an error that names the bin and why.
 #[test]
 fn a_hypothesis_that_makes_a_bin_negative_is_an_error_naming_the_bin() {
-    let ws: fitfleet_engine::spec::Workspace = serde_json::from_value(json!({
+    let (model, data) = compiled(json!({
         "channels": [{"name": "SR", "samples": [
             {"name": "signal", "data": [1.0, 2.0], "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
             {"name": "background", "data": [5.0, -0.2], "modifiers": []}
@@ -339,10 +343,7 @@ fn a_hypothesis_that_makes_a_bin_negative_is_an_error_naming_the_bin() {
         "observations": [{"name": "SR", "data": [5.0, 0.0]}],
         "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
         "version": "1.0.0"
-    }))
-    .unwrap();
-    let model = CompiledModel::new(&Model::new(&ws, &ModelSettings::default()).unwrap(), &Device::Cpu).unwrap();
-    let data = model.config().observed_data.clone();
+    }));
     let free = fit(&model, &data, &FitOptions::default()).unwrap();
     assert!(free.converged && free.bestfit[0] >= 0.1 - 1e-9, "{free:?}");
     let e = AsymptoticCalculator::new(&model, &data, TestStatistic::QmuTilde, &FitOptions::default())
