@@ -242,7 +242,8 @@ fn failed_tasks_show_in_wait_status_and_results() {
     assert_eq!(out.status.code(), Some(1), "a failed task makes wait fail: {stderr}");
     assert!(stderr.contains("2 succeeded, 1 failed of 3"), "{stderr}");
 
-    let why = "fit did not converge: free fit to the data: the likelihood is not finite at the starting point";
+    let why = "fit did not converge: free fit to the data: the likelihood is not finite at the starting point: \
+               channel CR_Top bin 0 expects -9.995e5 events; a Poisson mean cannot be negative";
     let status = ok(common::fitfleet(Some(&cfg)).args(["status", &job]));
     assert!(status.contains("3: 2 succeeded, 1 failed, 0 remaining"), "{status}");
     assert!(status.contains("failures  1 task, 1 reason:"), "{status}");

@@ -212,16 +212,14 @@ pub(super) fn evaluate_until_done<S, E: Evaluation>(
 }
 
 /// Where `x` leaves the likelihood's domain, the first bin that expects a negative count, as
-/// ": channel SR bin 1 expects -0.2 events"; `None` when every count is at least zero.
+/// ": channel SR bin 1 expects -2.000e-1 events; ..." (no comma: it goes into CSV exports);
+/// `None` when every count is at least zero.
 fn negative_count(model: &CompiledModel, x: &[f64]) -> Option<String> {
     let expected = model.expected_data(&[x.to_vec()]).ok()?.remove(0);
     let channels = &model.config().channels;
     channels.iter().find_map(|c| {
         let bins = expected.get(c.offset..c.offset + c.nbins)?;
         let (bin, count) = bins.iter().enumerate().find(|(_, v)| **v < 0.0)?;
-        Some(format!(
-            ": channel {} bin {bin} expects {count:.3e} events, and a Poisson mean cannot be negative",
-            c.name
-        ))
+        Some(format!(": channel {} bin {bin} expects {count:.3e} events; a Poisson mean cannot be negative", c.name))
     })
 }
