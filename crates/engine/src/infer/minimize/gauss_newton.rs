@@ -102,11 +102,11 @@ const KINK_STEP: f64 = 1e-3;
 const SHORTEST_STEP: f64 = 1.0 / 64.0;
 
 /// The damping a singular curvature matrix gets first. A step solved with this damping or less
-/// (within the rounding of damping that grew and shrank by tenfold steps) still certifies
-/// convergence by its decrement: where the matrix is singular to working
-/// precision (a nearly flat direction, as in toys whose counts leave a normalisation barely
-/// constrained), the undamped solve fails at every step, and a fit at its minimum would
-/// otherwise cycle between this damping and none until it runs out of steps.
+/// (within the rounding of a damping that grew and shrank by tenfold steps) still certifies
+/// convergence by its decrement: where the matrix is singular to working precision (a nearly
+/// flat direction, or one bin's weight dwarfing the rest), the undamped solve fails at every
+/// step, and a fit at its minimum would otherwise cycle between this damping and none until it
+/// runs out of steps.
 const SINGULAR_DAMPING: f64 = 1e-6;
 
 /// Gauss-Newton's own state of a fit.
@@ -246,7 +246,7 @@ pub(super) fn descend(
         match (&mut row.own.curvature, e.eval) {
             (Curvature::Dense { hessian, .. }, Evaluated::Dense(eval)) => {
                 row.own.kink.copy_from_slice(&eval.kink[k * p..(k + 1) * p]);
-                let (jac, lambda) = (&eval.jacobian[k * nb * p..(k + 1) * nb * p], &eval.lambda[k * nb..(k + 1) * nb]);
+                let jac = &eval.jacobian[k * nb * p..(k + 1) * nb * p];
                 gauss_newton_matrix(hessian, jac, lambda, &data[..nb], &c);
                 row.own.edge = (0..nb)
                     .filter(|&b| data[b] == 0.0 && lambda[b] < DOMAIN_EDGE)
@@ -255,7 +255,7 @@ pub(super) fn descend(
             }
             (Curvature::Structured(s), Evaluated::Sparse(eval)) => {
                 row.own.kink.copy_from_slice(&eval.kink[k * p..(k + 1) * p]);
-                let weights = gauss_newton_weights(&eval.lambda[k * nb..(k + 1) * nb], &data[..nb]);
+                let weights = gauss_newton_weights(lambda, &data[..nb]);
                 *s = StructuredCurvature::new(eval.jacobians[k].clone(), weights, &c);
             }
             _ => unreachable!("the evaluation matches the curvature's form"),
